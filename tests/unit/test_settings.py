@@ -1,0 +1,105 @@
+import pytest
+
+from shared.settings import SettingsError, load_settings
+
+VALID = {
+    "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+    "APP_PUBLIC_BASE_URL": "http://127.0.0.1:7071",
+    "ENTRA_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
+    "HOST_APP_ORIGINS": "https://app.example.com, http://localhost:3000",
+    "HOST_APP_TOKEN_ISSUER": "https://app.example.com",
+    "HOST_APP_TOKEN_AUDIENCE": "calendar-sync",
+}
+
+
+def problems_for(environ: dict[str, str]) -> list[str]:
+    with pytest.raises(SettingsError) as raised:
+        load_settings(environ)
+    return raised.value.problems
+
+
+def test_minimal_environment_gets_global_cloud_defaults():
+    settings = load_settings(VALID)
+    assert settings.entra_authority == "https://login.microsoftonline.com/organizations"
+    assert settings.graph_base_url == "https://graph.microsoft.com/v1.0"
+    assert settings.host_app_origins == ("https://app.example.com", "http://localhost:3000")
+    assert settings.reconnect_interval_months == 9
+    assert settings.key_vault_url is None
+    assert settings.storage.connection_string == "UseDevelopmentStorage=true"
+
+
+def test_every_missing_setting_is_named_in_one_error():
+    problems = problems_for({})
+    for name in (
+        "AzureWebJobsStorage",
+        "APP_PUBLIC_BASE_URL",
+        "ENTRA_CLIENT_ID",
+        "HOST_APP_ORIGINS",
+        "HOST_APP_TOKEN_ISSUER",
+        "HOST_APP_TOKEN_AUDIENCE",
+    ):
+        assert any(p.startswith(name) for p in problems), name
+    assert "- ENTRA_CLIENT_ID is missing" in str(SettingsError(problems))
+
+
+def test_malformed_values_are_named_with_what_is_wrong():
+    problems = problems_for(
+        {
+            **VALID,
+            "APP_PUBLIC_BASE_URL": "http://calendar.example.com",
+            "GRAPH_BASE_URL": "graph.microsoft.com",
+            "RECONNECT_INTERVAL_MONTHS": "nine",
+            "RECONNECT_WARNING_DAYS": "0",
+            "MAINTENANCE_SCHEDULE": "*/5 * * * *",
+            "HOST_APP_ORIGINS": "https://app.example.com/path",
+        }
+    )
+    assert len(problems) == 6
+    assert any("APP_PUBLIC_BASE_URL must use https outside loopback" in p for p in problems)
+    assert any(p.startswith("GRAPH_BASE_URL must be an absolute") for p in problems)
+    assert any(p.startswith("RECONNECT_INTERVAL_MONTHS must be a whole number") for p in problems)
+    assert any(p.startswith("RECONNECT_WARNING_DAYS must be between 1 and 180") for p in problems)
+    assert any(p.startswith("MAINTENANCE_SCHEDULE must be an NCRONTAB") for p in problems)
+    assert any(p.startswith("HOST_APP_ORIGINS must list origins") for p in problems)
+
+
+def test_unresolved_key_vault_reference_is_rejected_by_name():
+    reference = "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/x/)"
+    problems = problems_for({**VALID, "ENTRA_CLIENT_ID": reference})
+    assert problems == [
+        "ENTRA_CLIENT_ID is an unresolved Key Vault reference: give the app's identity the "
+        "'Key Vault Secrets User' role on the vault and check the secret URI"
+    ]
+
+
+def test_identity_based_storage_derives_endpoints_from_the_account_name():
+    environ = {k: v for k, v in VALID.items() if k != "AzureWebJobsStorage"}
+    environ |= {
+        "AzureWebJobsStorage__accountName": "stcalsync",
+        "AzureWebJobsStorage__credential": "managedidentity",
+        "AzureWebJobsStorage__clientId": "abc",
+    }
+    storage = load_settings(environ).storage
+    assert storage.uses_identity
+    assert storage.table_endpoint == "https://stcalsync.table.core.windows.net"
+    assert storage.queue_endpoint == "https://stcalsync.queue.core.windows.net"
+    assert storage.managed_identity_client_id == "abc"
+
+
+def test_national_cloud_storage_takes_explicit_service_uris():
+    environ = {k: v for k, v in VALID.items() if k != "AzureWebJobsStorage"}
+    environ |= {
+        "AzureWebJobsStorage__tableServiceUri": "https://st.table.core.chinacloudapi.cn",
+        "AzureWebJobsStorage__queueServiceUri": "https://st.queue.core.chinacloudapi.cn",
+        "ENTRA_AUTHORITY_HOST": "https://login.chinacloudapi.cn",
+        "GRAPH_BASE_URL": "https://microsoftgraph.chinacloudapi.cn/v1.0/",
+    }
+    settings = load_settings(environ)
+    assert settings.storage.table_endpoint == "https://st.table.core.chinacloudapi.cn"
+    assert settings.entra_authority == "https://login.chinacloudapi.cn/organizations"
+    assert settings.graph_base_url == "https://microsoftgraph.chinacloudapi.cn/v1.0"
+
+
+def test_authority_and_graph_must_be_https_even_on_loopback():
+    problems = problems_for({**VALID, "ENTRA_AUTHORITY_HOST": "http://127.0.0.1:7443"})
+    assert problems == ["ENTRA_AUTHORITY_HOST must be an https URL, got 'http://127.0.0.1:7443'"]

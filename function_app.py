@@ -1,0 +1,10 @@
+"""The one FunctionApp: it registers each area's blueprint and does nothing else at import."""
+
+import azure.functions as func
+
+from functions.health import blueprint as health
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+for blueprint in (health,):
+    app.register_functions(blueprint)

@@ -1,0 +1,111 @@
+"""Whether this instance can serve: settings parse, secrets resolve, tables and queues answer.
+
+The report names what is wrong (setting names, table names, secret names) and never a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.secrets import SecretName, SecretProvider, SecretUnavailable, secret_provider
+from shared.settings import Settings, SettingsError, load_settings
+from shared.storage import names
+from shared.storage.account import StorageAccount
+
+# Health must answer quickly even when storage is unreachable: no retries, short timeouts.
+_PROBE_OPTIONS: dict[str, Any] = {"retry_total": 0, "connection_timeout": 3, "read_timeout": 3}
+_PROBE_KEY = "health-probe"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    checks: list[Check]
+
+    @property
+    def healthy(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": "healthy" if self.healthy else "unhealthy",
+            "checks": {
+                check.name: {"status": "ok" if check.ok else "failing", "problems": check.problems}
+                for check in self.checks
+            },
+        }
+
+
+def check_health(
+    environ: Mapping[str, str],
+    storage_for: Callable[[Settings], StorageAccount] = lambda s: StorageAccount(s.storage),
+) -> HealthReport:
+    try:
+        settings = load_settings(environ)
+    except SettingsError as error:
+        return HealthReport([Check("settings", error.problems)])
+    return HealthReport(
+        [
+            Check("settings"),
+            Check(
+                "secrets",
+                _secret_problems(settings, secret_provider(settings.key_vault_url, environ)),
+            ),
+            Check("storage", _storage_problems(storage_for(settings))),
+        ]
+    )
+
+
+def required_secrets(settings: Settings) -> list[SecretName]:
+    wanted = [
+        SecretName.ENTRA_CLIENT_SECRET,
+        SecretName.TOKEN_ENCRYPTION_KEYS,
+        SecretName.WEBHOOK_SECRET,
+    ]
+    if settings.host_app_jwks_url is None:
+        wanted.append(SecretName.HOST_APP_TOKEN_SECRET)
+    return wanted
+
+
+def _secret_problems(settings: Settings, secrets: SecretProvider) -> list[str]:
+    problems = []
+    for name in required_secrets(settings):
+        try:
+            secrets.get(name)
+        except SecretUnavailable as error:
+            problems.append(str(error))
+    return problems
+
+
+def _storage_problems(storage: StorageAccount) -> list[str]:
+    from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
+
+    problems = []
+    try:
+        for table in names.TABLES:
+            try:
+                storage.table(table).get_entity(_PROBE_KEY, _PROBE_KEY, **_PROBE_OPTIONS)
+            except ResourceNotFoundError as error:
+                if error.error_code == "TableNotFound":
+                    problems.append(f"table {table} does not exist")
+        for queue in names.QUEUES:
+            try:
+                storage.queue(queue).get_queue_properties(**_PROBE_OPTIONS)
+            except ResourceNotFoundError:
+                problems.append(f"queue {queue} does not exist")
+    except HttpResponseError as error:
+        problems.append(f"storage refused the request: {error.status_code} {error.error_code}")
+    except AzureError as error:
+        problems.append(f"storage is unreachable: {type(error).__name__}")
+    return problems

@@ -1,0 +1,89 @@
+"""The storage account: table and queue clients from a connection string or a managed identity."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import TYPE_CHECKING
+
+from shared.settings import StorageSettings
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+    from azure.data.tables import TableClient, TableServiceClient
+    from azure.storage.queue import QueueClient, QueueServiceClient
+
+
+class StorageAccount:
+    """Creates SDK clients lazily and once: constructing the app does no I/O."""
+
+    def __init__(self, settings: StorageSettings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._credential: TokenCredential | None = None
+        self._table_service: TableServiceClient | None = None
+        self._queue_service: QueueServiceClient | None = None
+
+    def table(self, name: str) -> TableClient:
+        return self.table_service().get_table_client(name)
+
+    def queue(self, name: str) -> QueueClient:
+        """A queue client that writes and reads base64 text, as Functions queue bindings do."""
+        from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
+
+        return self.queue_service().get_queue_client(
+            name,
+            message_encode_policy=TextBase64EncodePolicy(),
+            message_decode_policy=TextBase64DecodePolicy(),
+        )
+
+    def table_service(self) -> TableServiceClient:
+        from azure.data.tables import TableServiceClient
+
+        with self._lock:
+            if self._table_service is None:
+                if self._settings.connection_string:
+                    self._table_service = TableServiceClient.from_connection_string(
+                        self._settings.connection_string
+                    )
+                else:
+                    self._table_service = TableServiceClient(
+                        endpoint=str(self._settings.table_endpoint),
+                        credential=self._identity(),
+                    )
+            return self._table_service
+
+    def queue_service(self) -> QueueServiceClient:
+        from azure.storage.queue import QueueServiceClient
+
+        with self._lock:
+            if self._queue_service is None:
+                if self._settings.connection_string:
+                    self._queue_service = QueueServiceClient.from_connection_string(
+                        self._settings.connection_string
+                    )
+                else:
+                    self._queue_service = QueueServiceClient(
+                        account_url=str(self._settings.queue_endpoint),
+                        credential=self._identity(),
+                    )
+            return self._queue_service
+
+    def create_missing(self, tables: tuple[str, ...], queues: tuple[str, ...]) -> None:
+        """Create tables and queues that do not exist yet (local stack; infra/ does it in Azure)."""
+        from azure.core.exceptions import ResourceExistsError
+
+        for name in tables:
+            self.table_service().create_table_if_not_exists(name)
+        for name in queues:
+            with contextlib.suppress(ResourceExistsError):
+                self.queue_service().create_queue(name)
+
+    def _identity(self) -> TokenCredential:
+        if self._credential is None:
+            from azure.identity import DefaultAzureCredential
+
+            self._credential = DefaultAzureCredential(
+                managed_identity_client_id=self._settings.managed_identity_client_id
+            )
+        return self._credential

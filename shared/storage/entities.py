@@ -1,0 +1,148 @@
+"""Entity tables with point reads, key-range queries and ETag-guarded writes.
+
+There is deliberately no "list everything" method: every request path reads by PartitionKey and
+RowKey (or a RowKey range inside one partition), so cost does not grow with the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from azure.data.tables import TableClient
+
+
+class EntityNotFound(Exception):
+    pass
+
+
+class EntityAlreadyExists(Exception):
+    pass
+
+
+class ConcurrencyConflict(Exception):
+    """Someone else wrote the entity since it was read: re-read, re-apply, retry."""
+
+
+@dataclass(frozen=True)
+class StoredEntity:
+    partition_key: str
+    row_key: str
+    properties: Mapping[str, Any]
+    etag: str
+
+
+def _escape(value: str) -> str:
+    return value.replace("'", "''")
+
+
+class EntityTable:
+    def __init__(self, client: TableClient) -> None:
+        self._client = client
+
+    @property
+    def name(self) -> str:
+        return self._client.table_name
+
+    def get(self, partition_key: str, row_key: str) -> StoredEntity | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            entity = self._client.get_entity(partition_key, row_key)
+        except ResourceNotFoundError:
+            return None
+        return _stored(entity)
+
+    def create(self, partition_key: str, row_key: str, properties: Mapping[str, Any]) -> str:
+        """Insert a new entity; EntityAlreadyExists if the keys are taken. Returns the ETag."""
+        from azure.core.exceptions import ResourceExistsError
+
+        try:
+            metadata = self._client.create_entity(_entity(partition_key, row_key, properties))
+        except ResourceExistsError as error:
+            raise EntityAlreadyExists(f"{self.name}/{partition_key}/{row_key}") from error
+        return str(metadata["etag"])
+
+    def replace(
+        self, partition_key: str, row_key: str, properties: Mapping[str, Any], etag: str
+    ) -> str:
+        """Replace the entity only if it still has `etag`; returns the new ETag."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+        from azure.data.tables import UpdateMode
+
+        try:
+            metadata = self._client.update_entity(
+                _entity(partition_key, row_key, properties),
+                mode=UpdateMode.REPLACE,
+                etag=etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except ResourceModifiedError as error:
+            raise ConcurrencyConflict(f"{self.name}/{partition_key}/{row_key}") from error
+        except ResourceNotFoundError as error:
+            raise EntityNotFound(f"{self.name}/{partition_key}/{row_key}") from error
+        return str(metadata["etag"])
+
+    def upsert(self, partition_key: str, row_key: str, properties: Mapping[str, Any]) -> str:
+        """Write whatever is there; only for data with a single writer."""
+        from azure.data.tables import UpdateMode
+
+        metadata = self._client.upsert_entity(
+            _entity(partition_key, row_key, properties), mode=UpdateMode.REPLACE
+        )
+        return str(metadata["etag"])
+
+    def delete(self, partition_key: str, row_key: str, etag: str | None = None) -> None:
+        """Delete (idempotent without an ETag; guarded by it when given)."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceModifiedError
+
+        try:
+            if etag is None:
+                self._client.delete_entity(partition_key, row_key)
+            else:
+                self._client.delete_entity(
+                    partition_key,
+                    row_key,
+                    etag=etag,
+                    match_condition=MatchConditions.IfNotModified,
+                )
+        except ResourceModifiedError as error:
+            raise ConcurrencyConflict(f"{self.name}/{partition_key}/{row_key}") from error
+
+    def range(
+        self,
+        partition_key: str,
+        row_key_from: str = "",
+        row_key_to: str | None = None,
+        *,
+        limit: int | None = None,
+    ) -> Iterator[StoredEntity]:
+        """Entities of one partition with row_key_from <= RowKey < row_key_to, in key order."""
+        query = f"PartitionKey eq '{_escape(partition_key)}'"
+        if row_key_from:
+            query += f" and RowKey ge '{_escape(row_key_from)}'"
+        if row_key_to is not None:
+            query += f" and RowKey lt '{_escape(row_key_to)}'"
+        pages = self._client.query_entities(query, results_per_page=limit)
+        for count, entity in enumerate(pages, start=1):
+            yield _stored(entity)
+            if limit is not None and count >= limit:
+                return
+
+
+def _entity(partition_key: str, row_key: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    return {**properties, "PartitionKey": partition_key, "RowKey": row_key}
+
+
+def _stored(entity: Any) -> StoredEntity:
+    properties = {k: v for k, v in entity.items() if k not in ("PartitionKey", "RowKey")}
+    return StoredEntity(
+        partition_key=entity["PartitionKey"],
+        row_key=entity["RowKey"],
+        properties=properties,
+        etag=str(entity.metadata["etag"]),
+    )

@@ -1,0 +1,22 @@
+"""Every table and queue the app uses: created up front by infra/ and by the local stack."""
+
+from typing import Final
+
+# Tables (Azure Table names: alphanumeric, 3-63 characters, starting with a letter).
+ORG_SETTINGS_TABLE: Final = "orgsettings"
+CONNECTIONS_TABLE: Final = "connections"
+ACCOUNT_LINKS_TABLE: Final = "accountlinks"
+AUTH_STATES_TABLE: Final = "authstates"
+
+TABLES: Final[tuple[str, ...]] = (
+    ORG_SETTINGS_TABLE,
+    CONNECTIONS_TABLE,
+    ACCOUNT_LINKS_TABLE,
+    AUTH_STATES_TABLE,
+)
+
+# Queues (lowercase letters, digits and single dashes, 3-63 characters). The Functions host adds
+# "<name>-poison" for messages that failed maxDequeueCount times.
+GRAPH_NOTIFICATIONS_QUEUE: Final = "graph-notifications"
+
+QUEUES: Final[tuple[str, ...]] = (GRAPH_NOTIFICATIONS_QUEUE,)

@@ -1,0 +1,69 @@
+"""`python -m devtools.localhost`: serve function_app.app on 127.0.0.1 like `func start`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from devtools.localhost.hostconfig import HostConfig
+from shared.settings import SettingsError, load_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def apply_local_settings(path: Path, environ: dict[str, str]) -> None:
+    """Core Tools' rule: local.settings.json Values fill in, real environment variables win."""
+    if not path.exists():
+        return
+    values = json.loads(path.read_text()).get("Values", {})
+    for name, value in values.items():
+        environ.setdefault(name, str(value))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.localhost")
+    parser.add_argument("--port", type=int, default=7071)
+    parser.add_argument("--settings", type=Path, default=PROJECT_ROOT / "local.settings.json")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+    apply_local_settings(args.settings, os.environ)  # type: ignore[arg-type]
+    try:
+        settings = load_settings(os.environ)
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+
+    # Imported after the settings check, like the worker loading the app once the host is ready.
+    sys.path.insert(0, str(PROJECT_ROOT))
+    from devtools.localhost.host import LocalHost
+    from function_app import app
+    from shared.storage.account import StorageAccount
+
+    host = LocalHost(
+        app,
+        config=HostConfig.load(PROJECT_ROOT / "host.json"),
+        environ=os.environ,
+        storage=StorageAccount(settings.storage),
+        port=args.port,
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    host.start()
+    print("Functions:\n" + "\n".join(f"  {line}" for line in host.describe()), flush=True)
+    print(f"local functions host: listening on {host.base_url}", flush=True)
+    stop.wait()
+    host.stop()
+    print("local functions host: stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

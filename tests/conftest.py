@@ -23,3 +23,23 @@ def storage(azurite: AzuriteEndpoints) -> StorageAccount:
     account = StorageAccount(StorageSettings(connection_string=azurite.connection_string))
     account.create_missing(names.TABLES, names.QUEUES)
     return account
+
+
+def app_settings(storage_connection_string: str, **overrides: str) -> dict[str, str]:
+    """A complete app environment for local runs (the emulator's URLs come from its fixture)."""
+    values = {
+        "AzureWebJobsStorage": storage_connection_string,
+        "APP_PUBLIC_BASE_URL": "http://127.0.0.1:7071",
+        "ENTRA_CLIENT_ID": "00000000-0000-0000-0000-00000000c11e",
+        "ENTRA_AUTHORITY_HOST": "https://127.0.0.1:7443",
+        "GRAPH_BASE_URL": "https://127.0.0.1:7443/v1.0",
+        "HOST_APP_ORIGINS": "http://localhost:3000",
+        "HOST_APP_TOKEN_ISSUER": "https://host-app.test",
+        "HOST_APP_TOKEN_AUDIENCE": "calendar-sync",
+        "ENTRA_CLIENT_SECRET": "test-client-secret",
+        "TOKEN_ENCRYPTION_KEYS": "k1:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
+        "HOST_APP_TOKEN_SECRET": "test-host-app-secret-of-at-least-32-bytes",
+        "WEBHOOK_SECRET": "test-webhook-secret",
+    }
+    values.update(overrides)
+    return values

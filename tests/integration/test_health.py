@@ -1,0 +1,74 @@
+"""The health check against real storage: what an operator sees when something is not usable."""
+
+import time
+
+import pytest
+
+from devtools.azurite import Azurite, AzuriteEndpoints
+from shared.health import check_health
+from shared.storage import names
+from tests.conftest import app_settings
+
+pytestmark = pytest.mark.integration
+
+
+def test_healthy_when_settings_secrets_tables_and_queues_are_usable(azurite, storage):
+    report = check_health(app_settings(azurite.connection_string))
+    assert report.as_dict() == {
+        "status": "healthy",
+        "checks": {
+            "settings": {"status": "ok", "problems": []},
+            "secrets": {"status": "ok", "problems": []},
+            "storage": {"status": "ok", "problems": []},
+        },
+    }
+
+
+def test_missing_tables_and_queues_are_each_named():
+    empty = Azurite(in_memory=True)
+    endpoints: AzuriteEndpoints = empty.start()
+    try:
+        report = check_health(app_settings(endpoints.connection_string))
+    finally:
+        empty.stop()
+    problems = report.as_dict()["checks"]["storage"]["problems"]
+    assert not report.healthy
+    assert problems == [f"table {t} does not exist" for t in names.TABLES] + [
+        f"queue {q} does not exist" for q in names.QUEUES
+    ]
+
+
+def test_unreachable_storage_is_reported_without_retrying_for_long(azurite):
+    closed = azurite.connection_string.replace(azurite.table, "http://127.0.0.1:9").replace(
+        azurite.queue, "http://127.0.0.1:9"
+    )
+    started = time.monotonic()
+    report = check_health(app_settings(closed))
+    elapsed = time.monotonic() - started
+    assert report.as_dict()["checks"]["storage"]["problems"] == [
+        "storage is unreachable: ServiceRequestError"
+    ]
+    assert elapsed < 10, "a health probe must not sit in the SDK's retry loop"
+
+
+def test_missing_secrets_are_named_and_no_secret_value_is_shown(azurite, storage):
+    environ = app_settings(azurite.connection_string)
+    del environ["WEBHOOK_SECRET"]
+    report = check_health(environ).as_dict()
+    assert report["status"] == "unhealthy"
+    assert report["checks"]["secrets"]["problems"] == ["secret WEBHOOK_SECRET is not set"]
+    assert "test-client-secret" not in str(report)
+
+
+def test_broken_settings_stop_the_other_checks_and_are_listed(azurite):
+    environ = app_settings(azurite.connection_string, ENTRA_CLIENT_ID="", GRAPH_BASE_URL="ftp://x")
+    report = check_health(environ).as_dict()
+    assert report["checks"] == {
+        "settings": {
+            "status": "failing",
+            "problems": [
+                "ENTRA_CLIENT_ID is missing",
+                "GRAPH_BASE_URL must be an absolute http(s) URL, got 'ftp://x'",
+            ],
+        }
+    }

@@ -1,0 +1,75 @@
+"""The app's function surface, read from the same metadata the Functions host indexes."""
+
+import json
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).parents[2]
+
+# name -> (trigger, route, methods, auth level, schedule or queue)
+EXPECTED_FUNCTIONS = {
+    "health": ("httpTrigger", "health", ["GET"], "ANONYMOUS", None),
+}
+
+
+def describe(function) -> tuple:
+    trigger = next(
+        json.loads(b) for b in function.get_raw_bindings() if "Trigger" in json.loads(b)["type"]
+    )
+    return (
+        trigger["type"],
+        trigger.get("route"),
+        trigger.get("methods"),
+        trigger.get("authLevel"),
+        trigger.get("schedule") or trigger.get("queueName"),
+    )
+
+
+def test_every_function_has_the_expected_trigger_route_methods_auth_and_schedule():
+    from function_app import app
+
+    functions = app.get_functions()
+    assert {f.get_function_name(): describe(f) for f in functions} == EXPECTED_FUNCTIONS
+
+
+def test_importing_the_app_does_no_network_storage_or_process_io():
+    """Imports run in a clean interpreter whose audit hook fails on any socket or subprocess use."""
+    probe = textwrap.dedent(
+        """
+        import sys
+        forbidden = ("socket.connect", "socket.getaddrinfo", "socket.bind", "subprocess.Popen",
+                     "os.system", "urllib.Request")
+        seen = []
+        def hook(event, args):
+            if event in forbidden:
+                seen.append(event)
+        sys.addaudithook(hook)
+        import function_app
+        print(len(function_app.app.get_functions()), seen)
+        """
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", probe],
+        cwd=PROJECT_ROOT,
+        env={"PATH": "/usr/bin:/bin"},  # no settings at all: import must not need them
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    count, seen = result.stdout.strip().split(" ", 1)
+    assert int(count) == len(EXPECTED_FUNCTIONS)
+    assert seen == "[]"
+
+
+def test_shared_never_imports_azure_functions():
+    offenders = [
+        str(path.relative_to(PROJECT_ROOT))
+        for path in (PROJECT_ROOT / "shared").rglob("*.py")
+        if re.search(r"^\s*(import|from) azure\.functions", path.read_text(), re.MULTILINE)
+    ]
+    assert offenders == []

@@ -1,0 +1,1 @@
+"""Domain and adapters of the calendar sync. Nothing here imports azure.functions."""

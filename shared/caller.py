@@ -1,0 +1,90 @@
+"""Who is calling: the host web app's user, proven by the host app's bearer token (JWT)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+ADMIN_ROLE = "admin"
+_LEEWAY_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: str
+    org_id: str
+    email: str | None = None
+    name: str | None = None
+    roles: frozenset[str] = frozenset()
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN_ROLE in self.roles
+
+
+class Unauthenticated(Exception):
+    """No usable bearer token; the message is safe to show (it never echoes the token)."""
+
+
+class HostTokenVerifier:
+    """HS256 with a shared secret, or RS256/ES256 with keys from the host app's JWKS URL."""
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        secret: str | None = None,
+        jwks_client: jwt.PyJWKClient | None = None,
+    ) -> None:
+        if (secret is None) == (jwks_client is None):
+            raise ValueError("give exactly one of a shared secret or a JWKS client")
+        self._issuer = issuer
+        self._audience = audience
+        self._key_for: Callable[[str], Any]
+        if secret is not None:
+            self._algorithms = ["HS256"]
+            self._key_for = lambda _token: secret
+        else:
+            assert jwks_client is not None
+            self._algorithms = ["RS256", "ES256"]
+            self._key_for = lambda token: jwks_client.get_signing_key_from_jwt(token).key
+
+    def verify(self, authorization: str | None) -> Caller:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("a bearer token is required")
+        try:
+            claims = jwt.decode(
+                token.strip(),
+                self._key_for(token.strip()),
+                algorithms=self._algorithms,
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=_LEEWAY_SECONDS,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("the token has expired") from None
+        except jwt.InvalidAudienceError:
+            raise Unauthenticated("the token is not meant for this service") from None
+        except jwt.InvalidIssuerError:
+            raise Unauthenticated("the token's issuer is not trusted") from None
+        except (jwt.PyJWKClientError, jwt.InvalidTokenError):
+            raise Unauthenticated("the token is invalid") from None
+        org, sub = claims.get("org"), claims.get("sub")
+        if not isinstance(org, str) or not org or not isinstance(sub, str) or not sub:
+            raise Unauthenticated("the token must carry non-empty sub and org claims")
+        roles = claims.get("roles") or []
+        return Caller(
+            user_id=sub,
+            org_id=org,
+            email=claims.get("email") if isinstance(claims.get("email"), str) else None,
+            name=claims.get("name") if isinstance(claims.get("name"), str) else None,
+            roles=frozenset(r for r in roles if isinstance(r, str))
+            if isinstance(roles, list)
+            else frozenset(),
+        )

@@ -2,9 +2,11 @@
 
 import azure.functions as func
 
+from functions.admin import blueprint as admin
+from functions.connection import blueprint as connection
 from functions.health import blueprint as health
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for blueprint in (health,):
+for blueprint in (health, connection, admin):
     app.register_functions(blueprint)

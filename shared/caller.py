@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt
+if TYPE_CHECKING:
+    import jwt
 
 ADMIN_ROLE = "admin"
 _LEEWAY_SECONDS = 30
@@ -54,6 +55,8 @@ class HostTokenVerifier:
             self._key_for = lambda token: jwks_client.get_signing_key_from_jwt(token).key
 
     def verify(self, authorization: str | None) -> Caller:
+        import jwt  # here, not at module level: importing the app stays cheap
+
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("a bearer token is required")

@@ -14,9 +14,6 @@ import os
 import re
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 _KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 _NONCE_BYTES = 12
 
@@ -35,6 +32,8 @@ class TokenCipher:
     def __init__(self, keys: dict[str, bytes], active_key_id: str) -> None:
         if active_key_id not in keys:
             raise TokenCipherError("the active key id has no key")
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         self._keys = {kid: AESGCM(key) for kid, key in keys.items()}
         self.active_key_id = active_key_id
 
@@ -69,6 +68,8 @@ class TokenCipher:
         aead = self._keys.get(sealed.key_id)
         if aead is None:
             raise TokenCipherError(f"key {sealed.key_id} is no longer configured")
+        from cryptography.exceptions import InvalidTag
+
         nonce, ciphertext = sealed.blob[:_NONCE_BYTES], sealed.blob[_NONCE_BYTES:]
         try:
             return aead.decrypt(nonce, ciphertext, bound_to.encode())

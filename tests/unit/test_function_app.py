@@ -12,6 +12,21 @@ PROJECT_ROOT = Path(__file__).parents[2]
 # name -> (trigger, route, methods, auth level, schedule or queue)
 EXPECTED_FUNCTIONS = {
     "health": ("httpTrigger", "health", ["GET"], "ANONYMOUS", None),
+    "calendar_status": ("httpTrigger", "me/calendar", ["GET"], "ANONYMOUS", None),
+    "connect_calendar": ("httpTrigger", "me/calendar/connect", ["POST"], "ANONYMOUS", None),
+    "check_calendar": ("httpTrigger", "me/calendar/check", ["POST"], "ANONYMOUS", None),
+    "disconnect_calendar": ("httpTrigger", "me/calendar", ["DELETE"], "ANONYMOUS", None),
+    "auth_callback": ("httpTrigger", "auth/callback", ["GET"], "ANONYMOUS", None),
+    "get_admin_settings": ("httpTrigger", "admin/settings", ["GET"], "ANONYMOUS", None),
+    "put_admin_settings": ("httpTrigger", "admin/settings", ["PUT"], "ANONYMOUS", None),
+    "admin_consent_link": ("httpTrigger", "admin/consent", ["GET"], "ANONYMOUS", None),
+    "admin_consent_callback": (
+        "httpTrigger",
+        "admin/consent/callback",
+        ["GET"],
+        "ANONYMOUS",
+        None,
+    ),
 }
 
 

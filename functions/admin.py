@@ -1,0 +1,70 @@
+"""Organisation admins: the Outlook switches and the tenant-wide admin consent."""
+
+import re
+from typing import Any
+
+import azure.functions as func
+
+from functions.http import api, authenticate, json_response, read_json, redirect, services
+from shared.errors import BadRequest
+from shared.organisations.model import Switches
+
+blueprint = func.Blueprint()
+
+_SWITCH_FIELDS = {"allowOutlookCalendar", "syncConversations", "tenantId"}
+_TENANT = re.compile(
+    r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)$"
+)
+
+
+@blueprint.route(route="admin/settings", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@api
+def get_admin_settings(req: func.HttpRequest) -> func.HttpResponse:
+    view, etag = services().organisations.settings(authenticate(req))
+    return json_response(view, headers={"ETag": etag} if etag else None)
+
+
+@blueprint.route(route="admin/settings", methods=["PUT"], auth_level=func.AuthLevel.ANONYMOUS)
+@api
+def put_admin_settings(req: func.HttpRequest) -> func.HttpResponse:
+    caller = authenticate(req)
+    switches = parse_switches(read_json(req))
+    view, etag = services().organisations.replace_settings(
+        caller, switches, req.headers.get("If-Match")
+    )
+    return json_response(view, headers={"ETag": etag})
+
+
+@blueprint.route(route="admin/consent", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@api
+def admin_consent_link(req: func.HttpRequest) -> func.HttpResponse:
+    caller = authenticate(req)
+    return json_response(services().organisations.consent_link(caller, req.params.get("returnUrl")))
+
+
+@blueprint.route(
+    route="admin/consent/callback", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS
+)
+@api
+def admin_consent_callback(req: func.HttpRequest) -> func.HttpResponse:
+    return redirect(services().organisations.complete_consent(dict(req.params)))
+
+
+def parse_switches(body: dict[str, Any]) -> Switches:
+    unknown = sorted(set(body) - _SWITCH_FIELDS)
+    if unknown:
+        raise BadRequest(f"Unknown fields: {', '.join(unknown)}.", code="unknown_fields")
+    allow, sync = body.get("allowOutlookCalendar"), body.get("syncConversations")
+    if not isinstance(allow, bool) or not isinstance(sync, bool):
+        raise BadRequest(
+            "allowOutlookCalendar and syncConversations are required booleans.",
+            code="invalid_settings",
+        )
+    tenant = body.get("tenantId")
+    if tenant is not None and (not isinstance(tenant, str) or not _TENANT.match(tenant)):
+        raise BadRequest(
+            "tenantId must be a Microsoft Entra tenant id (GUID) or domain, or null.",
+            code="invalid_tenant",
+        )
+    return Switches(allow_outlook=allow, sync_conversations=sync, tenant_id=tenant)

@@ -1,0 +1,150 @@
+"""The composition root: settings, secrets, storage and services, built once per process, lazily.
+
+Nothing here runs at import; the first request builds what it needs, so a cold start pays only
+for what that request uses, and a settings problem is reported (naming each setting) then.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+import requests
+
+from shared.caller import HostTokenVerifier
+from shared.connections.repository import (
+    AccountLinkRepository,
+    ConnectionRepository,
+    PendingSignInRepository,
+)
+from shared.connections.service import ConnectionPolicy, ConnectionService
+from shared.graph.client import GraphClient
+from shared.identity import IdentityClient
+from shared.organisations.repository import OrgSettingsRepository
+from shared.organisations.service import OrganisationService
+from shared.secrets import SecretName, SecretProvider, secret_provider
+from shared.settings import Settings, load_settings
+from shared.storage import names
+from shared.storage.account import StorageAccount
+from shared.storage.entities import EntityTable
+from shared.token_cipher import TokenCipher
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AppServices:
+    def __init__(
+        self,
+        settings: Settings,
+        secrets: SecretProvider,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.settings = settings
+        self.secrets = secrets
+        self.clock = clock
+        self.storage = StorageAccount(settings.storage)
+        self._msal_http_cache: dict[Any, Any] = {}
+        self._graph_session = requests.Session()
+
+    def table(self, name: str) -> EntityTable:
+        return EntityTable(self.storage.table(name))
+
+    @cached_property
+    def cipher(self) -> TokenCipher:
+        return TokenCipher.from_secret(self.secrets.get(SecretName.TOKEN_ENCRYPTION_KEYS))
+
+    @cached_property
+    def identity(self) -> IdentityClient:
+        return IdentityClient(
+            client_id=self.settings.entra_client_id,
+            client_secret=self.secrets.get(SecretName.ENTRA_CLIENT_SECRET),
+            authority=self.settings.entra_authority,
+            graph_base_url=self.settings.graph_base_url,
+            ca_bundle=self.settings.tls_ca_bundle,
+            http_cache=self._msal_http_cache,
+        )
+
+    def graph(self, access_token: Callable[[], str]) -> GraphClient:
+        return GraphClient(
+            self.settings.graph_base_url,
+            access_token,
+            session=self._graph_session,
+            ca_bundle=self.settings.tls_ca_bundle,
+        )
+
+    @cached_property
+    def host_tokens(self) -> HostTokenVerifier:
+        settings = self.settings
+        if settings.host_app_jwks_url:
+            import jwt
+
+            return HostTokenVerifier(
+                issuer=settings.host_app_token_issuer,
+                audience=settings.host_app_token_audience,
+                jwks_client=jwt.PyJWKClient(settings.host_app_jwks_url, cache_keys=True),
+            )
+        return HostTokenVerifier(
+            issuer=settings.host_app_token_issuer,
+            audience=settings.host_app_token_audience,
+            secret=self.secrets.get(SecretName.HOST_APP_TOKEN_SECRET),
+        )
+
+    @cached_property
+    def orgs(self) -> OrgSettingsRepository:
+        return OrgSettingsRepository(self.table(names.ORG_SETTINGS_TABLE))
+
+    @cached_property
+    def sign_ins(self) -> PendingSignInRepository:
+        return PendingSignInRepository(self.table(names.AUTH_STATES_TABLE))
+
+    @cached_property
+    def connections(self) -> ConnectionService:
+        return ConnectionService(
+            policy=ConnectionPolicy(
+                public_base_url=self.settings.public_base_url,
+                allowed_origins=self.settings.host_app_origins,
+                reconnect_months=self.settings.reconnect_interval_months,
+                warning=timedelta(days=self.settings.reconnect_warning_days),
+            ),
+            orgs=self.orgs,
+            connections=ConnectionRepository(self.table(names.CONNECTIONS_TABLE)),
+            links=AccountLinkRepository(self.table(names.ACCOUNT_LINKS_TABLE)),
+            sign_ins=self.sign_ins,
+            identity=self.identity,
+            graph=self.graph,
+            cipher=self.cipher,
+            clock=self.clock,
+        )
+
+    @cached_property
+    def organisations(self) -> OrganisationService:
+        return OrganisationService(
+            orgs=self.orgs,
+            connections=self.connections,
+            sign_ins=self.sign_ins,
+            identity=self.identity,
+            cipher=self.cipher,
+            public_base_url=self.settings.public_base_url,
+            clock=self.clock,
+        )
+
+
+_lock = threading.Lock()
+_services: AppServices | None = None
+
+
+def services(environ: Mapping[str, str] = os.environ) -> AppServices:
+    """The process's services; raises SettingsError (naming each problem) if it cannot start."""
+    global _services
+    with _lock:
+        if _services is None:
+            settings = load_settings(environ)
+            _services = AppServices(settings, secret_provider(settings.key_vault_url, environ))
+        return _services

@@ -1,0 +1,175 @@
+"""Connections, account links and sign-in states in Azure Tables, keyed for point reads.
+
+connections:  PartitionKey = org id,     RowKey = user id           (one row per user)
+accountlinks: PartitionKey = tenant id,  RowKey = account object id (one host user per account)
+authstates:   PartitionKey = state,      RowKey = "state"           (single use, short-lived)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.connections.model import Connection, MicrosoftAccount, ReconnectReason
+from shared.storage.entities import EntityTable, safe_key
+from shared.token_cipher import Sealed
+
+
+@dataclass(frozen=True)
+class StoredConnection:
+    connection: Connection
+    token_cache: Sealed | None
+    etag: str
+
+
+class ConnectionRepository:
+    def __init__(self, table: EntityTable) -> None:
+        self._table = table
+
+    def get(self, org_id: str, user_id: str) -> StoredConnection | None:
+        stored = self._table.get(safe_key(org_id), safe_key(user_id))
+        if stored is None:
+            return None
+        p = stored.properties
+        connection = Connection(
+            org_id=org_id,
+            user_id=user_id,
+            account=MicrosoftAccount(
+                object_id=p["AccountObjectId"],
+                tenant_id=p["AccountTenantId"],
+                home_account_id=p["HomeAccountId"],
+                user_principal_name=p["UserPrincipalName"],
+                display_name=p.get("DisplayName", ""),
+            ),
+            connected_at=p["ConnectedAt"],
+            reconnect_by=p["ReconnectBy"],
+            reconnect_reason=ReconnectReason(p["ReconnectReason"])
+            if p.get("ReconnectReason")
+            else None,
+            reconnect_detail=p.get("ReconnectDetail"),
+        )
+        cache = Sealed(p["TokenKeyId"], bytes(p["TokenCache"])) if p.get("TokenCache") else None
+        return StoredConnection(connection, cache, stored.etag)
+
+    def put(self, connection: Connection, token_cache: Sealed | None, etag: str | None) -> str:
+        """Create (etag None) or replace the row only if it still has `etag`."""
+        keys = (safe_key(connection.org_id), safe_key(connection.user_id))
+        properties = _properties(connection, token_cache)
+        if etag is None:
+            return self._table.create(*keys, properties)
+        return self._table.replace(*keys, properties, etag)
+
+    def delete(self, org_id: str, user_id: str) -> None:
+        self._table.delete(safe_key(org_id), safe_key(user_id))
+
+
+def _properties(connection: Connection, token_cache: Sealed | None) -> dict[str, Any]:
+    account = connection.account
+    return {
+        "AccountObjectId": account.object_id,
+        "AccountTenantId": account.tenant_id,
+        "HomeAccountId": account.home_account_id,
+        "UserPrincipalName": account.user_principal_name,
+        "DisplayName": account.display_name,
+        "ConnectedAt": connection.connected_at,
+        "ReconnectBy": connection.reconnect_by,
+        "ReconnectReason": connection.reconnect_reason.value if connection.reconnect_reason else "",
+        "ReconnectDetail": connection.reconnect_detail or "",
+        "TokenKeyId": token_cache.key_id if token_cache else "",
+        "TokenCache": token_cache.blob if token_cache else b"",
+    }
+
+
+@dataclass(frozen=True)
+class AccountLink:
+    tenant_id: str
+    object_id: str
+    org_id: str
+    user_id: str
+
+
+class AccountLinkRepository:
+    def __init__(self, table: EntityTable) -> None:
+        self._table = table
+
+    def get(self, tenant_id: str, object_id: str) -> AccountLink | None:
+        stored = self._table.get(safe_key(tenant_id), safe_key(object_id))
+        if stored is None:
+            return None
+        return AccountLink(
+            tenant_id, object_id, stored.properties["OrgId"], stored.properties["UserId"]
+        )
+
+    def claim(self, link: AccountLink, at: datetime) -> AccountLink:
+        """Link the account to the user, or return the link that already holds it."""
+        from shared.storage.entities import EntityAlreadyExists
+
+        try:
+            self._table.create(
+                safe_key(link.tenant_id),
+                safe_key(link.object_id),
+                {"OrgId": link.org_id, "UserId": link.user_id, "LinkedAt": at},
+            )
+            return link
+        except EntityAlreadyExists:
+            holder = self.get(link.tenant_id, link.object_id)
+            return holder if holder is not None else self.claim(link, at)
+
+    def release(self, tenant_id: str, object_id: str) -> None:
+        self._table.delete(safe_key(tenant_id), safe_key(object_id))
+
+
+@dataclass(frozen=True)
+class PendingSignIn:
+    """What the OAuth callback needs to finish: who started it, where to return, MSAL's flow."""
+
+    state: str
+    kind: str  # "connect" or "admin_consent"
+    org_id: str
+    user_id: str
+    return_url: str
+    flow: Sealed
+    expires_at: datetime
+
+
+class PendingSignInRepository:
+    def __init__(self, table: EntityTable) -> None:
+        self._table = table
+
+    def add(self, pending: PendingSignIn) -> None:
+        self._table.create(
+            safe_key(pending.state),
+            "state",
+            {
+                "Kind": pending.kind,
+                "OrgId": pending.org_id,
+                "UserId": pending.user_id,
+                "ReturnUrl": pending.return_url,
+                "FlowKeyId": pending.flow.key_id,
+                "Flow": pending.flow.blob,
+                "ExpiresAt": pending.expires_at,
+            },
+        )
+
+    def take(self, state: str) -> PendingSignIn | None:
+        """Read and delete in one guarded step: of two callbacks with one state, one wins."""
+        from shared.storage.entities import ConcurrencyConflict
+
+        stored = self._table.get(safe_key(state), "state")
+        if stored is None:
+            return None
+        try:
+            self._table.delete(safe_key(state), "state", stored.etag)
+        except ConcurrencyConflict:
+            return None
+        p = stored.properties
+        return PendingSignIn(
+            state=state,
+            kind=p["Kind"],
+            org_id=p["OrgId"],
+            user_id=p["UserId"],
+            return_url=p["ReturnUrl"],
+            flow=Sealed(p["FlowKeyId"], bytes(p["Flow"])),
+            expires_at=p["ExpiresAt"],
+        )

@@ -1,0 +1,111 @@
+"""Microsoft Graph over `requests`: base URL from settings, immutable ids, throttling honoured.
+
+Retries are bounded in count and in total wait, because callers answer a user's HTTP request;
+past the budget the error says when to try again and the caller saves work for later.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+
+from shared.graph.errors import GraphError
+
+logger = logging.getLogger(__name__)
+
+_TIMEOUT_SECONDS = (5, 20)  # connect, read
+
+
+class GraphClient:
+    def __init__(
+        self,
+        base_url: str,
+        access_token: Callable[[], str],
+        *,
+        session: requests.Session | None = None,
+        ca_bundle: str | None = None,
+        max_attempts: int = 3,
+        max_total_wait: float = 8.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._access_token = access_token
+        self._session = session or requests.Session()
+        if ca_bundle:
+            self._session.verify = ca_bundle
+        self._max_attempts = max_attempts
+        self._max_total_wait = max_total_wait
+        self._sleep = sleep
+
+    def get(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
+        return self.request("GET", path, params=params)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        url = path if path.startswith("https://") else f"{self._base_url}/{path.lstrip('/')}"
+        waited = 0.0
+        for attempt in range(1, self._max_attempts + 1):
+            error = self._attempt(method, url, params, body, headers)
+            if isinstance(error, dict):
+                return error
+            if not error.transient or attempt == self._max_attempts:
+                raise error
+            delay = error.retry_after if error.retry_after is not None else 2 ** (attempt - 1)
+            if waited + delay > self._max_total_wait:
+                raise error
+            logger.info("Graph %s %s: %s, retrying in %.1fs", method, path, error.status, delay)
+            self._sleep(delay)
+            waited += delay
+        raise AssertionError("unreachable")
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        body: Any,
+        headers: Mapping[str, str] | None,
+    ) -> dict[str, Any] | GraphError:
+        request_headers = {
+            "Authorization": f"Bearer {self._access_token()}",
+            "Prefer": 'IdType="ImmutableId"',
+            "client-request-id": str(uuid.uuid4()),
+            **(headers or {}),
+        }
+        try:
+            response = self._session.request(
+                method, url, params=params, json=body, headers=request_headers,
+                timeout=_TIMEOUT_SECONDS,
+            )  # fmt: skip
+        except requests.RequestException as failure:
+            return GraphError(0, "NetworkError", type(failure).__name__)
+        if response.status_code < 400:
+            return response.json() if response.content else {}
+        return _error_from(response)
+
+
+def _error_from(response: requests.Response) -> GraphError:
+    try:
+        error = response.json().get("error", {})
+    except ValueError:
+        error = {}
+    retry_after = response.headers.get("Retry-After")
+    return GraphError(
+        status=response.status_code,
+        code=str(error.get("code", "")),
+        message=str(error.get("message", response.reason)),
+        retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+        request_id=response.headers.get("request-id"),
+    )

@@ -1,0 +1,212 @@
+"""The Microsoft identity platform through MSAL: sign-in (auth code + PKCE) and silent refresh.
+
+One adapter over one SDK. Each call builds a ConfidentialClientApplication around the user's own
+token cache (MSAL's recommended shape for web apps); a process-wide `http_cache` keeps MSAL from
+fetching the authority's metadata again on every request.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import msal
+import requests
+
+from shared.connections.model import ReconnectReason
+
+_HTTP_TIMEOUT_SECONDS = 10
+
+# AADSTS codes that tell why a refresh failed; any other invalid_grant (700082 expired for
+# inactivity, 700084, 70008) means the sign-in has expired.
+_REVOKED_CODES = {50173, 50133, 50140, 50132, 50089}  # password change, revoked, session expired
+_CONSENT_CODES = {65001, 65004, 65002}
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    object_id: str
+    tenant_id: str
+    home_account_id: str
+    username: str
+    name: str
+    access_token: str
+    token_cache: str  # serialized MSAL cache: to be sealed before it is stored
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    token: str
+    token_cache: str | None  # the serialized cache when MSAL changed it (refresh), else None
+
+
+class SignInFailed(Exception):
+    """The authorization response or the code exchange failed; codes are Entra's own."""
+
+    def __init__(self, error: str, description: str, codes: list[int]) -> None:
+        self.error, self.description, self.codes = error, description, codes
+        super().__init__(f"{error}: {description}")
+
+
+class ReconnectRequired(Exception):
+    def __init__(self, reason: ReconnectReason, detail: str) -> None:
+        self.reason, self.detail = reason, detail
+        super().__init__(f"{reason.value}: {detail}")
+
+
+class IdentityUnavailable(Exception):
+    """The identity platform could not be reached or failed on its side: try again later."""
+
+
+def graph_scopes(graph_base_url: str) -> list[str]:
+    """Delegated Graph permissions, qualified with the cloud's Graph resource.
+
+    `offline_access` (for the refresh token) is added by MSAL itself; naming it is an error there.
+    """
+    parts = urlsplit(graph_base_url)
+    resource = f"{parts.scheme}://{parts.netloc}"
+    return [f"{resource}/User.Read", f"{resource}/Calendars.ReadWrite"]
+
+
+class IdentityClient:
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        authority: str,
+        graph_base_url: str,
+        ca_bundle: str | None = None,
+        http_cache: dict[Any, Any] | None = None,
+    ) -> None:
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._authority = authority
+        self.scopes = graph_scopes(graph_base_url)
+        self._graph_resource = self.scopes[0].rsplit("/", 1)[0]
+        self._session = requests.Session()
+        self._session.verify = ca_bundle or True
+        self._http_cache = http_cache if http_cache is not None else {}
+
+    def _app(
+        self, cache: msal.SerializableTokenCache | None = None
+    ) -> msal.ConfidentialClientApplication:
+        try:
+            return msal.ConfidentialClientApplication(
+                self._client_id,
+                client_credential=self._client_secret,
+                authority=self._authority,
+                token_cache=cache,
+                http_client=self._session,
+                timeout=_HTTP_TIMEOUT_SECONDS,
+                http_cache=self._http_cache,
+                instance_discovery=False,  # the authority comes from settings (any cloud)
+            )
+        except (requests.RequestException, ValueError) as error:
+            raise IdentityUnavailable(
+                f"authority metadata unavailable: {type(error).__name__}"
+            ) from error
+
+    def begin_sign_in(self, redirect_uri: str, login_hint: str | None = None) -> dict[str, Any]:
+        """MSAL's auth-code flow (state, nonce, PKCE verifier): keep it server side, sealed."""
+        return self._app().initiate_auth_code_flow(
+            self.scopes,
+            redirect_uri=redirect_uri,
+            login_hint=login_hint,
+            prompt="select_account",
+            response_mode="query",
+        )
+
+    def complete_sign_in(self, flow: dict[str, Any], auth_response: dict[str, str]) -> SignedIn:
+        cache = msal.SerializableTokenCache()
+        try:
+            result = self._app(cache).acquire_token_by_auth_code_flow(flow, auth_response)
+        except ValueError as error:  # MSAL: state mismatch or a response to another flow
+            raise SignInFailed("invalid_state", str(error), []) from error
+        except requests.RequestException as error:
+            raise IdentityUnavailable(
+                f"token endpoint unreachable: {type(error).__name__}"
+            ) from error
+        if "error" in result:
+            raise SignInFailed(
+                result["error"], result.get("error_description", ""), result.get("error_codes", [])
+            )
+        claims = result.get("id_token_claims", {})
+        client_info = _client_info(result)
+        return SignedIn(
+            object_id=claims.get("oid", client_info.get("uid", "")),
+            tenant_id=claims.get("tid", client_info.get("utid", "")),
+            home_account_id=f"{client_info.get('uid')}.{client_info.get('utid')}",
+            username=claims.get("preferred_username", ""),
+            name=claims.get("name", ""),
+            access_token=result["access_token"],
+            token_cache=cache.serialize(),
+        )
+
+    def access_token(self, token_cache: str, home_account_id: str) -> AccessToken:
+        """A valid access token from the cache, refreshing it with the refresh token if needed."""
+        cache = msal.SerializableTokenCache()
+        cache.deserialize(token_cache)
+        app = self._app(cache)
+        account = next(
+            (a for a in app.get_accounts() if a.get("home_account_id") == home_account_id), None
+        )
+        if account is None:
+            raise ReconnectRequired(ReconnectReason.SIGN_IN_EXPIRED, "no cached account")
+        try:
+            result = app.acquire_token_silent_with_error(self.scopes, account)
+        except requests.RequestException as error:
+            raise IdentityUnavailable(
+                f"token endpoint unreachable: {type(error).__name__}"
+            ) from error
+        if not result:
+            raise ReconnectRequired(ReconnectReason.SIGN_IN_EXPIRED, "no refresh token cached")
+        if "error" in result:
+            raise _refresh_failure(result)
+        return AccessToken(
+            result["access_token"], cache.serialize() if cache.has_state_changed else None
+        )
+
+    def admin_consent_url(self, tenant: str, redirect_uri: str, state: str) -> str:
+        """The v2 tenant-wide admin-consent request for the app's permissions."""
+        authority_host = self._authority.rsplit("/", 1)[0]
+        query = urlencode(
+            {
+                "client_id": self._client_id,
+                "scope": f"{self._graph_resource}/.default",
+                "redirect_uri": redirect_uri,
+                "state": state,
+            }
+        )
+        return f"{authority_host}/{tenant}/v2.0/adminconsent?{query}"
+
+
+def _client_info(result: dict[str, Any]) -> dict[str, Any]:
+    import base64
+
+    raw = result.get("client_info")
+    if not raw:
+        return {}
+    try:
+        return json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except ValueError:
+        return {}
+
+
+def _refresh_failure(result: dict[str, Any]) -> Exception:
+    error = result.get("error", "")
+    codes = set(result.get("error_codes") or [])
+    detail = f"{error} {sorted(codes)}".strip()
+    if error == "invalid_grant":
+        if codes & _REVOKED_CODES:
+            return ReconnectRequired(ReconnectReason.ACCESS_REVOKED, detail)
+        if codes & _CONSENT_CODES or result.get("suberror") == "consent_required":
+            return ReconnectRequired(ReconnectReason.CONSENT_REQUIRED, detail)
+        return ReconnectRequired(ReconnectReason.SIGN_IN_EXPIRED, detail)
+    if error in ("interaction_required", "consent_required", "login_required"):
+        return ReconnectRequired(ReconnectReason.CONSENT_REQUIRED, detail)
+    if error == "invalid_client":  # the app's own secret: an operator problem, not the user's
+        return IdentityUnavailable(f"the app's client credential was refused: {detail}")
+    return IdentityUnavailable(f"token refresh failed: {detail}")

@@ -244,10 +244,10 @@ class ConnectionService:
                 "Outlook calendar sync is disabled for this organisation.", code="disabled"
             )
         stored = self._connections.get(org_id, user_id)
-        if stored is None or stored.token_cache is None:
+        if stored is None:
             raise Conflict("Connect your Outlook calendar first.", code="not_connected")
         connection = stored.connection
-        if not connection.usable_at(self._clock()):
+        if stored.token_cache is None or not connection.usable_at(self._clock()):
             raise Conflict("Reconnect your Outlook calendar.", code="reconnect_required")
         cache = self._cipher.open(stored.token_cache, _row_binding(org_id, user_id)).decode()
         try:

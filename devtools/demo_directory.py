@@ -1,0 +1,204 @@
+"""The seeded demo directory shared by dev tooling: organisations, people and the registered app.
+
+Plain data, no behaviour and no third-party imports: the Graph emulator serves these people as its
+Entra directory and mailboxes, and the stack script mints host-app tokens for the same people.
+Every id is fixed so logs, tests and demos stay comparable between runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Mailbox(Enum):
+    EXCHANGE_ONLINE = "exchange_online"
+    ON_PREMISES = "on_premises"  # Graph answers MailboxNotEnabledForRESTAPI for calendar calls
+
+
+@dataclass(frozen=True)
+class Organisation:
+    key: str
+    name: str
+    tenant_id: str  # the Entra tenant (directory) id
+    domain: str  # verified domain: UPNs and mail addresses end with it
+    host_org_id: str  # the host app's id of this organisation
+
+
+@dataclass(frozen=True)
+class Person:
+    key: str
+    display_name: str
+    given_name: str
+    surname: str
+    mail: str
+    host_user_id: str  # the host app's user id (`sub` of host-app tokens)
+    host_org_id: str  # the host app's organisation (`org` of host-app tokens)
+    job_title: str | None = None
+    # Directory members only: None for people outside every seeded directory (guests).
+    tenant_id: str | None = None
+    object_id: str | None = None
+    user_principal_name: str | None = None
+    manager_key: str | None = None
+    mailbox: Mailbox = Mailbox.EXCHANGE_ONLINE
+    tenant_admin: bool = False  # may grant tenant-wide admin consent
+    host_app_admin: bool = False  # carries the host app's `admin` role
+    connects_calendar: bool = True  # False: the demo persona who never connects Outlook
+
+    @property
+    def in_directory(self) -> bool:
+        return self.object_id is not None
+
+
+@dataclass(frozen=True)
+class RegisteredApp:
+    """The Entra app registration the function app signs in with (a confidential web client)."""
+
+    client_id: str
+    client_secret: str
+    display_name: str
+    # Delegated Graph permissions of the registration: what `/.default` and admin consent grant.
+    required_permissions: tuple[str, ...]
+    # Redirect URIs accepted when none are configured: any port and path on loopback over http
+    # (`*` matches anything, like Entra's port exception for localhost).
+    default_redirect_uris: tuple[str, ...] = ("http://127.0.0.1:*", "http://localhost:*")
+
+
+CONTOSO = Organisation(
+    key="contoso",
+    name="Contoso",
+    tenant_id="6bb2ee6e-06cc-41b5-a063-adcfcbaa2f48",
+    domain="contoso.com",
+    host_org_id="org-contoso",
+)
+FABRIKAM = Organisation(
+    key="fabrikam",
+    name="Fabrikam",
+    tenant_id="3a58abea-e822-4a3f-821e-37f3e6b10591",
+    domain="fabrikam.com",
+    host_org_id="org-fabrikam",
+)
+ORGANISATIONS: tuple[Organisation, ...] = (CONTOSO, FABRIKAM)
+
+MANAGER = Person(
+    key="manager",
+    display_name="Adele Vance",
+    given_name="Adele",
+    surname="Vance",
+    job_title="Engineering Manager",
+    mail="adele.vance@contoso.com",
+    user_principal_name="adele.vance@contoso.com",
+    tenant_id=CONTOSO.tenant_id,
+    object_id="49b71eaa-aca5-4996-88f3-e27fd33b24cb",
+    host_user_id="u-manager",
+    host_org_id=CONTOSO.host_org_id,
+    tenant_admin=True,
+    host_app_admin=True,
+)
+EMPLOYEE_ALEX = Person(
+    key="employee_alex",
+    display_name="Alex Wilber",
+    given_name="Alex",
+    surname="Wilber",
+    job_title="Software Engineer",
+    mail="alex.wilber@contoso.com",
+    user_principal_name="alex.wilber@contoso.com",
+    tenant_id=CONTOSO.tenant_id,
+    object_id="c145137a-e8f5-441a-a4b7-315a0bd5e7a9",
+    host_user_id="u-alex",
+    host_org_id=CONTOSO.host_org_id,
+    manager_key=MANAGER.key,
+)
+EMPLOYEE_LYNNE = Person(
+    key="employee_lynne",
+    display_name="Lynne Robbins",
+    given_name="Lynne",
+    surname="Robbins",
+    job_title="Product Designer",
+    mail="lynne.robbins@contoso.com",
+    user_principal_name="lynne.robbins@contoso.com",
+    tenant_id=CONTOSO.tenant_id,
+    object_id="8052fee3-f16b-4e2e-b4f4-6b5f56abb614",
+    host_user_id="u-lynne",
+    host_org_id=CONTOSO.host_org_id,
+    manager_key=MANAGER.key,
+)
+NEVER_CONNECTS = Person(
+    key="never_connects",
+    display_name="Megan Bowen",
+    given_name="Megan",
+    surname="Bowen",
+    job_title="Marketing Lead",
+    mail="megan.bowen@contoso.com",
+    user_principal_name="megan.bowen@contoso.com",
+    tenant_id=CONTOSO.tenant_id,
+    object_id="de124048-d046-4a1c-bccd-64d3e07258ae",
+    host_user_id="u-megan",
+    host_org_id=CONTOSO.host_org_id,
+    manager_key=MANAGER.key,
+    connects_calendar=False,
+)
+ON_PREMISES_MAILBOX = Person(
+    key="on_premises",
+    display_name="Isaiah Langer",
+    given_name="Isaiah",
+    surname="Langer",
+    job_title="Sales Representative",
+    mail="isaiah.langer@contoso.com",
+    user_principal_name="isaiah.langer@contoso.com",
+    tenant_id=CONTOSO.tenant_id,
+    object_id="1564fadd-3fa1-4c77-8d7a-f61ef1735cc5",
+    host_user_id="u-isaiah",
+    host_org_id=CONTOSO.host_org_id,
+    mailbox=Mailbox.ON_PREMISES,
+)
+EXTERNAL_ATTENDEE = Person(
+    key="external",
+    display_name="Nestor Wilke",
+    given_name="Nestor",
+    surname="Wilke",
+    job_title="Mentor (external)",
+    mail="nestor.wilke@northwind.example",
+    host_user_id="u-nestor",
+    host_org_id=CONTOSO.host_org_id,
+    connects_calendar=False,
+)
+FABRIKAM_USER = Person(
+    key="fabrikam_user",
+    display_name="Pradeep Gupta",
+    given_name="Pradeep",
+    surname="Gupta",
+    job_title="Operations Manager",
+    mail="pradeep.gupta@fabrikam.com",
+    user_principal_name="pradeep.gupta@fabrikam.com",
+    tenant_id=FABRIKAM.tenant_id,
+    object_id="c036a429-478a-43ad-bbf4-cf7f65e267b5",
+    host_user_id="u-pradeep",
+    host_org_id=FABRIKAM.host_org_id,
+    tenant_admin=True,
+    host_app_admin=True,
+)
+PEOPLE: tuple[Person, ...] = (
+    MANAGER,
+    EMPLOYEE_ALEX,
+    EMPLOYEE_LYNNE,
+    NEVER_CONNECTS,
+    ON_PREMISES_MAILBOX,
+    EXTERNAL_ATTENDEE,
+    FABRIKAM_USER,
+)
+
+APP = RegisteredApp(
+    client_id="00000000-0000-0000-0000-00000000c11e",
+    client_secret="test-client-secret",  # noqa: S106 - a dev-only emulator credential
+    display_name="Outlook Calendar Sync (dev)",
+    required_permissions=("User.Read", "Calendars.ReadWrite"),
+)
+
+
+def person(key: str) -> Person:
+    return next(p for p in PEOPLE if p.key == key)
+
+
+def organisation_of(p: Person) -> Organisation:
+    return next(o for o in ORGANISATIONS if o.host_org_id == p.host_org_id)

@@ -1,0 +1,103 @@
+"""The emulator's Entra directories (tenants and their users), built from the seeded demo data.
+
+Read-only after construction, so it needs no lock: what changes at run time (consents, tokens,
+sign-in outcomes) lives in the stores that own it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from devtools import demo_directory
+from devtools.demo_directory import Mailbox, Organisation, Person
+
+
+@dataclass(frozen=True)
+class Tenant:
+    tenant_id: str
+    name: str
+    domain: str
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    object_id: str
+    tenant_id: str
+    user_principal_name: str
+    mail: str
+    display_name: str
+    given_name: str
+    surname: str
+    job_title: str | None
+    tenant_admin: bool
+    mailbox_on_premises: bool
+    manager_id: str | None
+
+
+class Directory:
+    def __init__(self, organisations: Iterable[Organisation], people: Iterable[Person]) -> None:
+        self._tenants = {
+            o.tenant_id.lower(): Tenant(o.tenant_id, o.name, o.domain) for o in organisations
+        }
+        members = [p for p in people if p.in_directory]
+        ids_by_key = {p.key: p.object_id for p in members}
+        self._users = [
+            DirectoryUser(
+                object_id=str(p.object_id),
+                tenant_id=str(p.tenant_id),
+                user_principal_name=str(p.user_principal_name),
+                mail=p.mail,
+                display_name=p.display_name,
+                given_name=p.given_name,
+                surname=p.surname,
+                job_title=p.job_title,
+                tenant_admin=p.tenant_admin,
+                mailbox_on_premises=p.mailbox is Mailbox.ON_PREMISES,
+                manager_id=ids_by_key.get(p.manager_key) if p.manager_key else None,
+            )
+            for p in members
+        ]
+
+    @classmethod
+    def seeded(cls) -> Directory:
+        return cls(demo_directory.ORGANISATIONS, demo_directory.PEOPLE)
+
+    def tenants(self) -> list[Tenant]:
+        return list(self._tenants.values())
+
+    def tenant(self, reference: str) -> Tenant | None:
+        """A tenant by id or verified domain (what Entra accepts in the authority path)."""
+        key = reference.lower()
+        found = self._tenants.get(key)
+        if found is None:
+            found = next((t for t in self._tenants.values() if t.domain.lower() == key), None)
+        return found
+
+    def users(self, tenant_id: str | None = None) -> list[DirectoryUser]:
+        return [u for u in self._users if tenant_id is None or _same(u.tenant_id, tenant_id)]
+
+    def user(self, object_id: str) -> DirectoryUser | None:
+        return next((u for u in self._users if _same(u.object_id, object_id)), None)
+
+    def user_by_sign_in_name(self, name: str) -> DirectoryUser | None:
+        """Whoever signs in with this name (UPN, or mail as Entra's sign-in page also allows)."""
+        return next(
+            (u for u in self._users if _same(u.user_principal_name, name) or _same(u.mail, name)),
+            None,
+        )
+
+    def user_in_tenant(self, tenant_id: str, reference: str) -> DirectoryUser | None:
+        """A member of one tenant by object id or userPrincipalName, as `/users/{id}` takes it."""
+        return next(
+            (
+                u
+                for u in self.users(tenant_id)
+                if _same(u.object_id, reference) or _same(u.user_principal_name, reference)
+            ),
+            None,
+        )
+
+
+def _same(a: str, b: str) -> bool:
+    return a.lower() == b.lower()

@@ -93,6 +93,10 @@ class Azurite:
         self.endpoints = AzuriteEndpoints(found["blob"], found["queue"], found["table"])
         return self.endpoints
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
     def stop(self) -> None:
         if self._process is None:
             return

@@ -1,10 +1,12 @@
 """Session-wide real services: Azurite over loopback (and, for e2e tests, the local host)."""
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from devtools.azurite import Azurite, AzuriteEndpoints
+from devtools.graph_emulator.server import GraphEmulator
 from shared.settings import StorageSettings
 from shared.storage import names
 from shared.storage.account import StorageAccount
@@ -15,6 +17,15 @@ def azurite() -> Iterator[AzuriteEndpoints]:
     server = Azurite(in_memory=True)
     endpoints = server.start()
     yield endpoints
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphEmulator]:
+    """The identity platform and Graph emulator over HTTPS on a free loopback port."""
+    server = GraphEmulator(state_dir=Path(tmp_path_factory.mktemp("emulator")), port=0)
+    server.start()
+    yield server
     server.stop()
 
 

@@ -233,6 +233,20 @@ class ConnectionService:
 
     # --- use ----------------------------------------------------------------------------------
 
+    def connection_of(self, org_id: str, user_id: str) -> Connection | None:
+        stored = self._connections.get(org_id, user_id)
+        return stored.connection if stored else None
+
+    def syncs_for(self, org_id: str, user_id: str) -> bool:
+        """Whether the user's conversations go to Outlook: the org allows it and they connected.
+
+        A connection that must be reconnected still counts: its conversations wait as pending.
+        """
+        org = self._orgs.get(org_id).settings
+        if not (org.allow_outlook and org.sync_conversations):
+            return False
+        return self._connections.get(org_id, user_id) is not None
+
     def access_token(self, org_id: str, user_id: str) -> str:
         """A Graph token for the user; marks the connection for reconnecting when refresh fails.
 

@@ -2,6 +2,7 @@
 
 import os
 import queue
+import socket
 import subprocess
 import sys
 import threading
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from devtools.graph_emulator.server import GraphEmulator
 from tests.conftest import app_settings
+from tests.e2e.hostapp import HostApp
 
 PROJECT_ROOT = Path(__file__).parents[2]
 START_TIMEOUT = 60
@@ -24,10 +27,16 @@ class RunningHost:
     output: list[str]
 
 
-def start_local_host(environ: dict[str, str], tmp_path: Path) -> RunningHost:
-    """Start `python -m devtools.localhost` on a free port; return once it says it listens."""
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_local_host(environ: dict[str, str], tmp_path: Path, port: int = 0) -> RunningHost:
+    """Start `python -m devtools.localhost`; return once it says it listens."""
     process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "devtools.localhost", "--port", "0",
+        [sys.executable, "-m", "devtools.localhost", "--port", str(port),
          "--settings", str(tmp_path / "no-local-settings.json")],
         cwd=PROJECT_ROOT,
         env={"PATH": os.environ["PATH"], **environ},
@@ -39,8 +48,7 @@ def start_local_host(environ: dict[str, str], tmp_path: Path) -> RunningHost:
     output: list[str] = []
 
     def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
+        for line in process.stdout or ():
             output.append(line)
             lines.put(line)
         lines.put(None)
@@ -59,10 +67,29 @@ def stop_local_host(host: RunningHost) -> int:
     return host.process.wait(timeout=30)
 
 
+def emulator_settings(emulator: GraphEmulator, port: int) -> dict[str, str]:
+    return {
+        "ENTRA_AUTHORITY_HOST": emulator.authority_host,
+        "GRAPH_BASE_URL": emulator.graph_base_url,
+        "TLS_CA_BUNDLE": str(emulator.ca_file),
+        "APP_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+
+
 @pytest.fixture(scope="session")
-def local_host(azurite, storage, tmp_path_factory) -> Iterator[RunningHost]:
-    host = start_local_host(
-        app_settings(azurite.connection_string), tmp_path_factory.mktemp("host")
-    )
+def host_environment(azurite, emulator) -> dict[str, str]:
+    port = free_port()
+    return app_settings(azurite.connection_string, **emulator_settings(emulator, port))
+
+
+@pytest.fixture(scope="session")
+def local_host(host_environment, storage, tmp_path_factory) -> Iterator[RunningHost]:
+    port = int(host_environment["APP_PUBLIC_BASE_URL"].rsplit(":", 1)[1])
+    host = start_local_host(host_environment, tmp_path_factory.mktemp("host"), port)
     yield host
     stop_local_host(host)
+
+
+@pytest.fixture
+def host_app(local_host, emulator, host_environment) -> HostApp:
+    return HostApp(local_host.base_url, emulator, host_environment)

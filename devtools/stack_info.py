@@ -1,0 +1,80 @@
+"""What `make run` prints: where everything is, and curl lines a newcomer can paste."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from devtools.azurite import AzuriteEndpoints
+from devtools.demo_directory import PEOPLE, Person
+from devtools.host_tokens import mint_host_token
+
+
+def token_variable(person: Person) -> str:
+    return f"{person.key.upper()}_TOKEN"
+
+
+def write_demo_tokens(environ: Mapping[str, str], path: Path) -> None:
+    """Host-app tokens (8 h) for every demo person, as shell variables to `source`."""
+    lines = []
+    for person in PEOPLE:
+        token = mint_host_token(
+            user_id=person.host_user_id,
+            org_id=person.host_org_id,
+            secret=environ["HOST_APP_TOKEN_SECRET"],
+            issuer=environ["HOST_APP_TOKEN_ISSUER"],
+            audience=environ["HOST_APP_TOKEN_AUDIENCE"],
+            name=person.display_name,
+            email=person.mail,
+            roles=("admin",) if person.host_app_admin else (),
+        )
+        lines.append(f"# {person.display_name} <{person.mail}> ({person.host_org_id})")
+        lines.append(f"export {token_variable(person)}={token}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def describe_stack(
+    environ: Mapping[str, str],
+    azurite: AzuriteEndpoints,
+    emulator_url: str,
+    health_url: str,
+    state: Path,
+) -> str:
+    tokens = state / "tokens.env"
+    write_demo_tokens(environ, tokens)
+    api = health_url.rsplit("/health", 1)[0]
+    ca = state / "emulator" / "ca.pem"
+    people = "\n".join(f"    ${token_variable(p):<22} {_who(p)}" for p in PEOPLE)
+    return f"""
+Functions      {api}/   (logs: {state / "logs" / "functions-host.log"})
+Graph emulator {emulator_url}   (CA: {ca})
+  OIDC         {emulator_url}/organizations/v2.0/.well-known/openid-configuration
+Azurite        table {azurite.table}  queue {azurite.queue}  blob {azurite.blob}
+
+Demo host-app tokens: source {tokens}
+{people}
+
+Try:
+  curl {health_url}
+  source {tokens}
+  curl -X PUT {api}/admin/settings -H "Authorization: Bearer $MANAGER_TOKEN" \\
+       -H 'Content-Type: application/json' \\
+       -d '{{"allowOutlookCalendar": true, "syncConversations": true, "tenantId": null}}'
+  curl -X POST {api}/me/calendar/connect -H "Authorization: Bearer $EMPLOYEE_ALEX_TOKEN"
+       # open the authorizationUrl in a browser (trust {ca}, or accept the warning)
+  curl {api}/me/calendar -H "Authorization: Bearer $EMPLOYEE_ALEX_TOKEN"
+
+Ctrl-C stops everything.
+"""
+
+
+def _who(person: Person) -> str:
+    notes = [person.host_org_id]
+    if person.host_app_admin:
+        notes.append("admin")
+    if not person.in_directory:
+        notes.append("external")
+    if not person.connects_calendar:
+        notes.append("not connected")
+    return f"{person.display_name} ({', '.join(notes)})"

@@ -1,0 +1,261 @@
+"""Connecting Outlook end to end: the local host, the emulator, real MSAL, real Azurite."""
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+
+from devtools.demo_directory import (
+    CONTOSO,
+    EMPLOYEE_ALEX,
+    EMPLOYEE_LYNNE,
+    FABRIKAM_USER,
+    MANAGER,
+    ON_PREMISES_MAILBOX,
+)
+from shared.storage import names
+from shared.storage.account import StorageAccount
+from tests.e2e.hostapp import HostApp, query_of
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def app(host_app: HostApp, storage: StorageAccount) -> Iterator[HostApp]:
+    """A host app whose organisation allows Outlook; Microsoft accounts are freed afterwards."""
+    assert host_app.set_switches(MANAGER, allow=True).status_code == 200
+    yield host_app
+    links = storage.table(names.ACCOUNT_LINKS_TABLE)
+    for entity in links.list_entities():
+        links.delete_entity(entity["PartitionKey"], entity["RowKey"])
+    host_app.control("DELETE", "faults")
+    host_app.control("PATCH", "settings", access_token_lifetime=3600)
+
+
+def assert_problem(answer, status: int, code: str | None = None) -> dict:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["Content-Type"].startswith("application/problem+json")
+    body = answer.json()
+    assert body["status"] == status
+    if code is not None:
+        assert body["code"] == code
+    return body
+
+
+def test_a_user_connects_and_sees_the_connection(app):
+    assert app.call("GET", "me/calendar", EMPLOYEE_ALEX).json() == {"status": "not_connected"}
+
+    assert app.connect(EMPLOYEE_ALEX) == {"outlook": "connected"}
+
+    status = app.call("GET", "me/calendar", EMPLOYEE_ALEX).json()
+    assert status["status"] == "connected"
+    assert status["account"] == {
+        "userPrincipalName": EMPLOYEE_ALEX.user_principal_name,
+        "displayName": EMPLOYEE_ALEX.display_name,
+    }
+    connected_at = datetime.fromisoformat(status["connectedAt"])
+    reconnect_by = datetime.fromisoformat(status["reconnectBy"])
+    assert (reconnect_by.year * 12 + reconnect_by.month) - (
+        connected_at.year * 12 + connected_at.month
+    ) == 9
+    assert status["expiringSoon"] is False
+
+
+def test_the_return_url_keeps_its_own_query_and_must_be_on_a_host_app_origin(app):
+    outcome = app.connect(EMPLOYEE_LYNNE, return_url=f"{app.origin}/profile?tab=calendar")
+    assert outcome == {"tab": "calendar", "outlook": "connected"}
+    answer = app.call(
+        "POST", "me/calendar/connect", EMPLOYEE_ALEX, json={"returnUrl": "https://evil.example/x"}
+    )
+    assert_problem(answer, 400, "return_url_not_allowed")
+
+
+def test_the_token_is_refreshed_when_it_expires(app):
+    # Tokens that live under MSAL's 5-minute margin are refreshed on every use.
+    app.control("PATCH", "settings", access_token_lifetime=120)
+    assert app.connect(EMPLOYEE_ALEX) == {"outlook": "connected"}
+    app.control("DELETE", "requests")
+
+    checked = app.call("POST", "me/calendar/check", EMPLOYEE_ALEX)
+
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["status"] == "connected"
+    token_calls = [r for r in app.identity_requests() if r["path"].endswith("/oauth2/v2.0/token")]
+    assert len(token_calls) == 1, "one refresh_token grant"
+
+
+@pytest.mark.parametrize(
+    ("action", "reason"),
+    [("revoke", "access_revoked"), ("expire", "sign_in_expired")],
+)
+def test_a_failed_refresh_asks_the_user_to_reconnect_at_once_and_is_not_retried(
+    app, action, reason
+):
+    app.control("PATCH", "settings", access_token_lifetime=120)
+    app.connect(EMPLOYEE_ALEX)
+    app.control("POST", f"users/{EMPLOYEE_ALEX.user_principal_name}/refresh-tokens", action=action)
+
+    assert_problem(app.call("POST", "me/calendar/check", EMPLOYEE_ALEX), 409, "reconnect_required")
+
+    status = app.call("GET", "me/calendar", EMPLOYEE_ALEX).json()
+    assert (status["status"], status["reason"]) == ("reconnect_required", reason)
+    app.control("DELETE", "requests")
+    assert_problem(app.call("POST", "me/calendar/check", EMPLOYEE_ALEX), 409, "reconnect_required")
+    assert app.identity_requests() == [], "a dead refresh token is never tried again"
+    assert app.connect(EMPLOYEE_ALEX) == {"outlook": "connected"}
+    assert app.call("GET", "me/calendar", EMPLOYEE_ALEX).json()["status"] == "connected"
+
+
+def test_disconnecting_removes_the_connection_and_frees_the_account(app):
+    app.connect(EMPLOYEE_ALEX)
+    assert app.call("DELETE", "me/calendar", EMPLOYEE_ALEX).status_code == 204
+    assert app.call("GET", "me/calendar", EMPLOYEE_ALEX).json() == {"status": "not_connected"}
+    assert app.call("DELETE", "me/calendar", EMPLOYEE_ALEX).status_code == 204  # idempotent
+    assert_problem(app.call("POST", "me/calendar/check", EMPLOYEE_ALEX), 409, "not_connected")
+
+
+def test_the_admin_switch_makes_connections_inert_without_losing_them(app):
+    app.connect(EMPLOYEE_ALEX)
+    assert app.set_switches(MANAGER, allow=False).status_code == 200
+    app.control("DELETE", "requests")
+
+    status = app.call("GET", "me/calendar", EMPLOYEE_ALEX).json()
+    assert status["status"] == "disabled"
+    assert status["account"]["userPrincipalName"] == EMPLOYEE_ALEX.user_principal_name
+    assert_problem(app.call("POST", "me/calendar/connect", EMPLOYEE_LYNNE), 403, "disabled")
+    assert_problem(app.call("POST", "me/calendar/check", EMPLOYEE_ALEX), 403, "disabled")
+    assert app.control("GET", "requests")["requests"] == [], "no Graph or identity calls"
+
+    assert app.set_switches(MANAGER, allow=True).status_code == 200
+    assert app.call("POST", "me/calendar/check", EMPLOYEE_ALEX).json()["status"] == "connected"
+
+
+@pytest.mark.parametrize(
+    ("outcome", "expected"),
+    [
+        ("consent_declined", "consent_declined"),
+        ("admin_approval_required", "admin_approval_required"),
+    ],
+)
+def test_sign_in_refusals_come_back_as_outcomes_the_frontend_can_show(app, outcome, expected):
+    app.control("POST", f"users/{EMPLOYEE_LYNNE.user_principal_name}/next-sign-in", outcome=outcome)
+    assert app.connect(EMPLOYEE_LYNNE) == {"outlook": expected}
+    assert app.call("GET", "me/calendar", EMPLOYEE_LYNNE).json() == {"status": "not_connected"}
+
+
+def test_one_microsoft_account_cannot_be_linked_to_two_users(app):
+    assert app.connect(EMPLOYEE_ALEX) == {"outlook": "connected"}
+    # Lynne's host-app account signs in with Alex's Microsoft account.
+    impostor = app.token(EMPLOYEE_LYNNE)
+    started = app.call("POST", "me/calendar/connect", token=impostor, json={})
+    url = started.json()["authorizationUrl"].replace(
+        "lynne.robbins%40contoso.com", "alex.wilber%40contoso.com"
+    )
+    back = app.browse(app.browse(url).headers["Location"])
+    assert query_of(back.headers["Location"]) == {"outlook": "account_already_linked"}
+    assert app.call("GET", "me/calendar", token=impostor).json() == {"status": "not_connected"}
+
+
+def test_a_user_of_another_tenant_is_refused_when_the_org_names_its_tenant(app):
+    assert app.set_switches(MANAGER, allow=True, tenant_id=CONTOSO.tenant_id).status_code == 200
+    # Pradeep (Fabrikam's directory) is a member of this host-app organisation.
+    assert app.connect(FABRIKAM_USER) == {"outlook": "wrong_tenant"}
+
+
+def test_an_on_premises_mailbox_is_not_supported(app):
+    assert app.connect(ON_PREMISES_MAILBOX) == {"outlook": "mailbox_not_supported"}
+    assert app.call("GET", "me/calendar", ON_PREMISES_MAILBOX).json() == {"status": "not_connected"}
+
+
+def test_a_replayed_or_forged_state_never_links_an_account(app):
+    started = app.call("POST", "me/calendar/connect", EMPLOYEE_ALEX, json={})
+    callback = app.browse(started.json()["authorizationUrl"]).headers["Location"]
+    assert query_of(app.browse(callback).headers["Location"]) == {"outlook": "connected"}
+    assert app.call("DELETE", "me/calendar", EMPLOYEE_ALEX).status_code == 204
+
+    assert_problem(app.browse(callback), 400, "invalid_state")  # replayed
+    forged = callback.replace(query_of(callback)["state"], "forged-state")
+    assert_problem(app.browse(forged), 400, "invalid_state")
+    assert_problem(app.browse(f"{app.base_url}/api/auth/callback?code=abc"), 400, "invalid_state")
+    assert app.call("GET", "me/calendar", EMPLOYEE_ALEX).json() == {"status": "not_connected"}
+
+
+def test_admin_consent_granted_and_declined_are_recorded(app):
+    for outcome in ("granted", "declined"):
+        app.control("POST", f"tenants/{CONTOSO.tenant_id}/next-admin-consent", outcome=outcome)
+        link = app.call("GET", f"admin/consent?returnUrl={app.origin}/admin", MANAGER)
+        assert link.status_code == 200, link.text
+        at_microsoft = app.browse(
+            link.json()["consentUrl"] + f"&login_hint={MANAGER.user_principal_name}"
+        )
+        back = app.browse(at_microsoft.headers["Location"])
+        assert back.headers["Location"] == f"{app.origin}/admin?adminConsent={outcome}"
+        consent = app.call("GET", "admin/settings", MANAGER).json()["adminConsent"]
+        assert consent["status"] == outcome
+        if outcome == "granted":
+            assert consent["tenantId"] == CONTOSO.tenant_id
+        else:
+            assert consent["error"], "the error Microsoft returned is kept"
+
+
+def test_only_admins_of_the_organisation_change_its_settings(app):
+    assert_problem(app.call("GET", "admin/settings", EMPLOYEE_ALEX), 403, "admin_only")
+    assert_problem(app.set_switches(EMPLOYEE_ALEX, allow=False), 403, "admin_only")
+    assert_problem(app.call("GET", "admin/consent", EMPLOYEE_ALEX), 403, "admin_only")
+    # Another organisation's admin changes only their own organisation.
+    other = app.set_switches(FABRIKAM_USER, allow=False, org_id="org-elsewhere")
+    assert other.status_code == 200
+    assert app.call("GET", "admin/settings", MANAGER).json()["allowOutlookCalendar"] is True
+
+
+def test_settings_updates_are_guarded_by_etags(app):
+    first = app.call("GET", "admin/settings", MANAGER)
+    etag = first.headers["ETag"]
+    body = {"allowOutlookCalendar": True, "syncConversations": False, "tenantId": None}
+    saved = app.call("PUT", "admin/settings", MANAGER, json=body, headers={"If-Match": etag})
+    assert saved.status_code == 200
+    assert saved.json()["syncConversations"] is False
+    stale = app.call("PUT", "admin/settings", MANAGER, json=body, headers={"If-Match": etag})
+    assert_problem(stale, 412, "stale")
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"allowOutlookCalendar": "yes", "syncConversations": True}, "invalid_settings"),
+        (
+            {"allowOutlookCalendar": True, "syncConversations": True, "colour": "red"},
+            "unknown_fields",
+        ),
+        (
+            {"allowOutlookCalendar": True, "syncConversations": True, "tenantId": "not a tenant"},
+            "invalid_tenant",
+        ),
+    ],
+)
+def test_bad_settings_are_refused_and_nothing_stored_changes(app, body, code):
+    before = app.call("GET", "admin/settings", MANAGER).json()
+    assert_problem(app.call("PUT", "admin/settings", MANAGER, json=body), 400, code)
+    assert app.call("GET", "admin/settings", MANAGER).json() == before
+
+
+def test_a_body_that_is_not_json_gets_a_problem(app):
+    answer = app.call("PUT", "admin/settings", MANAGER, data=b"{not json")
+    assert_problem(answer, 400, "invalid_json")
+
+
+def test_requests_without_a_valid_host_token_get_401(app):
+    alex = EMPLOYEE_ALEX
+    cases = {
+        "missing": None,
+        "expired": app.token(alex, now=0),
+        "forged": app.token(alex, secret="someone-elses-secret-that-is-long-enough"),
+        "wrong audience": app.token(alex, audience="another-service"),
+    }
+    for case, token in cases.items():
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        answer = app.call("GET", "me/calendar", headers=headers)
+        body = assert_problem(answer, 401)
+        assert answer.headers["WWW-Authenticate"].startswith("Bearer"), case
+        assert token is None or token not in answer.text
+        assert body["title"] == "Unauthorized"

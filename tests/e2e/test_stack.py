@@ -1,0 +1,68 @@
+"""`make run`'s stack: everything answers, and Ctrl-C leaves no process behind."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from tests.e2e.conftest import PROJECT_ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_the_run_command_serves_health_and_oidc_then_stops_cleanly_on_ctrl_c(tmp_path):
+    host_port, emulator_port = free_port(), free_port()
+    stack = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "devtools.stack", "--host-port", str(host_port),
+         "--emulator-port", str(emulator_port), "--azurite-ports", "0,0,0",
+         "--state-dir", str(tmp_path / "stack"), "--in-memory"],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    output, pids = [], []
+    try:
+        assert stack.stdout is not None
+        for line in stack.stdout:
+            output.append(line)
+            if line.startswith("stack pids:"):
+                pids = [int(pid) for pid in line.split(":", 1)[1].split()]
+                break
+        assert len(pids) == 3, "".join(output)
+
+        health = requests.get(f"http://127.0.0.1:{host_port}/api/health", timeout=10)
+        assert health.status_code == 200, health.text
+        assert health.json()["status"] == "healthy"
+        discovery = requests.get(
+            f"https://127.0.0.1:{emulator_port}/organizations/v2.0/.well-known/openid-configuration",
+            verify=str(tmp_path / "stack" / "emulator" / "ca.pem"),
+            timeout=10,
+        )
+        assert discovery.status_code == 200
+        assert discovery.json()["token_endpoint"].startswith(f"https://127.0.0.1:{emulator_port}/")
+        assert "source " in "".join(output), "the stack prints how to load the demo tokens"
+    finally:
+        stack.send_signal(signal.SIGINT)
+        rest, _ = stack.communicate(timeout=60)
+    assert stack.returncode == 0, "".join(output) + rest
+    assert "stack stopped" in rest
+    assert [pid for pid in pids if alive(pid)] == []

@@ -3,10 +3,12 @@
 import azure.functions as func
 
 from functions.admin import blueprint as admin
+from functions.availability import blueprint as availability
 from functions.connection import blueprint as connection
+from functions.conversations import blueprint as conversations
 from functions.health import blueprint as health
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for blueprint in (health, connection, admin):
+for blueprint in (health, connection, admin, availability, conversations):
     app.register_functions(blueprint)

@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 
+from shared.availability import AvailabilityService
 from shared.caller import HostTokenVerifier
 from shared.connections.repository import (
     AccountLinkRepository,
@@ -22,6 +23,8 @@ from shared.connections.repository import (
     PendingSignInRepository,
 )
 from shared.connections.service import ConnectionPolicy, ConnectionService
+from shared.conversations.repository import ConversationRepository, RecordRepository
+from shared.conversations.service import ConversationService
 from shared.graph.client import GraphClient
 from shared.identity import IdentityClient
 from shared.organisations.repository import OrgSettingsRepository
@@ -122,6 +125,26 @@ class AppServices:
             cipher=self.cipher,
             clock=self.clock,
         )
+
+    @cached_property
+    def conversations(self) -> ConversationService:
+        origin = self.settings.host_app_origins[0]
+        return ConversationService(
+            repository=ConversationRepository(
+                self.table(names.CONVERSATIONS_TABLE),
+                self.table(names.CONVERSATION_INDEX_TABLE),
+                self.table(names.IDEMPOTENCY_TABLE),
+            ),
+            records=RecordRepository(self.table(names.CONVERSATION_RECORDS_TABLE)),
+            connections=self.connections,
+            graph=self.graph,
+            app_link=lambda conversation_id: f"{origin}/conversations/{conversation_id}",
+            clock=self.clock,
+        )
+
+    @cached_property
+    def availability(self) -> AvailabilityService:
+        return AvailabilityService(self.connections, self.graph)
 
     @cached_property
     def organisations(self) -> OrganisationService:

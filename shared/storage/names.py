@@ -7,12 +7,20 @@ ORG_SETTINGS_TABLE: Final = "orgsettings"
 CONNECTIONS_TABLE: Final = "connections"
 ACCOUNT_LINKS_TABLE: Final = "accountlinks"
 AUTH_STATES_TABLE: Final = "authstates"
+CONVERSATIONS_TABLE: Final = "conversations"
+CONVERSATION_INDEX_TABLE: Final = "conversationindex"
+IDEMPOTENCY_TABLE: Final = "idempotency"
+CONVERSATION_RECORDS_TABLE: Final = "conversationrecords"
 
 TABLES: Final[tuple[str, ...]] = (
     ORG_SETTINGS_TABLE,
     CONNECTIONS_TABLE,
     ACCOUNT_LINKS_TABLE,
     AUTH_STATES_TABLE,
+    CONVERSATIONS_TABLE,
+    CONVERSATION_INDEX_TABLE,
+    IDEMPOTENCY_TABLE,
+    CONVERSATION_RECORDS_TABLE,
 )
 
 # Queues (lowercase letters, digits and single dashes, 3-63 characters). The Functions host adds

@@ -27,6 +27,14 @@ EXPECTED_FUNCTIONS = {
         "ANONYMOUS",
         None,
     ),
+    "availability": ("httpTrigger", "availability", ["GET"], "ANONYMOUS", None),
+    "create_conversation": ("httpTrigger", "conversations", ["POST"], "ANONYMOUS", None),
+    "list_conversations": ("httpTrigger", "conversations", ["GET"], "ANONYMOUS", None),
+    "get_conversation": ("httpTrigger", "conversations/{id}", ["GET"], "ANONYMOUS", None),
+    "update_conversation": ("httpTrigger", "conversations/{id}", ["PATCH"], "ANONYMOUS", None),
+    "cancel_conversation": ("httpTrigger", "conversations/{id}", ["DELETE"], "ANONYMOUS", None),
+    "add_note": ("httpTrigger", "conversations/{id}/notes", ["POST"], "ANONYMOUS", None),
+    "add_action": ("httpTrigger", "conversations/{id}/actions", ["POST"], "ANONYMOUS", None),
 }
 
 

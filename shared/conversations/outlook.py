@@ -1,0 +1,140 @@
+"""Conversations as Outlook events in the organiser's calendar, through Graph.
+
+The event body links back to the host app and carries none of the conversation's prompts or
+notes. Creates carry a transactionId derived from the conversation id, so a retried create never
+makes a second event; every request asks for immutable ids.
+"""
+
+from __future__ import annotations
+
+import html
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.conversations.model import Conversation, LocationKind, OutlookEvent, Participant
+from shared.conversations.time_zones import graph_date_time
+from shared.graph.client import GraphClient
+
+SYNC_HORIZON = timedelta(days=2 * 365)
+_EVENT_FIELDS = "id,iCalUId,webLink,onlineMeeting,changeKey,lastModifiedDateTime,attendees"
+_UTC = {"Prefer": 'outlook.timezone="UTC", IdType="ImmutableId"'}
+
+
+def transaction_id(conversation_id: str) -> str:
+    """Stable per conversation: Graph drops a second create with the same transactionId."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"conversation:{conversation_id}"))
+
+
+def event_body(conversation: Conversation, link: str) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "subject": conversation.title,
+        "body": {
+            "contentType": "html",
+            "content": (
+                f'<p>Open this conversation in <a href="{html.escape(link)}">the app</a> '
+                "to see its agenda, notes and actions.</p>"
+            ),
+        },
+        "attendees": [_attendee(a) for a in conversation.attendees],
+        "allowNewTimeProposals": False,
+        "transactionId": transaction_id(conversation.id),
+        **schedule_fields(conversation),
+        **location_fields(conversation),
+    }
+    if conversation.recurrence:
+        payload["recurrence"] = graph_recurrence(conversation)
+    return payload
+
+
+def _attendee(participant: Participant) -> dict[str, Any]:
+    address = {"address": participant.email}
+    if participant.name:
+        address["name"] = participant.name
+    return {"emailAddress": address, "type": "required"}
+
+
+def schedule_fields(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "start": graph_date_time(conversation.start, conversation.time_zone),
+        "end": graph_date_time(conversation.end, conversation.time_zone),
+    }
+
+
+def location_fields(conversation: Conversation) -> dict[str, Any]:
+    location = conversation.location
+    if location.kind is LocationKind.TEAMS:
+        return {
+            "isOnlineMeeting": True,
+            "onlineMeetingProvider": "teamsForBusiness",
+            "location": {"displayName": "Microsoft Teams Meeting"},
+        }
+    return {
+        "isOnlineMeeting": False,
+        "location": {"displayName": location.text or ""},
+    }
+
+
+def graph_recurrence(conversation: Conversation) -> dict[str, Any]:
+    assert conversation.recurrence is not None
+    pattern = dict(conversation.recurrence["pattern"])
+    span = dict(conversation.recurrence["range"])
+    span["recurrenceTimeZone"] = graph_date_time(conversation.start, conversation.time_zone)[
+        "timeZone"
+    ]
+    return {"pattern": pattern, "range": span}
+
+
+class OutlookCalendar:
+    """One organiser's calendar (the Graph client carries their delegated token)."""
+
+    def __init__(self, graph: GraphClient) -> None:
+        self._graph = graph
+
+    def create(self, conversation: Conversation, link: str) -> OutlookEvent:
+        created = self._graph.request(
+            "POST", "me/events", body=event_body(conversation, link), headers=_UTC
+        )
+        return outlook_event(created)
+
+    def update(self, event_id: str, changes: dict[str, Any]) -> OutlookEvent:
+        updated = self._graph.request("PATCH", f"me/events/{event_id}", body=changes, headers=_UTC)
+        return outlook_event(updated)
+
+    def cancel(self, event_id: str, comment: str) -> None:
+        self._graph.request(
+            "POST", f"me/events/{event_id}/cancel", body={"comment": comment}, headers=_UTC
+        )
+
+    def read(self, event_id: str) -> dict[str, Any]:
+        return self._graph.request(
+            "GET", f"me/events/{event_id}", params={"$select": _EVENT_FIELDS}, headers=_UTC
+        )
+
+
+def outlook_event(event: dict[str, Any]) -> OutlookEvent:
+    modified = event.get("lastModifiedDateTime")
+    return OutlookEvent(
+        event_id=event["id"],
+        ical_uid=event.get("iCalUId"),
+        web_link=event.get("webLink"),
+        join_url=(event.get("onlineMeeting") or {}).get("joinUrl"),
+        change_key=event.get("changeKey"),
+        last_modified=datetime.fromisoformat(modified.replace("Z", "+00:00")) if modified else None,
+    )
+
+
+def with_responses(
+    attendees: tuple[Participant, ...], event: dict[str, Any]
+) -> tuple[Participant, ...]:
+    """Attendees with the RSVPs Outlook reports (matched by address, case-insensitively)."""
+    responses = {
+        (a.get("emailAddress") or {}).get("address", "").lower(): (a.get("status") or {}).get(
+            "response", "none"
+        )
+        for a in event.get("attendees", [])
+    }
+    return tuple(
+        Participant(a.email, a.name, a.user_id, a.role, responses.get(a.email.lower(), a.response))
+        for a in attendees
+    )

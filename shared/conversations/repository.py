@@ -1,0 +1,203 @@
+"""Conversations in Azure Tables, with the indexes that keep every read a point or range read.
+
+conversations:      PK org id,            RK conversation id
+conversationindex:  PK org|user,          RK start (UTC, sortable)|conversation id  (one-off)
+                    PK org|user|series,   RK conversation id                         (recurring)
+idempotency:        PK org|user,          RK client's Idempotency-Key -> conversation id
+conversationrecords PK org|conversation,  RK kind|time|id  (notes and actions)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.conversations.model import (
+    Conversation,
+    ConversationStatus,
+    Location,
+    LocationKind,
+    OutlookEvent,
+    Participant,
+    ParticipantRole,
+    SyncState,
+)
+from shared.storage.entities import EntityAlreadyExists, EntityTable, safe_key
+
+_INDEX_TIME = "%Y%m%dT%H%M%SZ"
+MAX_LENGTH = timedelta(hours=24)  # a one-off conversation starting this early can still overlap
+
+
+@dataclass(frozen=True)
+class StoredConversation:
+    conversation: Conversation
+    etag: str
+
+
+class ConversationRepository:
+    def __init__(self, table: EntityTable, index: EntityTable, idempotency: EntityTable) -> None:
+        self._table = table
+        self._index = index
+        self._idempotency = idempotency
+
+    def get(self, org_id: str, conversation_id: str) -> StoredConversation | None:
+        stored = self._table.get(safe_key(org_id), safe_key(conversation_id))
+        return (
+            StoredConversation(_conversation(org_id, stored.properties), stored.etag)
+            if stored
+            else None
+        )
+
+    def add(self, conversation: Conversation) -> StoredConversation:
+        etag = self._table.create(
+            safe_key(conversation.org_id), safe_key(conversation.id), _properties(conversation)
+        )
+        self._index_rows(conversation, add=True)
+        return StoredConversation(conversation, etag)
+
+    def replace(
+        self, conversation: Conversation, etag: str, previous: Conversation
+    ) -> StoredConversation:
+        """Write guarded by ETag (ConcurrencyConflict if someone else wrote first)."""
+        new_etag = self._table.replace(
+            safe_key(conversation.org_id),
+            safe_key(conversation.id),
+            _properties(conversation),
+            etag,
+        )
+        if (previous.start, previous.attendees, previous.recurrence is None) != (
+            conversation.start, conversation.attendees, conversation.recurrence is None
+        ):  # fmt: skip
+            self._index_rows(previous, add=False)
+            self._index_rows(conversation, add=True)
+        return StoredConversation(conversation, new_etag)
+
+    def remove(self, conversation: Conversation) -> None:
+        self._index_rows(conversation, add=False)
+        self._table.delete(safe_key(conversation.org_id), safe_key(conversation.id))
+
+    def claim_idempotency_key(
+        self, org_id: str, user_id: str, key: str, conversation_id: str
+    ) -> str:
+        """The conversation this key stands for: ours if new, the first one's if retried."""
+        partition, row = safe_key(f"{org_id}|{user_id}"), safe_key(key)
+        try:
+            self._idempotency.create(partition, row, {"ConversationId": conversation_id})
+            return conversation_id
+        except EntityAlreadyExists:
+            existing = self._idempotency.get(partition, row)
+            return str(existing.properties["ConversationId"]) if existing else conversation_id
+
+    def for_user(self, org_id: str, user_id: str, start: datetime, end: datetime) -> Iterator[str]:
+        """Ids of one-off conversations of the user overlapping [start, end), then all series."""
+        partition = safe_key(f"{org_id}|{user_id}")
+        low = (start - MAX_LENGTH).strftime(_INDEX_TIME)
+        for row in self._index.range(partition, low, end.strftime(_INDEX_TIME)):
+            yield str(row.properties["ConversationId"])
+        for row in self._index.range(safe_key(f"{org_id}|{user_id}|series")):
+            yield str(row.properties["ConversationId"])
+
+    def _index_rows(self, conversation: Conversation, *, add: bool) -> None:
+        users = {conversation.organiser_id} | {
+            a.user_id for a in conversation.attendees if a.user_id
+        }
+        for user in users:
+            if conversation.recurrence is None:
+                partition = safe_key(f"{conversation.org_id}|{user}")
+                row = f"{conversation.start.strftime(_INDEX_TIME)}|{safe_key(conversation.id)}"
+            else:
+                partition = safe_key(f"{conversation.org_id}|{user}|series")
+                row = safe_key(conversation.id)
+            if add:
+                self._index.upsert(partition, row, {"ConversationId": conversation.id})
+            else:
+                self._index.delete(partition, row)
+
+
+class RecordRepository:
+    """Notes and actions: minimal records whose existence protects a conversation."""
+
+    def __init__(self, table: EntityTable) -> None:
+        self._table = table
+
+    def add(self, org_id: str, conversation_id: str, kind: str, record: dict[str, Any]) -> None:
+        row = f"{kind}|{record['createdAt']}|{record['id']}"
+        self._table.create(
+            safe_key(f"{org_id}|{conversation_id}"), safe_key(row), {"Json": json.dumps(record)}
+        )
+
+    def list(self, org_id: str, conversation_id: str, kind: str) -> list[dict[str, Any]]:
+        rows = self._table.range(safe_key(f"{org_id}|{conversation_id}"), f"{kind}|", f"{kind}}}")
+        return [json.loads(row.properties["Json"]) for row in rows]
+
+
+def _properties(c: Conversation) -> dict[str, Any]:
+    return {
+        "Id": c.id,
+        "Type": c.type,
+        "Title": c.title,
+        "OrganiserId": c.organiser_id,
+        "OrganiserEmail": c.organiser_email or "",
+        "Attendees": json.dumps([asdict(a) for a in c.attendees]),
+        "Start": c.start,
+        "End": c.end,
+        "TimeZone": c.time_zone,
+        "Location": json.dumps({"kind": c.location.kind.value, "text": c.location.text}),
+        "Recurrence": json.dumps(c.recurrence) if c.recurrence else "",
+        "Status": c.status.value,
+        "SyncState": c.sync_state.value,
+        "SyncError": c.sync_error or "",
+        "Outlook": json.dumps(_outlook_json(c.outlook)) if c.outlook else "",
+        "OutlookEventId": c.outlook.event_id if c.outlook else "",
+        "NotesCount": c.notes_count,
+        "ActionsCount": c.actions_count,
+        "CreatedAt": c.created_at,
+        "UpdatedAt": c.updated_at,
+        "Version": c.version,
+    }
+
+
+def _outlook_json(event: OutlookEvent) -> dict[str, Any]:
+    values = asdict(event)
+    values["last_modified"] = event.last_modified.isoformat() if event.last_modified else None
+    return values
+
+
+def _conversation(org_id: str, p: Any) -> Conversation:
+    outlook = None
+    if p.get("Outlook"):
+        raw = json.loads(p["Outlook"])
+        modified = raw.get("last_modified")
+        outlook = OutlookEvent(
+            **{**raw, "last_modified": datetime.fromisoformat(modified) if modified else None}
+        )
+    location = json.loads(p["Location"])
+    return Conversation(
+        id=p["Id"],
+        org_id=org_id,
+        type=p["Type"],
+        title=p["Title"],
+        organiser_id=p["OrganiserId"],
+        organiser_email=p.get("OrganiserEmail") or None,
+        attendees=tuple(
+            Participant(**{**a, "role": ParticipantRole(a["role"])})
+            for a in json.loads(p["Attendees"])
+        ),
+        start=p["Start"],
+        end=p["End"],
+        time_zone=p["TimeZone"],
+        location=Location(LocationKind(location["kind"]), location.get("text")),
+        recurrence=json.loads(p["Recurrence"]) if p.get("Recurrence") else None,
+        status=ConversationStatus(p["Status"]),
+        sync_state=SyncState(p["SyncState"]),
+        sync_error=p.get("SyncError") or None,
+        outlook=outlook,
+        notes_count=int(p.get("NotesCount", 0)),
+        actions_count=int(p.get("ActionsCount", 0)),
+        created_at=p.get("CreatedAt"),
+        updated_at=p.get("UpdatedAt"),
+        version=int(p.get("Version", 1)),
+    )

@@ -1,0 +1,404 @@
+"""Use cases of conversations: create, list, read, reschedule, cancel, and notes and actions.
+
+The app's record is saved first and answers at once; Outlook follows when it can. When Graph
+throttles or is down, the conversation waits with sync state `pending` and the maintenance timer
+pushes it later, so nothing is lost and no request waits on Outlook for long.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.caller import Caller
+from shared.connections.service import ConnectionService
+from shared.conversations.model import (
+    Conversation,
+    ConversationStatus,
+    LocationKind,
+    OutlookEvent,
+    SyncState,
+)
+from shared.conversations.outlook import (
+    OutlookCalendar,
+    location_fields,
+    schedule_fields,
+    with_responses,
+)
+from shared.conversations.recurrence import occurrences
+from shared.conversations.repository import (
+    ConversationRepository,
+    RecordRepository,
+    StoredConversation,
+)
+from shared.conversations.requests import ConversationChange, NewConversation, Window
+from shared.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    Unavailable,
+)
+from shared.graph.client import GraphClient
+from shared.graph.errors import GraphError
+from shared.storage.entities import ConcurrencyConflict
+
+logger = logging.getLogger(__name__)
+
+LISTING_HORIZON = timedelta(days=2 * 366)  # stored beyond this, but neither listed nor synced
+CANCEL_COMMENT = "This conversation has been cancelled."
+
+
+class ConversationService:
+    def __init__(
+        self,
+        *,
+        repository: ConversationRepository,
+        records: RecordRepository,
+        connections: ConnectionService,
+        graph: Callable[[Callable[[], str]], GraphClient],
+        app_link: Callable[[str], str],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._repository = repository
+        self._records = records
+        self._connections = connections
+        self._graph = graph
+        self._app_link = app_link
+        self._clock = clock
+
+    # --- create -------------------------------------------------------------------------------
+
+    def create(
+        self, caller: Caller, new: NewConversation, idempotency_key: str | None
+    ) -> tuple[dict[str, Any], bool]:
+        """Store the conversation and put it in Outlook; (view, True) when newly created."""
+        conversation_id = str(uuid.uuid4())
+        if idempotency_key:
+            claimed = self._repository.claim_idempotency_key(
+                caller.org_id, caller.user_id, idempotency_key, conversation_id
+            )
+            if claimed != conversation_id:
+                existing = self._repository.get(caller.org_id, claimed)
+                if existing is not None:
+                    return self.view(existing.conversation), False
+                conversation_id = claimed  # the first attempt died before storing: finish it
+        now = self._clock()
+        syncing = self._connections.syncs_for(caller.org_id, caller.user_id)
+        conversation = Conversation(
+            id=conversation_id,
+            org_id=caller.org_id,
+            type=new.type,
+            title=new.title,
+            organiser_id=caller.user_id,
+            organiser_email=caller.email,
+            attendees=new.attendees,
+            start=new.window.start,
+            end=new.window.end,
+            time_zone=new.window.time_zone,
+            location=new.location,
+            recurrence=new.recurrence,
+            sync_state=SyncState.PENDING if syncing else SyncState.NOT_SYNCED,
+            created_at=now,
+            updated_at=now,
+        )
+        stored = self._repository.add(conversation)
+        if syncing:
+            stored = self.push(stored)
+        return self.view(stored.conversation), True
+
+    # --- read ---------------------------------------------------------------------------------
+
+    def get(self, caller: Caller, conversation_id: str) -> tuple[dict[str, Any], str]:
+        stored = self._readable(caller, conversation_id)
+        conversation = stored.conversation
+        if caller.user_id == conversation.organiser_id and conversation.outlook:
+            stored = self._refresh_responses(stored)
+        return self.view(stored.conversation), etag_of(stored.conversation)
+
+    def list(self, caller: Caller, window: Window) -> list[dict[str, Any]]:
+        horizon = self._clock() + LISTING_HORIZON
+        end = min(window.end, horizon)
+        found = []
+        if window.start >= end:
+            return found
+        seen: set[str] = set()
+        for conversation_id in self._repository.for_user(
+            caller.org_id, caller.user_id, window.start, end
+        ):
+            if conversation_id in seen:
+                continue
+            seen.add(conversation_id)
+            stored = self._repository.get(caller.org_id, conversation_id)
+            if stored is None or not stored.conversation.involves(caller.user_id):
+                continue
+            conversation = stored.conversation
+            spans = self._spans(conversation, window.start, end)
+            if spans:
+                found.append(self.view(conversation) | {"occurrences": spans})
+        return sorted(found, key=lambda v: v["occurrences"][0]["start"])
+
+    def _spans(
+        self, conversation: Conversation, start: datetime, end: datetime
+    ) -> list[dict[str, str]]:
+        duration = conversation.end - conversation.start
+        if conversation.recurrence is None:
+            hits = (
+                [(conversation.start, conversation.end)]
+                if conversation.start < end and conversation.end > start
+                else []
+            )
+        else:
+            hits = occurrences(
+                conversation.recurrence,
+                conversation.start,
+                duration,
+                conversation.time_zone,
+                start,
+                end,
+            )
+        return [{"start": s.isoformat(), "end": e.isoformat()} for s, e in hits]
+
+    # --- change -------------------------------------------------------------------------------
+
+    def update(
+        self, caller: Caller, conversation_id: str, change: ConversationChange, if_match: str | None
+    ) -> tuple[dict[str, Any], str]:
+        stored = self._organised(caller, conversation_id)
+        conversation = stored.conversation
+        if if_match not in (None, "*") and if_match != etag_of(conversation):
+            raise PreconditionFailed(
+                "The conversation changed since you read it; reload it.", code="stale"
+            )
+        if conversation.status is ConversationStatus.CANCELLED:
+            raise Conflict("A cancelled conversation cannot be changed.", code="cancelled")
+        updated = conversation
+        if change.window is not None:
+            updated = replace(
+                updated,
+                start=change.window.start,
+                end=change.window.end,
+                time_zone=change.window.time_zone,
+            )
+        if change.location is not None:
+            updated = replace(updated, location=change.location)
+        updated = replace(updated, version=conversation.version + 1, updated_at=self._clock())
+        if updated.outlook or updated.sync_state in (SyncState.PENDING, SyncState.FAILED):
+            updated = replace(updated, sync_state=SyncState.PENDING, sync_error=None)
+        try:
+            stored = self._repository.replace(updated, stored.etag, conversation)
+        except ConcurrencyConflict as error:
+            raise PreconditionFailed(
+                "The conversation changed meanwhile; reload it.", code="stale"
+            ) from error
+        if stored.conversation.sync_state is SyncState.PENDING:
+            stored = self.push(stored)
+        return self.view(stored.conversation), etag_of(stored.conversation)
+
+    def cancel(self, caller: Caller, conversation_id: str) -> str:
+        """Cancel in Outlook (attendees are told); remove it unless notes or actions protect it."""
+        stored = self._organised(caller, conversation_id)
+        conversation = stored.conversation
+        if conversation.status is ConversationStatus.CANCELLED and not conversation.has_records:
+            self._repository.remove(conversation)
+            return "deleted"
+        cancelled = replace(
+            conversation,
+            status=ConversationStatus.CANCELLED,
+            version=conversation.version + 1,
+            updated_at=self._clock(),
+            sync_state=SyncState.PENDING if conversation.outlook else conversation.sync_state,
+        )
+        try:
+            stored = self._repository.replace(cancelled, stored.etag, conversation)
+        except ConcurrencyConflict as error:
+            raise PreconditionFailed(
+                "The conversation changed meanwhile; try again.", code="stale"
+            ) from error
+        if cancelled.outlook:
+            stored = self.push(stored)
+        if (
+            stored.conversation.sync_state is not SyncState.PENDING
+            and not stored.conversation.has_records
+        ):
+            self._repository.remove(stored.conversation)
+            return "deleted"
+        return "cancelled"
+
+    def add_record(
+        self, caller: Caller, conversation_id: str, kind: str, text: str
+    ) -> dict[str, Any]:
+        """A note or an action: attendees invited from the app and the organiser may add them."""
+        for _ in range(3):
+            stored = self._readable(caller, conversation_id, guests_allowed=False)
+            record = {
+                "id": str(uuid.uuid4()),
+                "text": text,
+                "authorId": caller.user_id,
+                "createdAt": self._clock().isoformat(),
+            }
+            current = stored.conversation
+            counted = replace(
+                current,
+                notes_count=current.notes_count + (kind == "note"),
+                actions_count=current.actions_count + (kind == "action"),
+            )
+            try:
+                self._repository.replace(counted, stored.etag, current)
+            except ConcurrencyConflict:
+                continue
+            self._records.add(caller.org_id, conversation_id, kind, record)
+            return record
+        raise Conflict("The conversation is busy; try again.", code="busy")
+
+    # --- Outlook ------------------------------------------------------------------------------
+
+    def push(self, stored: StoredConversation) -> StoredConversation:
+        """Bring Outlook up to date with the stored conversation, or leave it pending for later."""
+        conversation = stored.conversation
+        try:
+            token = self._connections.access_token(conversation.org_id, conversation.organiser_id)
+            calendar = OutlookCalendar(self._graph(lambda: token))
+            if conversation.status is ConversationStatus.CANCELLED:
+                if conversation.outlook:
+                    calendar.cancel(conversation.outlook.event_id, CANCEL_COMMENT)
+                synced = replace(conversation, sync_state=SyncState.SYNCED, sync_error=None)
+            elif conversation.outlook is None:
+                event = calendar.create(conversation, self._app_link(conversation.id))
+                synced = replace(
+                    conversation, outlook=event, sync_state=SyncState.SYNCED, sync_error=None
+                )
+            else:
+                changes = {**schedule_fields(conversation), **location_fields(conversation)}
+                event = calendar.update(conversation.outlook.event_id, changes)
+                synced = replace(conversation, outlook=_merged(conversation.outlook, event),
+                                 sync_state=SyncState.SYNCED, sync_error=None)  # fmt: skip
+        except (Unavailable, Conflict, Forbidden) as error:
+            logger.info("conversation %s stays pending: %s", conversation.id, error.detail)
+            return stored
+        except GraphError as error:
+            if error.transient:
+                logger.info(
+                    "conversation %s stays pending: Graph %s", conversation.id, error.status
+                )
+                return stored
+            if error.status == 404 and conversation.status is ConversationStatus.CANCELLED:
+                synced = replace(conversation, sync_state=SyncState.SYNCED, sync_error=None)
+            else:
+                logger.warning("Outlook refused conversation %s: %s", conversation.id, error)
+                synced = replace(
+                    conversation,
+                    sync_state=SyncState.FAILED,
+                    sync_error=f"{error.code}: {error.message}"[:500],
+                )
+        try:
+            return self._repository.replace(synced, stored.etag, conversation)
+        except ConcurrencyConflict:
+            # Changed meanwhile: the newer write is pending and will be pushed itself. A created
+            # event must not be forgotten though, so record it on the newer version.
+            return self._remember_event(conversation, synced.outlook) or stored
+
+    def _remember_event(
+        self, conversation: Conversation, event: OutlookEvent | None
+    ) -> StoredConversation | None:
+        current = self._repository.get(conversation.org_id, conversation.id)
+        if current is None or event is None or current.conversation.outlook is not None:
+            return current
+        try:
+            return self._repository.replace(
+                replace(current.conversation, outlook=event), current.etag, current.conversation
+            )
+        except ConcurrencyConflict:
+            return None
+
+    def _refresh_responses(self, stored: StoredConversation) -> StoredConversation:
+        conversation = stored.conversation
+        assert conversation.outlook is not None
+        try:
+            token = self._connections.access_token(conversation.org_id, conversation.organiser_id)
+            event = OutlookCalendar(self._graph(lambda: token)).read(conversation.outlook.event_id)
+        except (DomainError, GraphError):
+            return stored  # RSVPs as last known: reading must not fail because Outlook is away
+        attendees = with_responses(conversation.attendees, event)
+        if attendees == conversation.attendees:
+            return stored
+        try:
+            return self._repository.replace(
+                replace(conversation, attendees=attendees), stored.etag, conversation
+            )
+        except ConcurrencyConflict:
+            return stored
+
+    # --- access -------------------------------------------------------------------------------
+
+    def _readable(
+        self, caller: Caller, conversation_id: str, *, guests_allowed: bool = True
+    ) -> StoredConversation:
+        stored = self._repository.get(caller.org_id, conversation_id)
+        if stored is None or not stored.conversation.involves(caller.user_id):
+            raise NotFound("No such conversation.", code="not_found")
+        if not guests_allowed and not stored.conversation.is_member(caller.user_id):
+            raise Forbidden("Guests added in Outlook cannot add notes or actions.", code="guest")
+        return stored
+
+    def _organised(self, caller: Caller, conversation_id: str) -> StoredConversation:
+        stored = self._readable(caller, conversation_id)
+        if stored.conversation.organiser_id != caller.user_id:
+            raise Forbidden(
+                "Only the organiser can change or cancel a conversation.", code="organiser_only"
+            )
+        return stored
+
+    # --- views --------------------------------------------------------------------------------
+
+    def view(self, c: Conversation) -> dict[str, Any]:
+        return {
+            "id": c.id,
+            "type": c.type,
+            "title": c.title,
+            "organiserId": c.organiser_id,
+            "attendees": [
+                {
+                    "email": a.email,
+                    "name": a.name,
+                    "userId": a.user_id,
+                    "role": a.role.value,
+                    "response": a.response,
+                }
+                for a in c.attendees
+            ],
+            "start": c.start.isoformat(),
+            "end": c.end.isoformat(),
+            "timeZone": c.time_zone,
+            "location": {"kind": c.location.kind.value, "text": c.location.text},
+            "recurrence": c.recurrence,
+            "status": c.status.value,
+            "sync": {"state": c.sync_state.value, "error": c.sync_error},
+            "outlook": None
+            if c.outlook is None
+            else {
+                "eventId": c.outlook.event_id,
+                "webLink": c.outlook.web_link,
+                "teamsJoinUrl": c.outlook.join_url
+                if c.location.kind is LocationKind.TEAMS
+                else None,
+            },
+            "notesCount": c.notes_count,
+            "actionsCount": c.actions_count,
+            "version": c.version,
+        }
+
+
+def etag_of(conversation: Conversation) -> str:
+    return f'"v{conversation.version}"'
+
+
+def _merged(previous: OutlookEvent, event: OutlookEvent) -> OutlookEvent:
+    return replace(
+        event, join_url=event.join_url or None, ical_uid=event.ical_uid or previous.ical_uid
+    )

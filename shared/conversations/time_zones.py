@@ -1,0 +1,45 @@
+"""Time zones as Outlook wants them: Windows names (CLDR mapping), local wall-clock times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tzlocal.windows_tz import tz_win
+
+
+def iana_zone(name: str) -> ZoneInfo:
+    """The IANA zone, or ValueError naming it: the app keeps users' zones in IANA form."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name like 'Europe/London')"
+        ) from None
+
+
+def windows_zone(iana_name: str) -> str:
+    """Graph's create and update accept Windows zone names everywhere; IANA names only in part."""
+    return tz_win.get(iana_name, "UTC")
+
+
+def graph_date_time(moment: datetime, iana_name: str) -> dict[str, str]:
+    """`dateTimeTimeZone` in the organiser's zone, so a series keeps its wall-clock time."""
+    if windows_zone(iana_name) == "UTC" and iana_name not in ("UTC", "Etc/UTC"):
+        return {"dateTime": moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}
+    local = moment.astimezone(iana_zone(iana_name))
+    return {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": windows_zone(iana_name)}
+
+
+def parse_graph_date_time(value: dict[str, str]) -> datetime:
+    """Graph's `dateTimeTimeZone` answered in UTC (we send `Prefer: outlook.timezone="UTC"`)."""
+    text = value["dateTime"].rstrip("Z")
+    if "." in text:
+        head, fraction = text.split(".", 1)
+        text = f"{head}.{fraction[:6]}"
+    zone = value.get("timeZone", "UTC")
+    moment = datetime.fromisoformat(text)
+    if zone in ("UTC", "Etc/UTC", "tzone://Microsoft/Utc"):
+        return moment.replace(tzinfo=UTC)
+    iana = next((k for k, v in tz_win.items() if v == zone), zone)
+    return moment.replace(tzinfo=iana_zone(iana)).astimezone(UTC)

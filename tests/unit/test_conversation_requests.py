@@ -1,0 +1,113 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.conversations.model import LocationKind
+from shared.conversations.recurrence import occurrences
+from shared.conversations.requests import parse_change, parse_new_conversation
+from shared.conversations.time_zones import graph_date_time, parse_graph_date_time
+from shared.errors import BadRequest
+
+BASE = {
+    "type": "check_in",
+    "title": "Weekly check-in",
+    "attendees": [{"email": "alex@contoso.com", "userId": "u-alex", "name": "Alex"}],
+    "start": "2026-12-07T09:00:00",
+    "end": "2026-12-07T09:30:00",
+    "timeZone": "Europe/London",
+    "location": {"kind": "teams"},
+}
+
+
+def test_a_valid_request_becomes_a_conversation_in_utc():
+    new = parse_new_conversation(BASE)
+    assert new.window.start == datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    assert new.window.time_zone == "Europe/London"
+    assert new.location.kind is LocationKind.TEAMS
+    assert [a.user_id for a in new.attendees] == ["u-alex"]
+
+
+def test_local_times_follow_the_zone_in_summer():
+    new = parse_new_conversation(
+        {**BASE, "start": "2026-07-06T09:00:00", "end": "2026-07-06T10:00:00"}
+    )
+    assert new.window.start == datetime(2026, 7, 6, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"type": "Check In!"}, "invalid_type"),
+        ({"title": ""}, "invalid_title"),
+        ({"end": "2026-12-07T08:00:00"}, "invalid_time"),
+        ({"end": "2026-12-09T09:00:00"}, "invalid_time"),
+        ({"timeZone": "Mars/Olympus"}, "invalid_time"),
+        ({"attendees": [{"email": "not-an-address"}]}, "invalid_attendees"),
+        ({"location": {"kind": "text"}}, "invalid_location"),
+        ({"location": {"kind": "zoom"}}, "invalid_location"),
+        (
+            {"recurrence": {"pattern": {"type": "weekly"}, "range": {"type": "noEnd"}}},
+            "invalid_recurrence",
+        ),
+        ({"prompts": ["how are you?"]}, "unknown_fields"),
+    ],
+)
+def test_bad_requests_name_what_is_wrong(change, code):
+    with pytest.raises(BadRequest) as raised:
+        parse_new_conversation({**BASE, **change})
+    assert raised.value.code == code
+
+
+def test_duplicate_attendees_are_invited_once():
+    attendees = [{"email": "A@x.com"}, {"email": "a@X.com"}, {"email": "b@x.com"}]
+    assert len(parse_new_conversation({**BASE, "attendees": attendees}).attendees) == 2
+
+
+def test_a_weekly_recurrence_is_anchored_to_the_local_start_date():
+    recurrence = {
+        "pattern": {"type": "weekly", "daysOfWeek": ["monday"]},
+        "range": {"type": "numbered", "numberOfOccurrences": 10},
+    }
+    new = parse_new_conversation({**BASE, "recurrence": recurrence})
+    assert new.recurrence["range"]["startDate"] == "2026-12-07"
+    assert new.recurrence["range"]["recurrenceTimeZone"] == "Europe/London"
+    assert new.recurrence["pattern"]["interval"] == 1
+
+
+def test_the_title_never_changes_after_creation():
+    with pytest.raises(BadRequest) as raised:
+        parse_change({"title": "Renamed"})
+    assert raised.value.code == "title_read_only"
+    change = parse_change({"location": {"kind": "text", "text": "Room 4"}})
+    assert change.window is None
+    assert change.location.text == "Room 4"
+
+
+def test_weekly_occurrences_keep_their_local_time_across_daylight_saving():
+    recurrence = {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},
+                  "range": {"type": "noEnd", "startDate": "2026-03-16"}}  # fmt: skip
+    found = occurrences(
+        recurrence,
+        datetime(2026, 3, 16, 9, tzinfo=UTC),
+        timedelta(minutes=30),
+        "Europe/London",
+        datetime(2026, 3, 20, tzinfo=UTC),
+        datetime(2026, 4, 7, tzinfo=UTC),
+    )
+    assert [s.isoformat() for s, _ in found] == [
+        "2026-03-23T09:00:00+00:00",  # GMT
+        "2026-03-30T08:00:00+00:00",  # BST: still 09:00 in London
+        "2026-04-06T08:00:00+00:00",
+    ]
+
+
+def test_outlook_gets_windows_zone_names_and_local_wall_clock_times():
+    moment = datetime(2026, 7, 6, 8, 0, tzinfo=UTC)
+    assert graph_date_time(moment, "Europe/London") == {
+        "dateTime": "2026-07-06T09:00:00",
+        "timeZone": "GMT Standard Time",
+    }
+    assert (
+        parse_graph_date_time({"dateTime": "2026-07-06T08:00:00.0000000", "timeZone": "UTC"})
+        == moment
+    )

@@ -13,8 +13,6 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-import requests
-
 from shared.availability import AvailabilityService
 from shared.caller import HostTokenVerifier
 from shared.connections.repository import (
@@ -26,7 +24,7 @@ from shared.connections.service import ConnectionPolicy, ConnectionService
 from shared.conversations.repository import ConversationRepository, RecordRepository
 from shared.conversations.service import ConversationService
 from shared.graph.client import GraphClient
-from shared.identity import IdentityClient
+from shared.identity import IdentityClient, trusting_session
 from shared.organisations.repository import OrgSettingsRepository
 from shared.organisations.service import OrganisationService
 from shared.secrets import SecretName, SecretProvider, secret_provider
@@ -54,7 +52,7 @@ class AppServices:
         self.clock = clock
         self.storage = StorageAccount(settings.storage)
         self._msal_http_cache: dict[Any, Any] = {}
-        self._graph_session = requests.Session()
+        self._graph_session = trusting_session(settings.tls_ca_bundle)
 
     def table(self, name: str) -> EntityTable:
         return EntityTable(self.storage.table(name))

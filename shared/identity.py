@@ -60,6 +60,19 @@ class IdentityUnavailable(Exception):
     """The identity platform could not be reached or failed on its side: try again later."""
 
 
+def trusting_session(ca_bundle: str | None) -> requests.Session:
+    """A session that trusts `ca_bundle` (the emulator's CA) when one is configured.
+
+    requests prefers REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment over a session's
+    own `verify`, so a configured bundle also turns the environment off for this session.
+    """
+    session = requests.Session()
+    if ca_bundle:
+        session.verify = ca_bundle
+        session.trust_env = False
+    return session
+
+
 def graph_scopes(graph_base_url: str) -> list[str]:
     """Delegated Graph permissions, qualified with the cloud's Graph resource.
 
@@ -86,8 +99,7 @@ class IdentityClient:
         self._authority = authority
         self.scopes = graph_scopes(graph_base_url)
         self._graph_resource = self.scopes[0].rsplit("/", 1)[0]
-        self._session = requests.Session()
-        self._session.verify = ca_bundle or True
+        self._session = trusting_session(ca_bundle)
         self._http_cache = http_cache if http_cache is not None else {}
 
     def _app(

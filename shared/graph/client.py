@@ -15,6 +15,7 @@ from typing import Any
 import requests
 
 from shared.graph.errors import GraphError
+from shared.identity import trusting_session
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +36,7 @@ class GraphClient:
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._access_token = access_token
-        self._session = session or requests.Session()
-        if ca_bundle:
-            self._session.verify = ca_bundle
+        self._session = session or trusting_session(ca_bundle)
         self._max_attempts = max_attempts
         self._max_total_wait = max_total_wait
         self._sleep = sleep

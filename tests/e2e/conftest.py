@@ -39,7 +39,7 @@ def start_local_host(environ: dict[str, str], tmp_path: Path, port: int = 0) -> 
         [sys.executable, "-m", "devtools.localhost", "--port", str(port),
          "--settings", str(tmp_path / "no-local-settings.json")],
         cwd=PROJECT_ROOT,
-        env={"PATH": os.environ["PATH"], **environ},
+        env={**os.environ, **environ},  # as `make run` does: the machine's CA variables too
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

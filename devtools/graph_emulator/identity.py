@@ -225,10 +225,9 @@ class IdentityApi:
         state = params.get("state")
         mode = params.get("response_mode", "query")
         if mode not in _RESPONSE_MODES:
-            mode = "query"
             return self._redirect_error(
                 redirect_uri,
-                mode,
+                "query",
                 state,
                 trace,
                 StsError(

@@ -28,7 +28,8 @@ HOST = "127.0.0.1"
 
 
 class _RequestHandler(WSGIRequestHandler):
-    timeout = 60  # seconds a kept-alive connection may idle before its thread lets go
+    timeout = 60  # seconds a silent connection (e.g. a stalled TLS handshake) may hold a thread
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # The path only (never the query: it can carry codes); at debug level.

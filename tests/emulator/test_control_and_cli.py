@@ -1,4 +1,4 @@
-"""The control API's own contract, the throttle's bookkeeping, and the command line."""
+"""The control API's own contract and the command line."""
 
 import os
 import queue
@@ -12,9 +12,6 @@ import pytest
 import requests
 
 from devtools import demo_directory
-from devtools.graph_emulator.clock import EmulatorClock
-from devtools.graph_emulator.errors import GraphError
-from devtools.graph_emulator.throttle import MailboxLimits, MailboxThrottle
 
 PROJECT_ROOT = Path(__file__).parents[2]
 
@@ -67,23 +64,6 @@ def test_reset_goes_back_to_the_seed(control):
         "concurrency": 4, "requests": 10000, "window_seconds": 600,
     }  # fmt: skip
     assert control.requests() == []
-
-
-def test_the_throttle_holds_four_slots_per_app_and_mailbox():
-    throttle = MailboxThrottle(EmulatorClock(), MailboxLimits(concurrency=4))
-    held = [throttle.slot("app", "mailbox-1") for _ in range(4)]
-    for slot in held:
-        slot.__enter__()
-
-    with pytest.raises(GraphError) as excinfo, throttle.slot("app", "mailbox-1"):
-        pass
-    with throttle.slot("app", "mailbox-2"), throttle.slot("other-app", "mailbox-1"):
-        pass  # other mailboxes and other apps have their own budget
-
-    assert (excinfo.value.status, excinfo.value.code) == (429, "ApplicationThrottled")
-    held[0].__exit__(None, None, None)
-    with throttle.slot("app", "mailbox-1"):
-        pass
 
 
 def test_the_command_line_serves_until_sigterm(tmp_path):

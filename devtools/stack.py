@@ -99,6 +99,109 @@ def wait_until(ready: Callable[[], bool], child: Child, timeout: float, log: Pat
     raise RuntimeError(f"{child.name} did not become ready in {timeout:.0f}s; see {log}")
 
 
+class LocalStack:
+    """Azurite, the Graph emulator and the local functions host, started and stopped together.
+
+    `make run` uses it on the usual ports; benchmarks use it on free ones.
+    """
+
+    def __init__(
+        self,
+        state: Path,
+        *,
+        host_port: int = 7071,
+        emulator_port: int = 7443,
+        azurite_ports: tuple[int, int, int] = (10000, 10001, 10002),
+        in_memory: bool = False,
+        extra_settings: dict[str, str] | None = None,
+    ) -> None:
+        self.state = state
+        self.host_port = host_port
+        self.emulator_url = f"https://127.0.0.1:{emulator_port}"
+        self.ca_file = state / "emulator" / "ca.pem"
+        self.host_url = f"http://127.0.0.1:{host_port}"
+        self._emulator_port = emulator_port
+        self._extra = extra_settings or {}
+        self._azurite = Azurite(
+            in_memory=in_memory, location=state / "azurite", ports=azurite_ports
+        )
+        self.children: list[Child] = []
+        self.environ: dict[str, str] = {}
+
+    def start(self) -> None:
+        endpoints = self.endpoints = self._azurite.start()
+        storage = StorageAccount(StorageSettings(connection_string=endpoints.connection_string))
+        storage.create_missing(names.TABLES, names.QUEUES)
+
+        emulator_log = self.state / "logs" / "graph-emulator.log"
+        emulator = Child(
+            "graph emulator",
+            [sys.executable, "-m", "devtools.graph_emulator", "--port", str(self._emulator_port),
+             "--state-dir", str(self.state / "emulator")],
+            dict(os.environ),
+            emulator_log,
+        )  # fmt: skip
+        self.children.append(emulator)
+        discovery = f"{self.emulator_url}/organizations/v2.0/.well-known/openid-configuration"
+        wait_until(
+            lambda: (
+                self.ca_file.exists()
+                and requests.get(discovery, verify=str(self.ca_file), timeout=2).ok
+            ),
+            emulator,
+            60,
+            emulator_log,
+        )
+
+        self.environ = (
+            stack_environment(
+                storage_connection_string=endpoints.connection_string,
+                emulator_url=self.emulator_url,
+                ca_file=self.ca_file,
+                host_port=self.host_port,
+            )
+            | self._extra
+        )
+        host_log = self.state / "logs" / "functions-host.log"
+        host = Child(
+            "functions host",
+            [sys.executable, "-m", "devtools.localhost", "--port", str(self.host_port)],
+            self.environ,
+            host_log,
+        )
+        self.children.append(host)
+        wait_until(
+            lambda: requests.get(self.health_url, timeout=5).status_code in (200, 503),
+            host,
+            60,
+            host_log,
+        )
+
+    @property
+    def health_url(self) -> str:
+        return f"{self.host_url}/api/health"
+
+    @property
+    def pids(self) -> list[int]:
+        return [pid for pid in (self._azurite.pid, *(c.process.pid for c in self.children)) if pid]
+
+    def dead_child(self) -> Child | None:
+        return next((c for c in self.children if not c.alive()), None)
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            child.stop()
+        self.children = []
+        self._azurite.stop()
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.stack")
     parser.add_argument("--host-port", type=int, default=7071)
@@ -109,66 +212,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, default=PROJECT_ROOT / ".stack")
     parser.add_argument("--in-memory", action="store_true", help="keep Azurite data in memory")
     args = parser.parse_args(argv)
-    state: Path = args.state_dir.resolve()
     blob, queue, table = (int(p) for p in args.azurite_ports.split(","))
 
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
 
-    azurite = Azurite(
-        in_memory=args.in_memory, location=state / "azurite", ports=(blob, queue, table)
+    stack = LocalStack(
+        args.state_dir.resolve(),
+        host_port=args.host_port,
+        emulator_port=args.emulator_port,
+        azurite_ports=(blob, queue, table),
+        in_memory=args.in_memory,
     )
-    children: list[Child] = []
     try:
-        endpoints = azurite.start()
-        storage = StorageAccount(StorageSettings(connection_string=endpoints.connection_string))
-        storage.create_missing(names.TABLES, names.QUEUES)
-
-        emulator_url = f"https://127.0.0.1:{args.emulator_port}"
-        ca_file = state / "emulator" / "ca.pem"
-        emulator_log = state / "logs" / "graph-emulator.log"
-        emulator = Child(
-            "graph emulator",
-            [sys.executable, "-m", "devtools.graph_emulator", "--port", str(args.emulator_port),
-             "--state-dir", str(state / "emulator")],
-            dict(os.environ),
-            emulator_log,
+        stack.start()
+        print(
+            describe_stack(stack.environ, stack.endpoints, stack.emulator_url, stack.health_url,
+                           stack.state),
+            flush=True,
         )  # fmt: skip
-        children.append(emulator)
-        discovery = f"{emulator_url}/organizations/v2.0/.well-known/openid-configuration"
-        wait_until(
-            lambda: ca_file.exists() and requests.get(discovery, verify=str(ca_file), timeout=2).ok,
-            emulator,
-            60,
-            emulator_log,
-        )
-
-        environ = stack_environment(
-            storage_connection_string=endpoints.connection_string,
-            emulator_url=emulator_url,
-            ca_file=ca_file,
-            host_port=args.host_port,
-        )
-        host_log = state / "logs" / "functions-host.log"
-        host = Child(
-            "functions host",
-            [sys.executable, "-m", "devtools.localhost", "--port", str(args.host_port)],
-            environ,
-            host_log,
-        )
-        children.append(host)
-        health = f"http://127.0.0.1:{args.host_port}/api/health"
-        wait_until(lambda: requests.get(health, timeout=5).status_code in (200, 503), host, 60,
-                   host_log)  # fmt: skip
-
-        print(describe_stack(environ, endpoints, emulator_url, health, state), flush=True)
-        pids = [azurite.pid, *(c.process.pid for c in children)]
-        print(f"stack pids: {' '.join(str(pid) for pid in pids)}", flush=True)
+        print(f"stack pids: {' '.join(str(pid) for pid in stack.pids)}", flush=True)
         while not stopping.wait(0.5):
-            dead = [c for c in children if not c.alive()]
+            dead = stack.dead_child()
             if dead:
-                print(f"{dead[0].name} stopped unexpectedly; see {state / 'logs'}", flush=True)
+                print(f"{dead.name} stopped unexpectedly; see {stack.state / 'logs'}", flush=True)
                 return 1
         print("stopping...", flush=True)
         return 0
@@ -176,9 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make run: {error}", file=sys.stderr)
         return 1
     finally:
-        for child in reversed(children):
-            child.stop()
-        azurite.stop()
+        stack.stop()
         print("stack stopped", flush=True)
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from devtools.graph_emulator.server import GraphEmulator
+from devtools.host_app import HostApp
 from tests.conftest import app_settings
-from tests.e2e.hostapp import HostApp
 
 PROJECT_ROOT = Path(__file__).parents[2]
 START_TIMEOUT = 60
@@ -92,4 +92,4 @@ def local_host(host_environment, storage, tmp_path_factory) -> Iterator[RunningH
 
 @pytest.fixture
 def host_app(local_host, emulator, host_environment) -> HostApp:
-    return HostApp(local_host.base_url, emulator, host_environment)
+    return HostApp(local_host.base_url, emulator.base_url, emulator.ca_file, host_environment)

@@ -13,9 +13,9 @@ from devtools.demo_directory import (
     MANAGER,
     ON_PREMISES_MAILBOX,
 )
+from devtools.host_app import HostApp, query_of
 from shared.storage import names
 from shared.storage.account import StorageAccount
-from tests.e2e.hostapp import HostApp, query_of
 
 pytestmark = pytest.mark.e2e
 

@@ -5,10 +5,10 @@ import base64
 import pytest
 
 from devtools.demo_directory import EMPLOYEE_ALEX, MANAGER
+from devtools.host_app import HostApp
 from shared.storage import names
 from shared.storage.account import StorageAccount
 from tests.e2e.conftest import free_port, start_local_host, stop_local_host
-from tests.e2e.hostapp import HostApp
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +35,7 @@ def test_the_stored_connection_holds_no_readable_token(app, storage):
 
 
 def test_a_rotated_key_still_reads_caches_written_with_the_previous_key(
-    app, storage, host_environment, tmp_path
+    app, storage, emulator, host_environment, tmp_path
 ):
     assert app.connect(EMPLOYEE_ALEX) == {"outlook": "connected"}
     old_keys = host_environment["TOKEN_ENCRYPTION_KEYS"]
@@ -45,7 +45,7 @@ def test_a_rotated_key_still_reads_caches_written_with_the_previous_key(
     rotated["APP_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
     host = start_local_host(rotated, tmp_path, port)
     try:
-        after_rotation = HostApp(host.base_url, app.emulator, rotated)
+        after_rotation = HostApp(host.base_url, app.emulator_url, emulator.ca_file, rotated)
         after_rotation.org_id = app.org_id
         checked = after_rotation.call("POST", "me/calendar/check", EMPLOYEE_ALEX)
     finally:

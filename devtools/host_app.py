@@ -1,16 +1,17 @@
-"""The host web app's frontend and its user's browser, as the tests drive them."""
+"""The host web app's frontend and its user's browser, as tests, benchmarks and demos drive them."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
 from devtools.demo_directory import Person
-from devtools.graph_emulator.server import GraphEmulator
+from devtools.graph_emulator.control_client import trusting_session
 from devtools.host_tokens import mint_host_token
 
 TIMEOUT = 15
@@ -21,9 +22,13 @@ def query_of(url: str) -> dict[str, str]:
 
 
 class HostApp:
-    def __init__(self, base_url: str, emulator: GraphEmulator, environ: Mapping[str, str]) -> None:
+    def __init__(
+        self, base_url: str, emulator_url: str, ca_file: Path, environ: Mapping[str, str]
+    ) -> None:
         self.base_url = base_url
-        self.emulator = emulator
+        self.emulator_url = emulator_url
+        self._emulator = trusting_session(ca_file)
+        self._app = requests.Session()
         self._environ = environ
         self.origin = environ["HOST_APP_ORIGINS"].split(",")[0]
         # A fresh organisation id per test keeps tests apart; people are the emulator's.
@@ -64,7 +69,7 @@ class HostApp:
         headers = dict(kwargs.pop("headers", {}))
         if person is not None or token is not None:
             headers["Authorization"] = f"Bearer {token or self.token(person, org_id=org_id)}"
-        return requests.request(method, f"{self.base_url}/api/{path}", headers=headers,
+        return self._app.request(method, f"{self.base_url}/api/{path}", headers=headers,
                                 timeout=TIMEOUT, allow_redirects=False, **kwargs)  # fmt: skip
 
     def set_switches(
@@ -77,8 +82,8 @@ class HostApp:
 
     def browse(self, url: str) -> requests.Response:
         """The browser following one redirect step (emulator pages need its CA)."""
-        verify = str(self.emulator.ca_file) if url.startswith("https://") else True
-        return requests.get(url, verify=verify, allow_redirects=False, timeout=TIMEOUT)
+        session = self._emulator if url.startswith("https://") else self._app
+        return session.get(url, allow_redirects=False, timeout=TIMEOUT)
 
     def connect(
         self, person: Person, *, org_id: str | None = None, return_url: str | None = None
@@ -101,10 +106,9 @@ class HostApp:
         return query_of(back.headers["Location"])
 
     def control(self, method: str, path: str, **body: Any) -> dict[str, Any]:
-        answer = requests.request(
-            method, f"{self.emulator.base_url}/_emulator/{path}", json=body or None,
-            verify=str(self.emulator.ca_file), timeout=TIMEOUT,
-        )  # fmt: skip
+        answer = self._emulator.request(
+            method, f"{self.emulator_url}/_emulator/{path}", json=body or None, timeout=TIMEOUT
+        )
         answer.raise_for_status()
         return answer.json()
 

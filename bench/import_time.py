@@ -23,9 +23,7 @@ CANDIDATES = {
 
 def time_import(modules: str, runs: int) -> list[float]:
     probe = (
-        "import time; t = time.perf_counter(); "
-        f"import {modules}; "
-        "print(time.perf_counter() - t)"
+        f"import time; t = time.perf_counter(); import {modules}; print(time.perf_counter() - t)"
     )
     samples = []
     for _ in range(runs):

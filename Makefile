@@ -20,7 +20,8 @@ format: install
 	$(PY) -m ruff check --fix .
 
 bench: install
-	$(PY) bench/import_time.py
+	$(PY) -m bench.import_time
+	$(PY) -m bench.scheduling
 
 install: $(VENV)/.installed node_modules/.installed
 

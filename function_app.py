@@ -7,8 +7,10 @@ from functions.availability import blueprint as availability
 from functions.connection import blueprint as connection
 from functions.conversations import blueprint as conversations
 from functions.health import blueprint as health
+from functions.sync import blueprint as sync
+from functions.webhooks import blueprint as webhooks
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for blueprint in (health, connection, admin, availability, conversations):
+for blueprint in (health, connection, admin, availability, conversations, webhooks, sync):
     app.register_functions(blueprint)

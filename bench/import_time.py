@@ -2,7 +2,7 @@
 
 Cold start on Flex Consumption includes importing the app, so this guards against module-level
 work creeping in. Each figure is the median of fresh interpreters (OS file cache warm).
-Run: make bench   (or .venv/bin/python bench/import_time.py [runs])
+Run: make bench   (or .venv/bin/python -m bench.import_time [runs])
 """
 
 from __future__ import annotations

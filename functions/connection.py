@@ -45,3 +45,12 @@ def disconnect_calendar(req: func.HttpRequest) -> func.HttpResponse:
 @api
 def auth_callback(req: func.HttpRequest) -> func.HttpResponse:
     return redirect(services().connections.complete_connect(dict(req.params)))
+
+
+@blueprint.route(route="me/changes", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@api
+def my_changes(req: func.HttpRequest) -> func.HttpResponse:
+    """Changes from Outlook and connection events for the caller, oldest first, from a cursor."""
+    caller = authenticate(req)
+    since = req.params.get("since") or None
+    return json_response(services().changes.since(caller.org_id, caller.user_id, since))

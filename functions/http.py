@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("functions.http")
 
-Handler = Callable[[func.HttpRequest], func.HttpResponse]
+Handler = Callable[..., func.HttpResponse]
 
 
 def json_response(
@@ -84,11 +84,11 @@ def read_json(req: func.HttpRequest) -> dict[str, Any]:
 def api(handler: Handler) -> Handler:
     """Turn failures into problem+json answers; log each one without secrets or tokens."""
 
-    @functools.wraps(handler)
-    def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+    @functools.wraps(handler)  # the worker binds by the wrapped function's parameters
+    def wrapper(req: func.HttpRequest, **bindings: Any) -> func.HttpResponse:
         where = f"{req.method} {req.url.split('?', 1)[0]}"
         try:
-            return handler(req)
+            return handler(req, **bindings)
         except Unauthenticated as error:
             logger.info("%s: 401 %s", where, error)
             return problem_response(

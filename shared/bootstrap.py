@@ -15,13 +15,18 @@ from typing import Any
 
 from shared.availability import AvailabilityService
 from shared.caller import HostTokenVerifier
+from shared.connections.model import Connection
 from shared.connections.repository import (
     AccountLinkRepository,
     ConnectionRepository,
     PendingSignInRepository,
 )
 from shared.connections.service import ConnectionPolicy, ConnectionService
-from shared.conversations.repository import ConversationRepository, RecordRepository
+from shared.conversations.repository import (
+    ConversationRepository,
+    EventIndex,
+    RecordRepository,
+)
 from shared.conversations.service import ConversationService
 from shared.graph.client import GraphClient
 from shared.identity import IdentityClient, trusting_session
@@ -32,6 +37,11 @@ from shared.settings import Settings, load_settings
 from shared.storage import names
 from shared.storage.account import StorageAccount
 from shared.storage.entities import EntityTable
+from shared.sync.changes import ChangeFeed
+from shared.sync.maintenance import ConnectionLifecycle, MaintenanceService
+from shared.sync.schedule import WorkSchedule
+from shared.sync.service import SyncService
+from shared.sync.subscriptions import SubscriptionManager, SubscriptionRepository
 from shared.token_cipher import TokenCipher
 
 
@@ -122,6 +132,7 @@ class AppServices:
             graph=self.graph,
             cipher=self.cipher,
             clock=self.clock,
+            hooks=_LazyLifecycle(self),
         )
 
     @cached_property
@@ -134,6 +145,8 @@ class AppServices:
                 self.table(names.IDEMPOTENCY_TABLE),
             ),
             records=RecordRepository(self.table(names.CONVERSATION_RECORDS_TABLE)),
+            events=EventIndex(self.table(names.EVENT_INDEX_TABLE)),
+            schedule=self.schedule,
             connections=self.connections,
             graph=self.graph,
             app_link=lambda conversation_id: f"{origin}/conversations/{conversation_id}",
@@ -141,8 +154,55 @@ class AppServices:
         )
 
     @cached_property
+    def schedule(self) -> WorkSchedule:
+        return WorkSchedule(self.table(names.SCHEDULE_TABLE))
+
+    @cached_property
     def availability(self) -> AvailabilityService:
         return AvailabilityService(self.connections, self.graph)
+
+    @cached_property
+    def changes(self) -> ChangeFeed:
+        return ChangeFeed(self.table(names.CHANGES_TABLE), self.clock)
+
+    @cached_property
+    def sync(self) -> SyncService:
+        subscriptions = SubscriptionRepository(self.table(names.SUBSCRIPTIONS_TABLE))
+        conversations = self.conversations
+        service = SyncService(
+            connections=self.connections,
+            conversations=conversations,
+            conversation_repository=conversations.repository,
+            events=conversations.events,
+            mailboxes=self.table(names.MAILBOX_SYNC_TABLE),
+            subscriptions=subscriptions,
+            manager=SubscriptionManager(
+                repository=subscriptions,
+                schedule=self.schedule,
+                public_base_url=self.settings.public_base_url,
+                clock=self.clock,
+            ),
+            changes=self.changes,
+            graph=self.graph,
+            clock=self.clock,
+        )
+        return service
+
+    @cached_property
+    def lifecycle(self) -> ConnectionLifecycle:
+        warning = timedelta(days=self.settings.reconnect_warning_days)
+        return ConnectionLifecycle(self.sync, self.schedule, warning)
+
+    @cached_property
+    def maintenance(self) -> MaintenanceService:
+        return MaintenanceService(
+            schedule=self.schedule,
+            sync=self.sync,
+            conversations=self.conversations,
+            connections=self.connections,
+            changes=self.changes,
+            clock=self.clock,
+        )
 
     @cached_property
     def organisations(self) -> OrganisationService:
@@ -155,6 +215,19 @@ class AppServices:
             public_base_url=self.settings.public_base_url,
             clock=self.clock,
         )
+
+
+class _LazyLifecycle:
+    """Connection hooks that build the sync services only when a connection actually changes."""
+
+    def __init__(self, app: AppServices) -> None:
+        self._app = app
+
+    def connected(self, connection: Connection) -> None:
+        self._app.lifecycle.connected(connection)
+
+    def disconnecting(self, connection: Connection) -> None:
+        self._app.lifecycle.disconnecting(connection)
 
 
 _lock = threading.Lock()

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from shared.caller import Caller
@@ -66,6 +66,14 @@ class ConnectionPolicy:
 GraphFactory = Callable[[Callable[[], str]], GraphClient]
 
 
+class ConnectionHooks(Protocol):
+    """Told when a connection is made and before it is removed (subscriptions, reminders)."""
+
+    def connected(self, connection: Connection) -> None: ...
+
+    def disconnecting(self, connection: Connection) -> None: ...
+
+
 class ConnectionService:
     def __init__(
         self,
@@ -79,7 +87,9 @@ class ConnectionService:
         graph: GraphFactory,
         cipher: TokenCipher,
         clock: Callable[[], datetime],
+        hooks: ConnectionHooks | None = None,
     ) -> None:
+        self.hooks = hooks
         self._policy = policy
         self._orgs = orgs
         self._connections = connections
@@ -229,6 +239,13 @@ class ConnectionService:
             self._connections.put(connection, sealed, previous.etag if previous else None)
         except (ConcurrencyConflict, EntityAlreadyExists):
             return SIGN_IN_FAILED  # another sign-in of the same user finished at the same time
+        if self.hooks is not None:
+            try:
+                if previous is not None:
+                    self.hooks.disconnecting(previous.connection)
+                self.hooks.connected(connection)
+            except Exception:  # the connection stands; the maintenance timer catches up
+                logger.exception("after connecting %s/%s", org_id, user_id)
         return CONNECTED
 
     # --- use ----------------------------------------------------------------------------------
@@ -321,6 +338,8 @@ class ConnectionService:
         if stored is None:
             return
         account = stored.connection.account
+        if self.hooks is not None:
+            self.hooks.disconnecting(stored.connection)
         self._connections.delete(caller.org_id, caller.user_id)
         link = self._links.get(account.tenant_id, account.object_id)
         if link and (link.org_id, link.user_id) == (caller.org_id, caller.user_id):

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import html
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from shared.conversations.model import Conversation, LocationKind, OutlookEvent, Participant
-from shared.conversations.time_zones import graph_date_time
+from shared.conversations.time_zones import graph_date_time, parse_timestamp
 from shared.graph.client import GraphClient
 
 SYNC_HORIZON = timedelta(days=2 * 365)
@@ -120,7 +120,7 @@ def outlook_event(event: dict[str, Any]) -> OutlookEvent:
         web_link=event.get("webLink"),
         join_url=(event.get("onlineMeeting") or {}).get("joinUrl"),
         change_key=event.get("changeKey"),
-        last_modified=datetime.fromisoformat(modified.replace("Z", "+00:00")) if modified else None,
+        last_modified=parse_timestamp(modified) if modified else None,
     )
 
 

@@ -201,3 +201,27 @@ def _conversation(org_id: str, p: Any) -> Conversation:
         updated_at=p.get("UpdatedAt"),
         version=int(p.get("Version", 1)),
     )
+
+
+class EventIndex:
+    """Outlook event id (immutable) -> the conversation it carries: how Outlook edits find us.
+
+    eventindex: PartitionKey = event id, RowKey = "event"
+    """
+
+    def __init__(self, table: EntityTable) -> None:
+        self._table = table
+
+    def link(self, event_id: str, org_id: str, conversation_id: str) -> None:
+        self._table.upsert(
+            safe_key(event_id), "event", {"OrgId": org_id, "ConversationId": conversation_id}
+        )
+
+    def find(self, event_id: str) -> tuple[str, str] | None:
+        stored = self._table.get(safe_key(event_id), "event")
+        if stored is None:
+            return None
+        return str(stored.properties["OrgId"]), str(stored.properties["ConversationId"])
+
+    def unlink(self, event_id: str) -> None:
+        self._table.delete(safe_key(event_id), "event")

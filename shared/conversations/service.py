@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.caller import Caller
@@ -32,6 +32,7 @@ from shared.conversations.outlook import (
 from shared.conversations.recurrence import occurrences
 from shared.conversations.repository import (
     ConversationRepository,
+    EventIndex,
     RecordRepository,
     StoredConversation,
 )
@@ -47,11 +48,13 @@ from shared.errors import (
 from shared.graph.client import GraphClient
 from shared.graph.errors import GraphError
 from shared.storage.entities import ConcurrencyConflict
+from shared.sync.schedule import PUSH_CONVERSATION, WorkSchedule
 
 logger = logging.getLogger(__name__)
 
 LISTING_HORIZON = timedelta(days=2 * 366)  # stored beyond this, but neither listed nor synced
 CANCEL_COMMENT = "This conversation has been cancelled."
+PENDING_SINCE = datetime(1970, 1, 1, tzinfo=UTC)  # pending pushes are due at once, keyed by id
 
 
 class ConversationService:
@@ -60,13 +63,17 @@ class ConversationService:
         *,
         repository: ConversationRepository,
         records: RecordRepository,
+        events: EventIndex,
+        schedule: WorkSchedule,
         connections: ConnectionService,
         graph: Callable[[Callable[[], str]], GraphClient],
         app_link: Callable[[str], str],
         clock: Callable[[], datetime],
     ) -> None:
-        self._repository = repository
+        self._repository = self.repository = repository
         self._records = records
+        self._events = self.events = events
+        self._schedule = schedule
         self._connections = connections
         self._graph = graph
         self._app_link = app_link
@@ -205,7 +212,7 @@ class ConversationService:
         stored = self._organised(caller, conversation_id)
         conversation = stored.conversation
         if conversation.status is ConversationStatus.CANCELLED and not conversation.has_records:
-            self._repository.remove(conversation)
+            self.remove(conversation)
             return "deleted"
         cancelled = replace(
             conversation,
@@ -226,7 +233,7 @@ class ConversationService:
             stored.conversation.sync_state is not SyncState.PENDING
             and not stored.conversation.has_records
         ):
-            self._repository.remove(stored.conversation)
+            self.remove(stored.conversation)
             return "deleted"
         return "cancelled"
 
@@ -260,6 +267,42 @@ class ConversationService:
 
     def push(self, stored: StoredConversation) -> StoredConversation:
         """Bring Outlook up to date with the stored conversation, or leave it pending for later."""
+        result = self._push_once(stored)
+        conversation = result.conversation
+        key = f"{conversation.org_id}|{conversation.id}"
+        if conversation.sync_state is SyncState.PENDING:
+            ids = {"OrgId": conversation.org_id, "ConversationId": conversation.id}
+            self._schedule.add(PUSH_CONVERSATION, PENDING_SINCE, key, **ids)
+        else:
+            self._schedule.remove(PUSH_CONVERSATION, PENDING_SINCE, key)
+        if conversation.outlook and not stored.conversation.outlook:
+            self._events.link(conversation.outlook.event_id, conversation.org_id, conversation.id)
+        return result
+
+    def push_pending(self, org_id: str, conversation_id: str) -> SyncState | None:
+        """The maintenance timer's retry of a conversation Outlook has not caught up with."""
+        stored = self._repository.get(org_id, conversation_id)
+        if stored is None:
+            self._schedule.remove(PUSH_CONVERSATION, PENDING_SINCE, f"{org_id}|{conversation_id}")
+            return None
+        if stored.conversation.sync_state is not SyncState.PENDING:
+            self._schedule.remove(PUSH_CONVERSATION, PENDING_SINCE, f"{org_id}|{conversation_id}")
+            return stored.conversation.sync_state
+        pushed = self.push(stored)
+        if (
+            pushed.conversation.status is ConversationStatus.CANCELLED
+            and pushed.conversation.sync_state is SyncState.SYNCED
+            and not pushed.conversation.has_records
+        ):
+            self.remove(pushed.conversation)
+        return pushed.conversation.sync_state
+
+    def remove(self, conversation: Conversation) -> None:
+        self._repository.remove(conversation)
+        if conversation.outlook:
+            self._events.unlink(conversation.outlook.event_id)
+
+    def _push_once(self, stored: StoredConversation) -> StoredConversation:
         conversation = stored.conversation
         try:
             token = self._connections.access_token(conversation.org_id, conversation.organiser_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -43,3 +44,17 @@ def parse_graph_date_time(value: dict[str, str]) -> datetime:
         return moment.replace(tzinfo=UTC)
     iana = next((k for k, v in tz_win.items() if v == zone), zone)
     return moment.replace(tzinfo=iana_zone(iana)).astimezone(UTC)
+
+
+_TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?$")
+
+
+def parse_timestamp(value: str) -> datetime:
+    """Graph's ISO 8601 timestamps ('2026-11-22T09:00:00.1234567Z'): up to 7 fraction digits."""
+    match = _TIMESTAMP.match(value.strip())
+    if match is None:
+        raise ValueError(f"not an ISO 8601 timestamp: {value!r}")
+    whole, fraction, zone = match.groups()
+    text = whole + (f".{fraction[:6].ljust(6, '0')}" if fraction else "")
+    moment = datetime.fromisoformat(text + ("+00:00" if zone in (None, "Z") else zone))
+    return moment.astimezone(UTC)

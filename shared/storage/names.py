@@ -11,6 +11,11 @@ CONVERSATIONS_TABLE: Final = "conversations"
 CONVERSATION_INDEX_TABLE: Final = "conversationindex"
 IDEMPOTENCY_TABLE: Final = "idempotency"
 CONVERSATION_RECORDS_TABLE: Final = "conversationrecords"
+SUBSCRIPTIONS_TABLE: Final = "subscriptions"
+EVENT_INDEX_TABLE: Final = "eventindex"
+MAILBOX_SYNC_TABLE: Final = "mailboxsync"
+SCHEDULE_TABLE: Final = "schedule"  # due-time ordered work of the maintenance timer
+CHANGES_TABLE: Final = "changes"
 
 TABLES: Final[tuple[str, ...]] = (
     ORG_SETTINGS_TABLE,
@@ -21,6 +26,11 @@ TABLES: Final[tuple[str, ...]] = (
     CONVERSATION_INDEX_TABLE,
     IDEMPOTENCY_TABLE,
     CONVERSATION_RECORDS_TABLE,
+    SUBSCRIPTIONS_TABLE,
+    EVENT_INDEX_TABLE,
+    MAILBOX_SYNC_TABLE,
+    SCHEDULE_TABLE,
+    CHANGES_TABLE,
 )
 
 # Queues (lowercase letters, digits and single dashes, 3-63 characters). The Functions host adds

@@ -35,6 +35,11 @@ EXPECTED_FUNCTIONS = {
     "cancel_conversation": ("httpTrigger", "conversations/{id}", ["DELETE"], "ANONYMOUS", None),
     "add_note": ("httpTrigger", "conversations/{id}/notes", ["POST"], "ANONYMOUS", None),
     "add_action": ("httpTrigger", "conversations/{id}/actions", ["POST"], "ANONYMOUS", None),
+    "my_changes": ("httpTrigger", "me/changes", ["GET"], "ANONYMOUS", None),
+    "graph_notifications": ("httpTrigger", "graph/notifications", ["POST"], "ANONYMOUS", None),
+    "graph_lifecycle": ("httpTrigger", "graph/lifecycle", ["POST"], "ANONYMOUS", None),
+    "process_graph_notification": ("queueTrigger", None, None, None, "graph-notifications"),
+    "maintenance": ("timerTrigger", None, None, None, "%MAINTENANCE_SCHEDULE%"),
 }
 
 

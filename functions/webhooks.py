@@ -1,0 +1,41 @@
+"""Graph's change and lifecycle notifications: validated, queued, answered in milliseconds."""
+
+import logging
+
+import azure.functions as func
+
+from functions.http import api, services
+from shared.storage.names import GRAPH_NOTIFICATIONS_QUEUE
+
+blueprint = func.Blueprint()
+logger = logging.getLogger("functions.webhooks")
+
+
+def _handle(
+    req: func.HttpRequest, out: func.Out[list[str]], *, lifecycle: bool
+) -> func.HttpResponse:
+    token = req.params.get("validationToken")
+    if token is not None:  # subscription handshake: echo the (already URL-decoded) token
+        return func.HttpResponse(token, status_code=200, mimetype="text/plain")
+    messages = services().sync.accept(req.get_body(), lifecycle=lifecycle)
+    if messages:
+        out.set(messages)
+    return func.HttpResponse(status_code=202)
+
+
+@blueprint.route(route="graph/notifications", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@blueprint.queue_output(
+    arg_name="out", queue_name=GRAPH_NOTIFICATIONS_QUEUE, connection="AzureWebJobsStorage"
+)
+@api
+def graph_notifications(req: func.HttpRequest, out: func.Out[list[str]]) -> func.HttpResponse:
+    return _handle(req, out, lifecycle=False)
+
+
+@blueprint.route(route="graph/lifecycle", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@blueprint.queue_output(
+    arg_name="out", queue_name=GRAPH_NOTIFICATIONS_QUEUE, connection="AzureWebJobsStorage"
+)
+@api
+def graph_lifecycle(req: func.HttpRequest, out: func.Out[list[str]]) -> func.HttpResponse:
+    return _handle(req, out, lifecycle=True)

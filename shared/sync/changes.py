@@ -1,0 +1,38 @@
+"""The outbound feed for the host app: what changed from Outlook, and connection events.
+
+changes: PartitionKey = org|user, RowKey = time (UTC, sortable, microseconds)|id
+The host app reads it with GET /api/me/changes?since=<cursor> to email people and show cues.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.storage.entities import EntityTable, safe_key
+
+_TIME = "%Y%m%dT%H%M%S.%fZ"
+MAX_PAGE = 200
+
+
+class ChangeFeed:
+    def __init__(self, table: EntityTable, clock: Callable[[], datetime]) -> None:
+        self._table = table
+        self._clock = clock
+
+    def record(self, org_id: str, user_id: str, kind: str, **details: Any) -> None:
+        now = self._clock().astimezone(UTC)
+        cursor = f"{now.strftime(_TIME)}|{uuid.uuid4().hex[:8]}"
+        change = {"kind": kind, "at": now.isoformat(), **details}
+        self._table.create(safe_key(f"{org_id}|{user_id}"), cursor, {"Json": json.dumps(change)})
+
+    def since(self, org_id: str, user_id: str, cursor: str | None) -> dict[str, Any]:
+        start = (cursor + "~") if cursor else ""
+        rows = list(self._table.range(safe_key(f"{org_id}|{user_id}"), start, limit=MAX_PAGE))
+        return {
+            "value": [json.loads(r.properties["Json"]) | {"cursor": r.row_key} for r in rows],
+            "cursor": rows[-1].row_key if rows else cursor,
+        }

@@ -1,0 +1,192 @@
+"""Graph subscriptions on each connected user's events: created, renewed, reauthorized, removed.
+
+subscriptions: PartitionKey = subscription id, RowKey = "subscription" -> org, user, the hash of
+its clientState (the secret itself is only ever in Graph and in transit), expiry.
+A renewal is scheduled well before expiry; one that Graph no longer knows is recreated, and the
+mailbox is resynchronised since changes may have been missed meanwhile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.conversations.time_zones import parse_timestamp
+from shared.graph.client import GraphClient
+from shared.graph.errors import GraphError
+from shared.storage.entities import EntityTable, safe_key
+from shared.sync.schedule import CREATE_SUBSCRIPTION, RENEW_SUBSCRIPTION, WorkSchedule
+
+logger = logging.getLogger(__name__)
+
+LIFETIME = timedelta(minutes=10_070)  # Outlook's maximum is 10,080 minutes (under 7 days)
+RENEW_BEFORE = timedelta(days=2)
+NOTIFICATIONS_PATH = "/api/graph/notifications"
+LIFECYCLE_PATH = "/api/graph/lifecycle"
+_ROW = "subscription"
+_PREFER = {"Prefer": 'IdType="ImmutableId"'}
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: str
+    org_id: str
+    user_id: str
+    client_state_hash: str
+    expires_at: datetime
+
+
+def client_state_hash(client_state: str) -> str:
+    return hashlib.sha256(client_state.encode()).hexdigest()
+
+
+class SubscriptionRepository:
+    """Point reads by subscription id, cached in-process: a webhook must answer in milliseconds."""
+
+    def __init__(self, table: EntityTable) -> None:
+        self._table = table
+        self._cache: dict[str, Subscription | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, subscription_id: str) -> Subscription | None:
+        with self._lock:
+            if subscription_id in self._cache and self._cache[subscription_id] is not None:
+                return self._cache[subscription_id]
+        stored = self._table.get(safe_key(subscription_id), _ROW)
+        found = None
+        if stored is not None:
+            p = stored.properties
+            found = Subscription(
+                subscription_id, p["OrgId"], p["UserId"], p["ClientStateHash"], p["ExpiresAt"]
+            )
+            with self._lock:
+                self._cache[subscription_id] = found
+        return found
+
+    def put(self, subscription: Subscription) -> None:
+        self._table.upsert(safe_key(subscription.id), _ROW, {
+            "OrgId": subscription.org_id,
+            "UserId": subscription.user_id,
+            "ClientStateHash": subscription.client_state_hash,
+            "ExpiresAt": subscription.expires_at,
+        })  # fmt: skip
+        with self._lock:
+            self._cache[subscription.id] = subscription
+
+    def remove(self, subscription_id: str) -> None:
+        self._table.delete(safe_key(subscription_id), _ROW)
+        with self._lock:
+            self._cache.pop(subscription_id, None)
+
+
+def client_state_matches(subscription: Subscription, presented: Any) -> bool:
+    if not isinstance(presented, str):
+        return False
+    return hmac.compare_digest(client_state_hash(presented), subscription.client_state_hash)
+
+
+class SubscriptionManager:
+    def __init__(
+        self,
+        *,
+        repository: SubscriptionRepository,
+        schedule: WorkSchedule,
+        public_base_url: str,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._repository = repository
+        self._schedule = schedule
+        self._base = public_base_url
+        self._clock = clock
+
+    def create(self, graph: GraphClient, org_id: str, user_id: str) -> Subscription:
+        client_state = secrets.token_urlsafe(48)
+        expires = self._clock() + LIFETIME
+        created = graph.request("POST", "subscriptions", headers=_PREFER, body={
+            "changeType": "created,updated,deleted",
+            "notificationUrl": self._base + NOTIFICATIONS_PATH,
+            "lifecycleNotificationUrl": self._base + LIFECYCLE_PATH,
+            "resource": "me/events",
+            "expirationDateTime": expires.isoformat().replace("+00:00", "Z"),
+            "clientState": client_state,
+        })  # fmt: skip
+        subscription = Subscription(
+            created["id"], org_id, user_id, client_state_hash(client_state),
+            _parse_time(created.get("expirationDateTime")) or expires,
+        )  # fmt: skip
+        self._repository.put(subscription)
+        self._schedule.add(
+            RENEW_SUBSCRIPTION, subscription.expires_at - RENEW_BEFORE, subscription.id
+        )
+        logger.info("subscription %s created for %s/%s", subscription.id, org_id, user_id)
+        return subscription
+
+    def renew(self, graph: GraphClient, subscription: Subscription) -> Subscription | None:
+        """The renewed subscription, or None when Graph no longer knows it (recreate, resync)."""
+        expires = self._clock() + LIFETIME
+        try:
+            renewed = graph.request("PATCH", f"subscriptions/{subscription.id}", body={
+                "expirationDateTime": expires.isoformat().replace("+00:00", "Z"),
+            })  # fmt: skip
+        except GraphError as error:
+            if error.status == 404:
+                self.forget(subscription)
+                return None
+            raise
+        new_expiry = _parse_time(renewed.get("expirationDateTime")) or expires
+        updated = Subscription(
+            subscription.id, subscription.org_id, subscription.user_id,
+            subscription.client_state_hash, new_expiry,
+        )  # fmt: skip
+        self._schedule.remove(
+            RENEW_SUBSCRIPTION, subscription.expires_at - RENEW_BEFORE, subscription.id
+        )
+        self._repository.put(updated)
+        self._schedule.add(RENEW_SUBSCRIPTION, updated.expires_at - RENEW_BEFORE, updated.id)
+        return updated
+
+    def reauthorize(self, graph: GraphClient, subscription: Subscription) -> bool:
+        try:
+            graph.request("POST", f"subscriptions/{subscription.id}/reauthorize", body={})
+        except GraphError as error:
+            if error.status == 404:
+                self.forget(subscription)
+                return False
+            raise
+        return True
+
+    def delete(self, graph: GraphClient | None, subscription_id: str) -> None:
+        subscription = self._repository.get(subscription_id)
+        if graph is not None:
+            try:
+                graph.request("DELETE", f"subscriptions/{subscription_id}")
+            except GraphError as error:
+                if error.status != 404:
+                    logger.warning(
+                        "subscription %s not deleted in Graph: %s", subscription_id, error
+                    )
+        if subscription is not None:
+            self.forget(subscription)
+
+    def forget(self, subscription: Subscription) -> None:
+        self._schedule.remove(
+            RENEW_SUBSCRIPTION, subscription.expires_at - RENEW_BEFORE, subscription.id
+        )
+        self._repository.remove(subscription.id)
+
+    def request_creation(self, org_id: str, user_id: str) -> None:
+        """Create it on the timer's next run (after a failure, or when Graph removed it)."""
+        self._schedule.add(
+            CREATE_SUBSCRIPTION, self._clock(), f"{org_id}|{user_id}", OrgId=org_id, UserId=user_id
+        )
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return parse_timestamp(value) if value else None

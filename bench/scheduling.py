@@ -44,8 +44,13 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=100)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as state:
-        stack = LocalStack(Path(state), host_port=free_port(), emulator_port=free_port(),
-                           azurite_ports=(0, 0, 0), in_memory=True)  # fmt: skip
+        stack = LocalStack(
+            Path(state),
+            host_port=free_port(),
+            emulator_port=free_port(),
+            azurite_ports=(0, 0, 0),
+            in_memory=True,
+        )
         with stack:
             app = HostApp(stack.host_url, stack.emulator_url, stack.ca_file, stack.environ)
             app.set_switches(MANAGER, allow=True).raise_for_status()
@@ -56,12 +61,16 @@ def main() -> None:
 
 def run(app: HostApp, latency_ms: int, calls: int) -> None:
     day = (datetime.now(UTC) + timedelta(days=14)).date()
-    window = {"start": f"{day}T00:00:00", "end": f"{day + timedelta(days=5)}T00:00:00",
-              "timeZone": "Europe/London"}  # fmt: skip
+    window = {
+        "start": f"{day}T00:00:00",
+        "end": f"{day + timedelta(days=5)}T00:00:00",
+        "timeZone": "Europe/London",
+    }
 
     def availability(n: int):
-        people = [EMPLOYEE_ALEX.host_user_id] + [f"guest{i}@northwind.example" for i in range(n - 1)]
-        answer = app.call("GET", "availability", MANAGER, params={**window, "attendees": ",".join(people)})
+        guests = [f"guest{i}@northwind.example" for i in range(n - 1)]
+        people = ",".join([EMPLOYEE_ALEX.host_user_id, *guests])
+        answer = app.call("GET", "availability", MANAGER, params={**window, "attendees": people})
         answer.raise_for_status()
         return answer
 
@@ -70,9 +79,15 @@ def run(app: HostApp, latency_ms: int, calls: int) -> None:
         used, _ = counted(app, lambda n=n: availability(n))
         minimum = 1 + math.ceil(n / 20)  # calendarView + getSchedule per 20 schedules
         print(f"  availability, {n:2d} attendees: {used:3d} / {minimum}")
-    body = {"type": "check_in", "title": "Bench", "start": f"{day}T09:00:00", "end": f"{day}T09:30:00",
-            "timeZone": "Europe/London", "attendees": [{"email": EMPLOYEE_ALEX.mail}],
-            "location": {"kind": "teams"}}  # fmt: skip
+    body = {
+        "type": "check_in",
+        "title": "Bench",
+        "start": f"{day}T09:00:00",
+        "end": f"{day}T09:30:00",
+        "timeZone": "Europe/London",
+        "attendees": [{"email": EMPLOYEE_ALEX.mail}],
+        "location": {"kind": "teams"},
+    }
     used, created = counted(app, lambda: app.call("POST", "conversations", MANAGER, json=body))
     conversation = created.json()
     print(f"  create (Teams):               {used:3d} / 1")
@@ -92,8 +107,10 @@ def run(app: HostApp, latency_ms: int, calls: int) -> None:
             samples.append((time.perf_counter() - started) * 1000)
         samples.sort()
         p99 = samples[min(len(samples) - 1, math.ceil(0.99 * len(samples)) - 1)]
-        print(f"availability latency, {n:2d} attendees, Graph at {latency_ms} ms, {calls} calls: "
-              f"p50 {statistics.median(samples):.1f} ms, p99 {p99:.1f} ms")  # fmt: skip
+        print(
+            f"availability latency, {n:2d} attendees, Graph at {latency_ms} ms, {calls} calls: "
+            f"p50 {statistics.median(samples):.1f} ms, p99 {p99:.1f} ms"
+        )
     app.control("DELETE", "faults")
 
 

@@ -1,0 +1,107 @@
+from datetime import UTC, datetime
+
+from shared.conversations.model import (
+    Conversation,
+    Location,
+    LocationKind,
+    OutlookEvent,
+    Participant,
+    ParticipantRole,
+)
+from shared.sync.outlook_changes import apply_event, is_removal
+
+KNOWN = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+CONVERSATION = Conversation(
+    id="c1",
+    org_id="org",
+    type="check_in",
+    title="Weekly check-in",
+    organiser_id="u-manager",
+    organiser_email="adele@contoso.com",
+    attendees=(Participant("alex@contoso.com", "Alex", "u-alex"),),
+    start=datetime(2026, 12, 7, 9, 0, tzinfo=UTC),
+    end=datetime(2026, 12, 7, 9, 30, tzinfo=UTC),
+    time_zone="Europe/London",
+    location=Location(LocationKind.TEXT, "Room 1"),
+    outlook=OutlookEvent("ev1", last_modified=KNOWN, change_key="ck1"),
+)
+
+
+def event(**overrides) -> dict:
+    base = {
+        "id": "ev1",
+        "type": "singleInstance",
+        "subject": "Renamed in Outlook",
+        "start": {"dateTime": "2026-12-07T09:00:00.0000000", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-07T09:30:00.0000000", "timeZone": "UTC"},
+        "location": {"displayName": "Room 1"},
+        "isOnlineMeeting": False,
+        "attendees": [
+            {"emailAddress": {"address": "alex@contoso.com"}, "status": {"response": "none"}}
+        ],
+        "lastModifiedDateTime": "2026-12-02T10:00:00.1234567Z",
+        "changeKey": "ck2",
+    }
+    return {**base, **overrides}
+
+
+def test_a_move_in_outlook_moves_the_conversation_but_never_renames_it():
+    moved = event(
+        start={"dateTime": "2026-12-08T14:00:00.0000000", "timeZone": "UTC"},
+        end={"dateTime": "2026-12-08T15:00:00.0000000", "timeZone": "UTC"},
+    )
+    applied = apply_event(CONVERSATION, moved)
+    assert applied.conversation.start == datetime(2026, 12, 8, 14, 0, tzinfo=UTC)
+    assert applied.conversation.title == "Weekly check-in"
+    assert applied.conversation.version == CONVERSATION.version + 1
+    assert [c["kind"] for c in applied.changes] == ["conversation_moved"]
+
+
+def test_a_new_location_or_teams_follows_outlook():
+    applied = apply_event(CONVERSATION, event(location={"displayName": "Cafe"}))
+    assert applied.conversation.location == Location(LocationKind.TEXT, "Cafe")
+    teams = apply_event(CONVERSATION, event(isOnlineMeeting=True))
+    assert teams.conversation.location.kind is LocationKind.TEAMS
+
+
+def test_an_echo_of_our_own_write_or_an_older_state_changes_nothing():
+    same_time = event(lastModifiedDateTime="2026-12-01T08:00:00Z", location={"displayName": "X"})
+    assert apply_event(CONVERSATION, same_time) is None
+    older = event(lastModifiedDateTime="2026-11-30T08:00:00Z", location={"displayName": "X"})
+    assert apply_event(CONVERSATION, older) is None
+
+
+def test_responses_become_rsvps_and_people_added_in_outlook_become_guests():
+    answered = event(attendees=[
+        {"emailAddress": {"address": "Alex@Contoso.com"}, "status": {"response": "accepted"}},
+        {"emailAddress": {"address": "adele@contoso.com"}, "status": {"response": "organizer"}},
+        {"emailAddress": {"address": "coach@northwind.example", "name": "Coach"},
+         "status": {"response": "none"}},
+    ])  # fmt: skip
+    applied = apply_event(CONVERSATION, answered)
+    alex, guest = applied.conversation.attendees
+    assert alex.response == "accepted"
+    assert (guest.email, guest.role, guest.user_id) == (
+        "coach@northwind.example",
+        ParticipantRole.GUEST,
+        None,
+    )
+    assert [c["kind"] for c in applied.changes] == ["rsvp", "guest_added"]
+    assert applied.conversation.version == CONVERSATION.version, "RSVPs are not a user edit"
+
+
+def test_only_state_newer_than_the_last_applied_one_counts_after_an_update():
+    first = apply_event(CONVERSATION, event(location={"displayName": "Cafe"}))
+    replayed = apply_event(first.conversation, event(location={"displayName": "Cafe"}))
+    assert replayed is None
+    stale = apply_event(
+        first.conversation,
+        event(location={"displayName": "Old"}, lastModifiedDateTime="2026-12-02T09:00:00Z"),
+    )
+    assert stale is None
+
+
+def test_removals_and_cancellations_are_recognised():
+    assert is_removal({"@removed": {"reason": "deleted"}, "id": "ev1"})
+    assert is_removal(event(isCancelled=True))
+    assert not is_removal(event())

@@ -25,6 +25,21 @@ class RunningHost:
     base_url: str
     process: subprocess.Popen[str]
     output: list[str]
+    lines: queue.Queue[str | None]
+
+    def wait_for(self, text: str, timeout: float = START_TIMEOUT) -> str:
+        """The next line of the host's log containing `text` (earlier lines are passed over)."""
+        while True:
+            line = self.lines.get(timeout=timeout)
+            if line is None:
+                raise RuntimeError("local host exited:\n" + "".join(self.output))
+            if text in line:
+                return line
+
+    def skip_log(self) -> None:
+        """Forget what was logged so far: the next wait_for sees only what comes after."""
+        while not self.lines.empty():
+            self.lines.get_nowait()
 
 
 def free_port() -> int:
@@ -59,7 +74,7 @@ def start_local_host(environ: dict[str, str], tmp_path: Path, port: int = 0) -> 
         if line is None:
             raise RuntimeError("local host exited:\n" + "".join(output))
         if "listening on " in line:
-            return RunningHost(line.rsplit(" ", 1)[1].strip(), process, output)
+            return RunningHost(line.rsplit(" ", 1)[1].strip(), process, output, lines)
 
 
 def stop_local_host(host: RunningHost) -> int:

@@ -1,0 +1,81 @@
+"""Graph's webhooks at the app's door: the handshake, proof of origin, and bad input."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from shared.settings import StorageSettings
+from shared.storage import names
+from shared.storage.account import StorageAccount
+from shared.storage.entities import EntityTable
+from shared.sync.subscriptions import Subscription, SubscriptionRepository, client_state_hash
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def subscription(azurite) -> tuple[Subscription, str]:
+    storage = StorageAccount(StorageSettings(connection_string=azurite.connection_string))
+    secret = uuid.uuid4().hex
+    subscription = Subscription(
+        str(uuid.uuid4()), f"org-{uuid.uuid4().hex[:8]}", "u-alex", client_state_hash(secret),
+        datetime.now(UTC) + timedelta(days=3),
+    )  # fmt: skip
+    SubscriptionRepository(EntityTable(storage.table(names.SUBSCRIPTIONS_TABLE))).put(subscription)
+    return subscription, secret
+
+
+def notify(local_host, body, path="graph/notifications") -> requests.Response:
+    return requests.post(f"{local_host.base_url}/api/{path}", json=body, timeout=10)
+
+
+def notification(subscription: Subscription, client_state: str) -> dict:
+    return {"value": [{
+        "subscriptionId": subscription.id,
+        "clientState": client_state,
+        "changeType": "updated",
+        "resource": "Users/abc/Events/AAMk",
+        "resourceData": {"@odata.type": "#Microsoft.Graph.Event", "id": "AAMk"},
+        "subscriptionExpirationDateTime": "2026-12-01T00:00:00Z",
+        "tenantId": "6bb2ee6e-06cc-41b5-a063-adcfcbaa2f48",
+    }]}  # fmt: skip
+
+
+@pytest.mark.parametrize("path", ["graph/notifications", "graph/lifecycle"])
+def test_the_validation_handshake_echoes_the_decoded_token_as_plain_text(local_host, path):
+    answer = requests.post(
+        f"{local_host.base_url}/api/{path}?validationToken=Validation%3A%20Testing%20client%20app",
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"].startswith("text/plain")
+    assert answer.text == "Validation: Testing client app"
+
+
+def test_a_proven_notification_is_queued_and_processed(local_host, subscription):
+    sub, secret = subscription
+    local_host.skip_log()
+    answer = notify(local_host, notification(sub, secret))
+    assert answer.status_code == 202
+    assert "Succeeded" in local_host.wait_for("Functions.process_graph_notification")
+
+
+def test_a_wrong_client_state_or_unknown_subscription_is_dropped_and_logged(
+    local_host, subscription
+):
+    sub, _ = subscription
+    local_host.skip_log()
+    assert notify(local_host, notification(sub, "guessed-secret")).status_code == 202
+    assert sub.id in local_host.wait_for("wrong clientState dropped")
+    stranger = Subscription("not-ours", "org", "u", "x", sub.expires_at)
+    assert notify(local_host, notification(stranger, "x")).status_code == 202
+    assert "not-ours" in local_host.wait_for("unknown subscription")
+
+
+@pytest.mark.parametrize("body", [b"{not json", b'{"value": "nope"}', b"[1, 2]", b'{"value": [1]}'])
+def test_a_malformed_body_gets_400_problem_never_500(local_host, body):
+    answer = requests.post(f"{local_host.base_url}/api/graph/notifications", data=body, timeout=10)
+    assert answer.status_code == 400
+    assert answer.headers["Content-Type"].startswith("application/problem+json")

@@ -23,19 +23,27 @@ class StorageAccount:
         self._credential: TokenCredential | None = None
         self._table_service: TableServiceClient | None = None
         self._queue_service: QueueServiceClient | None = None
+        self._tables: dict[str, TableClient] = {}  # clients are thread-safe and keep connections
+        self._queues: dict[str, QueueClient] = {}
 
     def table(self, name: str) -> TableClient:
-        return self.table_service().get_table_client(name)
+        client = self._tables.get(name)
+        if client is None:
+            client = self._tables[name] = self.table_service().get_table_client(name)
+        return client
 
     def queue(self, name: str) -> QueueClient:
         """A queue client that writes and reads base64 text, as Functions queue bindings do."""
         from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
 
-        return self.queue_service().get_queue_client(
-            name,
-            message_encode_policy=TextBase64EncodePolicy(),
-            message_decode_policy=TextBase64DecodePolicy(),
-        )
+        client = self._queues.get(name)
+        if client is None:
+            client = self._queues[name] = self.queue_service().get_queue_client(
+                name,
+                message_encode_policy=TextBase64EncodePolicy(),
+                message_decode_policy=TextBase64DecodePolicy(),
+            )
+        return client
 
     def table_service(self) -> TableServiceClient:
         from azure.data.tables import TableServiceClient

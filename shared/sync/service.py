@@ -155,43 +155,67 @@ class SyncService:
         self._update_mailbox(org_id, user_id, SubscriptionId=created.id)
 
     def resync(self, org_id: str, user_id: str, received: datetime, *, force: bool = False) -> str:
-        """Read what changed in the mailbox (delta) and apply it to the conversations it carries."""
-        state = self._mailboxes.get(safe_key(org_id), safe_key(user_id))
-        properties = dict(state.properties) if state else {}
-        synced_through = properties.get("SyncedThrough")
-        if not force and synced_through is not None and received < synced_through:
-            return "covered"
-        now = self._clock()
-        locked_until = properties.get("LockedUntil")
-        if locked_until is not None and locked_until > now:
-            raise MailboxBusy(f"{org_id}/{user_id}")
-        properties["LockedUntil"] = now + LEASE
-        try:
-            etag = (
-                self._mailboxes.replace(safe_key(org_id), safe_key(user_id), properties, state.etag)
-                if state
-                else self._mailboxes.create(safe_key(org_id), safe_key(user_id), properties)
-            )
-        except (ConcurrencyConflict, EntityAlreadyExists) as error:
-            raise MailboxBusy(f"{org_id}/{user_id}") from error
-        try:
+        """Read what changed in the mailbox (delta) and apply it to the conversations it carries.
+
+        One worker per mailbox holds a lease; another worker that finds it held leaves a "run
+        again" flag instead of waiting or failing, and the holder does one more round before it
+        lets go. A burst of notifications costs a round or two, and none ends in the poison queue.
+        """
+        keys = (safe_key(org_id), safe_key(user_id))
+        for _ in range(5):
+            state = self._mailboxes.get(*keys)
+            properties = dict(state.properties) if state else {}
+            synced_through = properties.get("SyncedThrough")
+            if not force and synced_through is not None and received < synced_through:
+                return "covered"
+            now = self._clock()
+            held = properties.get("LockedUntil") is not None and properties["LockedUntil"] > now
+            properties["Dirty" if held else "LockedUntil"] = True if held else now + LEASE
+            try:
+                if state is None:
+                    etag = self._mailboxes.create(*keys, properties)
+                else:
+                    etag = self._mailboxes.replace(*keys, properties, state.etag)
+            except (ConcurrencyConflict, EntityAlreadyExists):
+                continue  # the row moved under us: look again
+            if held:
+                return "left to the running sync"
+            return self._sync_rounds(org_id, user_id, properties, etag)
+        raise MailboxBusy(f"{org_id}/{user_id}")
+
+    def _sync_rounds(self, org_id: str, user_id: str, properties: dict[str, Any], etag: str) -> str:
+        keys = (safe_key(org_id), safe_key(user_id))
+        applied = rounds = 0
+        while True:
+            started = self._clock()
             graph = self._graph_for(org_id, user_id)
-            if graph is None:
+            if graph is None:  # nothing to read until the user reconnects (which resyncs)
+                properties["SyncedThrough"] = started
                 outcome = "connection not usable"
             else:
-                applied, properties["DeltaLink"] = self._read_changes(
+                count, properties["DeltaLink"] = self._read_changes(
                     graph, org_id, properties.get("DeltaLink")
                 )
-                properties["SyncedThrough"] = now
-                outcome = f"applied {applied}"
-        finally:
-            properties["LockedUntil"] = None
-            properties = {k: v for k, v in properties.items() if v is not None}
+                applied, rounds = applied + count, rounds + 1
+                properties["SyncedThrough"] = started
+                outcome = f"applied {applied} in {rounds} round(s)"
+            properties = {k: v for k, v in properties.items() if v is not None and k != "Dirty"}
+            released = {k: v for k, v in properties.items() if k != "LockedUntil"}
             try:
-                self._mailboxes.replace(safe_key(org_id), safe_key(user_id), properties, etag)
+                self._mailboxes.replace(*keys, released, etag)
+                return outcome
             except ConcurrencyConflict:
-                logger.warning("mailbox %s/%s lease lost during sync", org_id, user_id)
-        return outcome
+                current = self._mailboxes.get(*keys)
+                if current is None or graph is None or not current.properties.get("Dirty"):
+                    if current is not None:
+                        merged = {**dict(current.properties), **released}
+                        unlocked = {
+                            k: v for k, v in merged.items() if k not in ("LockedUntil", "Dirty")
+                        }
+                        self._mailboxes.replace(*keys, unlocked, current.etag)
+                    return outcome
+                properties["LockedUntil"] = self._clock() + LEASE  # asked to run again: keep it
+                etag = self._mailboxes.replace(*keys, {**properties, "Dirty": False}, current.etag)
 
     def _read_changes(
         self, graph: GraphClient, org_id: str, delta_link: str | None

@@ -105,9 +105,10 @@ class HostApp:
         assert back.status_code == 302, back.text
         return query_of(back.headers["Location"])
 
-    def control(self, method: str, path: str, **body: Any) -> dict[str, Any]:
+    def control(self, verb: str, path: str, /, **body: Any) -> dict[str, Any]:
+        """The emulator's control API (body fields as keywords, `method` among them)."""
         answer = self._emulator.request(
-            method, f"{self.emulator_url}/_emulator/{path}", json=body or None, timeout=TIMEOUT
+            verb, f"{self.emulator_url}/_emulator/{path}", json=body or None, timeout=TIMEOUT
         )
         answer.raise_for_status()
         return answer.json()

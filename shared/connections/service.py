@@ -305,6 +305,13 @@ class ConnectionService:
             raise
         return self.status(caller)
 
+    def require_reconnect(
+        self, org_id: str, user_id: str, reason: ReconnectReason, detail: str
+    ) -> None:
+        stored = self._connections.get(org_id, user_id)
+        if stored is not None:
+            self._mark_reconnect(stored, reason, detail)
+
     def _mark_reconnect(
         self, stored: StoredConnection, reason: ReconnectReason, detail: str
     ) -> None:

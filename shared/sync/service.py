@@ -297,7 +297,7 @@ class SyncService:
 
     # --- connection lifecycle -------------------------------------------------------------------
 
-    def on_connected(self, org_id: str, user_id: str) -> None:
+    def on_connected(self, org_id: str, user_id: str) -> bool:
         """Subscribe to the new connection's events; on failure the timer retries."""
         state = self._mailboxes.get(safe_key(org_id), safe_key(user_id))
         old = state.properties.get("SubscriptionId") if state else None
@@ -316,8 +316,9 @@ class SyncService:
                 error,
             )
             self._manager.request_creation(org_id, user_id)
-            return
+            return False
         self._update_mailbox(org_id, user_id, SubscriptionId=created.id, DeltaLink=None)
+        return True
 
     def on_disconnecting(self, org_id: str, user_id: str) -> None:
         """Before the tokens go: delete the subscription in Graph (best effort) and locally."""
@@ -336,8 +337,7 @@ class SyncService:
             and self._subscriptions.get(state.properties["SubscriptionId"])
         ):
             return "exists"
-        self.on_connected(org_id, user_id)
-        return "created"
+        return "created" if self.on_connected(org_id, user_id) else "failed, retried next run"
 
     def renew(self, subscription_id: str) -> str:
         subscription = self._subscriptions.get(subscription_id)

@@ -9,22 +9,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import socket
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from devtools.demo_directory import EMPLOYEE_ALEX, MANAGER
 from devtools.host_app import HostApp
 from devtools.stack import LocalStack
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def graph_calls(app: HostApp) -> int:
@@ -43,20 +34,12 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=20)
     parser.add_argument("--calls", type=int, default=100)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as state:
-        stack = LocalStack(
-            Path(state),
-            host_port=free_port(),
-            emulator_port=free_port(),
-            azurite_ports=(0, 0, 0),
-            in_memory=True,
-        )
-        with stack:
-            app = HostApp(stack.host_url, stack.emulator_url, stack.ca_file, stack.environ)
-            app.set_switches(MANAGER, allow=True).raise_for_status()
-            for person in (MANAGER, EMPLOYEE_ALEX):
-                assert app.connect(person) == {"outlook": "connected"}
-            run(app, args.latency_ms, args.calls)
+    with LocalStack.throwaway() as stack:
+        app = HostApp(stack.host_url, stack.emulator_url, stack.ca_file, stack.environ)
+        app.set_switches(MANAGER, allow=True).raise_for_status()
+        for person in (MANAGER, EMPLOYEE_ALEX):
+            assert app.connect(person) == {"outlook": "connected"}
+        run(app, args.latency_ms, args.calls)
 
 
 def run(app: HostApp, latency_ms: int, calls: int) -> None:

@@ -11,17 +11,14 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
-import tempfile
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import requests
 
-from bench.scheduling import free_port
 from devtools.stack import LocalStack
 from shared.settings import StorageSettings
 from shared.storage import names
@@ -49,23 +46,15 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=30)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as state:
-        stack = LocalStack(
-            Path(state),
-            host_port=free_port(),
-            emulator_port=free_port(),
-            azurite_ports=(0, 0, 0),
-            in_memory=True,
+    with LocalStack.throwaway() as stack:
+        subscription_id, secret = seed_subscription(stack.endpoints.connection_string)
+        run(
+            f"{stack.host_url}/api/graph/notifications",
+            subscription_id,
+            secret,
+            args.rate,
+            args.seconds,
         )
-        with stack:
-            subscription_id, secret = seed_subscription(stack.endpoints.connection_string)
-            run(
-                f"{stack.host_url}/api/graph/notifications",
-                subscription_id,
-                secret,
-                args.rate,
-                args.seconds,
-            )
 
 
 def run(url: str, subscription_id: str, secret: str, rate: int, seconds: int) -> None:

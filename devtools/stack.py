@@ -7,14 +7,17 @@ stopped too, so no process is left behind either way.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import requests
@@ -97,6 +100,12 @@ def wait_until(ready: Callable[[], bool], child: Child, timeout: float, log: Pat
             pass
         time.sleep(0.2)  # polling a starting server; nothing to be notified by
     raise RuntimeError(f"{child.name} did not become ready in {timeout:.0f}s; see {log}")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class LocalStack:
@@ -193,6 +202,16 @@ class LocalStack:
             child.stop()
         self.children = []
         self._azurite.stop()
+
+    @classmethod
+    @contextlib.contextmanager
+    def throwaway(cls) -> Iterator[LocalStack]:
+        """A stack on free ports with in-memory storage, in a temporary folder (benchmarks)."""
+        with tempfile.TemporaryDirectory() as state:
+            stack = cls(Path(state), host_port=free_port(), emulator_port=free_port(),
+                        azurite_ports=(0, 0, 0), in_memory=True)  # fmt: skip
+            with stack:
+                yield stack
 
     def __enter__(self) -> LocalStack:
         self.start()

@@ -2,7 +2,6 @@
 
 import os
 import queue
-import socket
 import subprocess
 import sys
 import threading
@@ -14,6 +13,7 @@ import pytest
 
 from devtools.graph_emulator.server import GraphEmulator
 from devtools.host_app import HostApp
+from devtools.stack import free_port
 from tests.conftest import app_settings
 
 PROJECT_ROOT = Path(__file__).parents[2]
@@ -40,12 +40,6 @@ class RunningHost:
         """Forget what was logged so far: the next wait_for sees only what comes after."""
         while not self.lines.empty():
             self.lines.get_nowait()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_local_host(environ: dict[str, str], tmp_path: Path, port: int = 0) -> RunningHost:

@@ -2,22 +2,16 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 
 import pytest
 import requests
 
+from devtools.stack import free_port
 from tests.e2e.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def alive(pid: int) -> bool:

@@ -6,9 +6,10 @@ import pytest
 
 from devtools.demo_directory import EMPLOYEE_ALEX, MANAGER
 from devtools.host_app import HostApp
+from devtools.stack import free_port
 from shared.storage import names
 from shared.storage.account import StorageAccount
-from tests.e2e.conftest import free_port, start_local_host, stop_local_host
+from tests.e2e.conftest import start_local_host, stop_local_host
 
 pytestmark = pytest.mark.e2e
 

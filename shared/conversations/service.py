@@ -47,7 +47,7 @@ from shared.errors import (
 )
 from shared.graph.client import GraphClient
 from shared.graph.errors import GraphError
-from shared.storage.entities import ConcurrencyConflict
+from shared.storage.entities import ConcurrencyConflict, EntityAlreadyExists
 from shared.sync.schedule import PUSH_CONVERSATION, WorkSchedule
 
 logger = logging.getLogger(__name__)
@@ -114,7 +114,13 @@ class ConversationService:
             created_at=now,
             updated_at=now,
         )
-        stored = self._repository.add(conversation)
+        try:
+            stored = self._repository.add(conversation)
+        except EntityAlreadyExists:  # the same key retried concurrently: the first one stands
+            existing = self._repository.get(caller.org_id, conversation_id)
+            if existing is None:
+                raise
+            return self.view(existing.conversation), False
         if syncing:
             stored = self.push(stored)
         return self.view(stored.conversation), True

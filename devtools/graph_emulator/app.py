@@ -16,9 +16,11 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from devtools.graph_emulator import graph_calendar, graph_users
+from devtools.graph_emulator import graph_calendar, graph_mailbox_events, graph_users
 from devtools.graph_emulator.control import PREFIX as CONTROL_PREFIX
 from devtools.graph_emulator.control import ControlApi
+from devtools.graph_emulator.control_mailboxes import PREFIX as MAILBOX_CONTROL_PREFIX
+from devtools.graph_emulator.control_mailboxes import MailboxControl
 from devtools.graph_emulator.graph_api import GRAPH_VERSION, USER_KEY, GraphApi, GraphModule
 from devtools.graph_emulator.identity import IdentityApi
 from devtools.graph_emulator.request_log import LoggedRequest
@@ -27,7 +29,11 @@ from devtools.graph_emulator.web import json_response
 
 logger = logging.getLogger("devtools.graph_emulator")
 
-GRAPH_MODULES: tuple[GraphModule, ...] = (graph_users.register, graph_calendar.register)
+GRAPH_MODULES: tuple[GraphModule, ...] = (
+    graph_users.register,
+    graph_calendar.register,
+    graph_mailbox_events.register,
+)
 
 
 class EmulatorApp:
@@ -36,6 +42,7 @@ class EmulatorApp:
         self._identity = IdentityApi(state)
         self._graph = GraphApi(state, graph_modules)
         self._control = ControlApi(state)
+        self._mailbox_control = MailboxControl(state)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -43,6 +50,8 @@ class EmulatorApp:
 
     def dispatch(self, request: Request) -> Response:
         path = request.path
+        if path.startswith(MAILBOX_CONTROL_PREFIX + "/"):
+            return self._mailbox_control.handle(request)
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             try:
                 return self._control.handle(request)

@@ -1,0 +1,389 @@
+"""Scheduling end to end: availability, and conversations created, changed and cancelled in Outlook.
+
+The local host runs the real app; the emulator plays Outlook (and the people using it).
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from devtools.demo_directory import (
+    EMPLOYEE_ALEX,
+    EMPLOYEE_LYNNE,
+    EXTERNAL_ATTENDEE,
+    MANAGER,
+    NEVER_CONNECTS,
+    ON_PREMISES_MAILBOX,
+    Person,
+)
+from devtools.host_app import HostApp
+from shared.storage import names
+from shared.storage.account import StorageAccount
+from tests.e2e.test_connect_e2e import assert_problem
+
+pytestmark = pytest.mark.e2e
+
+# A Monday morning a few weeks ahead, in London.
+DAY = (datetime.now(UTC) + timedelta(days=21)).date()
+MONDAY = DAY - timedelta(days=DAY.weekday())
+
+
+def local(hour: int, minute: int = 0, days: int = 0) -> str:
+    return f"{MONDAY + timedelta(days=days)}T{hour:02d}:{minute:02d}:00"
+
+
+def attendee(person: Person) -> dict:
+    return {"email": person.mail, "name": person.display_name, "userId": person.host_user_id}
+
+
+@pytest.fixture
+def app(host_app: HostApp, storage: StorageAccount) -> Iterator[HostApp]:
+    host_app.control("POST", "reset")
+    assert host_app.set_switches(MANAGER, allow=True).status_code == 200
+    for person in (MANAGER, EMPLOYEE_ALEX, EMPLOYEE_LYNNE):
+        assert host_app.connect(person) == {"outlook": "connected"}
+    yield host_app
+    links = storage.table(names.ACCOUNT_LINKS_TABLE)
+    for entity in links.list_entities():
+        links.delete_entity(entity["PartitionKey"], entity["RowKey"])
+    host_app.control("DELETE", "faults")
+
+
+def mailbox(app: HostApp, person: Person) -> list[dict]:
+    return app.control("GET", f"mailboxes/{person.mail}/events")["value"]
+
+
+def create(app: HostApp, organiser: Person = MANAGER, **overrides) -> dict:
+    body = {
+        "type": "check_in",
+        "title": "Weekly check-in",
+        "attendees": [attendee(EMPLOYEE_ALEX)],
+        "start": local(9),
+        "end": local(9, 30),
+        "timeZone": "Europe/London",
+        "location": {"kind": "teams"},
+        **overrides,
+    }
+    answer = app.call("POST", "conversations", organiser, json=body)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+# --- availability ---------------------------------------------------------------------------
+
+
+def availability(app: HostApp, caller: Person, attendees: list[str]):
+    return app.call(
+        "GET",
+        "availability",
+        caller,
+        params={
+            "start": local(0),
+            "end": local(0, days=5),
+            "timeZone": "Europe/London",
+            "attendees": ",".join(attendees),
+        },
+    )
+
+
+def test_availability_shows_own_titles_in_blue_and_attendees_busy_only_in_green(app):
+    app.control(
+        "POST",
+        f"mailboxes/{MANAGER.mail}/events",
+        subject="1:1 prep",
+        start=local(10),
+        end=local(11),
+        timeZone="Europe/London",
+    )
+    app.control(
+        "POST",
+        f"mailboxes/{EMPLOYEE_ALEX.mail}/events",
+        subject="Dentist",
+        location="Clinic on High Street",
+        start=local(14),
+        end=local(15),
+        timeZone="Europe/London",
+    )
+    app.control("PUT", f"mailboxes/{EMPLOYEE_LYNNE.mail}/sharing", free_busy="none")
+
+    answer = availability(
+        app,
+        MANAGER,
+        [
+            EMPLOYEE_ALEX.host_user_id,
+            EMPLOYEE_LYNNE.host_user_id,
+            NEVER_CONNECTS.host_user_id,
+            EXTERNAL_ATTENDEE.mail,
+            ON_PREMISES_MAILBOX.mail,
+        ],
+    )
+
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert [(e["title"], e["colour"]) for e in body["events"]] == [("1:1 prep", "blue")]
+    by_attendee = {a["attendee"]: a for a in body["attendees"]}
+    alex = by_attendee[EMPLOYEE_ALEX.host_user_id]
+    assert alex["status"] == "ok"
+    assert [(b["status"], b["colour"]) for b in alex["busy"]] == [("busy", "green")]
+    assert set(alex["busy"][0]) == {"start", "end", "status", "colour"}
+    assert "Dentist" not in answer.text
+    assert "Clinic" not in answer.text
+    expected = {
+        EMPLOYEE_LYNNE.host_user_id: "sharing_none",
+        NEVER_CONNECTS.host_user_id: "not_connected",
+        EXTERNAL_ATTENDEE.mail: "not_found",
+        ON_PREMISES_MAILBOX.mail: "mailbox_on_premises",
+    }
+    for who, status in expected.items():
+        assert by_attendee[who]["status"] == status, who
+        assert by_attendee[who]["message"]
+        assert by_attendee[who]["busy"] == []
+
+
+def test_availability_needs_the_caller_connected(app):
+    answer = availability(app, NEVER_CONNECTS, [EMPLOYEE_ALEX.host_user_id])
+    assert_problem(answer, 409, "not_connected")
+
+
+def test_availability_chunks_attendees_by_graphs_limit(app):
+    addresses = [f"guest{i}@northwind.example" for i in range(45)]
+    app.control("DELETE", "requests")
+    answer = availability(app, MANAGER, addresses)
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["attendees"]) == 45
+    paths = [r["path"] for r in app.control("GET", "requests")["requests"] if r["area"] == "graph"]
+    assert paths.count("/v1.0/me/calendar/getSchedule") == 3
+
+
+# --- conversations --------------------------------------------------------------------------
+
+
+def test_a_conversation_becomes_an_outlook_meeting_with_teams(app):
+    conversation = create(app)
+
+    assert conversation["sync"] == {"state": "synced", "error": None}
+    outlook = conversation["outlook"]
+    assert outlook["eventId"]
+    assert outlook["webLink"]
+    assert outlook["teamsJoinUrl"].startswith("https://teams.microsoft.com/")
+    (event,) = mailbox(app, MANAGER)
+    assert event["id"] == outlook["eventId"]
+    assert event["subject"] == "Weekly check-in"
+    assert event["isOnlineMeeting"] is True
+    assert "conversations/" + conversation["id"] in event["body"]["content"]
+    (copy,) = mailbox(app, EMPLOYEE_ALEX)
+    assert copy["iCalUId"] == event["iCalUId"]
+
+
+def test_without_teams_the_location_is_plain_text(app):
+    conversation = create(app, location={"kind": "text", "text": "Room 4.01"})
+    assert conversation["outlook"]["teamsJoinUrl"] is None
+    (event,) = mailbox(app, MANAGER)
+    assert event["location"]["displayName"] == "Room 4.01"
+    assert event["isOnlineMeeting"] is False
+
+
+def test_a_weekly_recurrence_is_one_series_and_lists_each_occurrence(app):
+    recurrence = {
+        "pattern": {"type": "weekly", "daysOfWeek": ["monday"]},
+        "range": {"type": "numbered", "numberOfOccurrences": 6},
+    }
+    conversation = create(app, type="mentoring_session", recurrence=recurrence)
+    (series,) = mailbox(app, MANAGER)
+    assert series["type"] == "seriesMaster"
+    assert series["recurrence"]["pattern"]["daysOfWeek"] == ["monday"]
+
+    listed = app.call(
+        "GET",
+        "conversations",
+        EMPLOYEE_ALEX,
+        params={"start": local(0), "end": local(0, days=21), "timeZone": "Europe/London"},
+    )
+    (found,) = [c for c in listed.json()["value"] if c["id"] == conversation["id"]]
+    assert len(found["occurrences"]) == 3
+
+
+def test_a_retried_create_never_makes_a_second_outlook_event(app):
+    body = {
+        "type": "wellbeing",
+        "title": "Wellbeing chat",
+        "attendees": [attendee(EMPLOYEE_ALEX)],
+        "start": local(11),
+        "end": local(11, 30),
+        "timeZone": "Europe/London",
+    }
+    headers = {"Idempotency-Key": "create-42"}
+    first = app.call("POST", "conversations", MANAGER, json=body, headers=headers)
+    again = app.call("POST", "conversations", MANAGER, json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert len(mailbox(app, MANAGER)) == 1
+
+
+def test_when_graph_fails_the_conversation_is_saved_pending_and_pushed_later(app):
+    app.control(
+        "POST",
+        "faults",
+        path_prefix="/v1.0/me/events",
+        status=503,
+        count=10,
+        retry_after=30,
+        method="POST",
+    )
+    conversation = create(app)
+    assert conversation["sync"]["state"] == "pending"
+    assert conversation["outlook"] is None
+    assert mailbox(app, MANAGER) == []
+
+    app.control("DELETE", "faults")
+    moved = app.call(
+        "PATCH",
+        f"conversations/{conversation['id']}",
+        MANAGER,
+        json={"start": local(10), "end": local(10, 30), "timeZone": "Europe/London"},
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["sync"]["state"] == "synced"
+    (event,) = mailbox(app, MANAGER)
+    assert event["start"]["dateTime"].startswith(f"{MONDAY}T")
+
+
+def test_an_attendee_who_is_not_connected_is_invited_and_can_read_it(app):
+    conversation = create(app, attendees=[attendee(NEVER_CONNECTS)])
+    assert conversation["sync"]["state"] == "synced"
+    read = app.call("GET", f"conversations/{conversation['id']}", NEVER_CONNECTS)
+    assert read.status_code == 200
+    assert read.json()["attendees"][0]["email"] == NEVER_CONNECTS.mail
+
+
+def test_changing_time_and_location_moves_the_outlook_meeting_for_everyone(app):
+    conversation = create(app)
+    read = app.call("GET", f"conversations/{conversation['id']}", MANAGER)
+    moved = app.call(
+        "PATCH",
+        f"conversations/{conversation['id']}",
+        MANAGER,
+        json={
+            "start": local(15),
+            "end": local(16),
+            "timeZone": "Europe/London",
+            "location": {"kind": "text", "text": "Garden"},
+        },
+        headers={"If-Match": read.headers["ETag"]},
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["location"] == {"kind": "text", "text": "Garden"}
+    for person in (MANAGER, EMPLOYEE_ALEX):
+        (event,) = mailbox(app, person)
+        assert event["location"]["displayName"] == "Garden"
+        assert event["subject"] == "Weekly check-in"
+    stale = app.call(
+        "PATCH",
+        f"conversations/{conversation['id']}",
+        MANAGER,
+        json={"location": {"kind": "none"}},
+        headers={"If-Match": read.headers["ETag"]},
+    )
+    assert_problem(stale, 412, "stale")
+
+
+def test_cancelling_removes_the_meeting_and_the_conversation(app):
+    conversation = create(app)
+    assert app.call("DELETE", f"conversations/{conversation['id']}", MANAGER).status_code == 204
+    assert mailbox(app, MANAGER) == []
+    (copy,) = mailbox(app, EMPLOYEE_ALEX)
+    assert copy["isCancelled"] is True
+    assert_problem(app.call("GET", f"conversations/{conversation['id']}", MANAGER), 404)
+
+
+def test_a_conversation_with_notes_is_kept_when_cancelled(app):
+    conversation = create(app)
+    note = app.call(
+        "POST",
+        f"conversations/{conversation['id']}/notes",
+        EMPLOYEE_ALEX,
+        json={"text": "Talked about goals"},
+    )
+    assert note.status_code == 201
+    cancelled = app.call("DELETE", f"conversations/{conversation['id']}", MANAGER)
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+    assert cancelled.json()["notesCount"] == 1
+    assert mailbox(app, MANAGER) == []
+
+
+def test_only_the_organiser_changes_or_cancels_and_strangers_see_nothing(app):
+    conversation = create(app)
+    path = f"conversations/{conversation['id']}"
+    assert app.call("GET", path, EMPLOYEE_ALEX).status_code == 200
+    assert_problem(app.call("PATCH", path, EMPLOYEE_ALEX, json={"location": {"kind": "none"}}), 403)
+    assert_problem(app.call("DELETE", path, EMPLOYEE_ALEX), 403, "organiser_only")
+    assert_problem(app.call("GET", path, EMPLOYEE_LYNNE), 404)
+    assert_problem(app.call("GET", path, MANAGER, org_id="org-other"), 404)
+
+
+def test_conversations_created_before_the_organiser_connected_stay_out_of_outlook(app):
+    conversation = create(app, organiser=NEVER_CONNECTS, attendees=[attendee(EMPLOYEE_ALEX)])
+    assert conversation["sync"]["state"] == "not_synced"
+    assert conversation["outlook"] is None
+    assert mailbox(app, EMPLOYEE_ALEX) == []
+
+
+def test_conversations_more_than_two_years_ahead_are_stored_but_not_listed(app):
+    far = (datetime.now(UTC) + timedelta(days=800)).date()
+    conversation = create(app, start=f"{far}T09:00:00", end=f"{far}T09:30:00")
+    listed = app.call(
+        "GET",
+        "conversations",
+        MANAGER,
+        params={"start": f"{far}T00:00:00", "end": f"{far}T23:00:00"},
+    )
+    assert listed.json()["value"] == []
+    assert app.call("GET", f"conversations/{conversation['id']}", MANAGER).status_code == 200
+
+
+def test_attendee_responses_come_back_with_the_conversation(app):
+    conversation = create(app)
+    (copy,) = mailbox(app, EMPLOYEE_ALEX)
+    app.control(
+        "POST", f"mailboxes/{EMPLOYEE_ALEX.mail}/events/{copy['id']}/respond", response="accepted"
+    )
+    read = app.call("GET", f"conversations/{conversation['id']}", MANAGER).json()
+    assert read["attendees"][0]["response"] == "accepted"
+
+
+def test_the_timer_pushes_conversations_outlook_missed(app):
+    app.control(
+        "POST",
+        "faults",
+        path_prefix="/v1.0/me/events",
+        status=503,
+        count=10,
+        retry_after=30,
+        method="POST",
+    )
+    day = (datetime.now(UTC) + timedelta(days=7)).date()
+    created = app.call(
+        "POST",
+        "conversations",
+        MANAGER,
+        json={
+            "type": "check_in",
+            "title": "Pending one",
+            "start": f"{day}T09:00:00",
+            "end": f"{day}T09:30:00",
+            "timeZone": "Europe/London",
+            "attendees": [{"email": EMPLOYEE_ALEX.mail, "userId": EMPLOYEE_ALEX.host_user_id}],
+        },
+    )
+    assert created.json()["sync"]["state"] == "pending"
+    app.control("DELETE", "faults")
+
+    answer = requests.post(f"{app.base_url}/admin/functions/maintenance", json={}, timeout=60)
+    assert answer.status_code == 202
+
+    read = app.call("GET", f"conversations/{created.json()['id']}", MANAGER).json()
+    assert read["sync"]["state"] == "synced"
+    assert read["outlook"]["eventId"]

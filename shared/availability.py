@@ -8,6 +8,7 @@ returns, no attendee's subject, location or body ever leaves this module.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from shared.graph.client import GraphClient
 
 SCHEDULES_PER_CALL = 20  # getSchedule's limit
+MAILBOX_CONCURRENCY = 4  # Outlook's concurrent requests per app and mailbox
 MAX_WINDOW_DAYS = 61  # getSchedule needs under 62 days
 _UTC = {"Prefer": 'outlook.timezone="UTC", IdType="ImmutableId"'}
 _BUSY = {"busy", "tentative", "oof", "workingElsewhere"}
@@ -80,9 +82,21 @@ class AvailabilityService:
                 answers[ref.label] = _blocked(ref, problem)
             else:
                 lookups[address.lower()] = ref
+        addresses = list(lookups)
+        chunks = [
+            addresses[i : i + SCHEDULES_PER_CALL]
+            for i in range(0, len(addresses), SCHEDULES_PER_CALL)
+        ]
         try:
-            own = list(self._own_events(graph, window))
-            for schedule in self._schedules(graph, list(lookups), window):
+            # Own events and the getSchedule chunks in parallel (Outlook: 4 at once per mailbox).
+            with ThreadPoolExecutor(max_workers=MAILBOX_CONCURRENCY) as pool:
+                own_future = pool.submit(lambda: list(self._own_events(graph, window)))
+                schedule_futures = [
+                    pool.submit(self._schedule_chunk, graph, chunk, window) for chunk in chunks
+                ]
+                own = own_future.result()
+                schedules = [s for future in schedule_futures for s in future.result()]
+            for schedule in schedules:
                 ref = lookups.get(str(schedule.get("scheduleId", "")).lower())
                 if ref is not None:
                     answers[ref.label] = _attendee_answer(ref, schedule)
@@ -139,19 +153,17 @@ class AvailabilityService:
                 }
             page, params = answer.get("@odata.nextLink"), None
 
-    def _schedules(
+    def _schedule_chunk(
         self, graph: GraphClient, addresses: list[str], window: Window
-    ) -> Iterator[dict[str, Any]]:
-        for first in range(0, len(addresses), SCHEDULES_PER_CALL):
-            body = {
-                "schedules": addresses[first : first + SCHEDULES_PER_CALL],
-                "startTime": _utc(window.start),
-                "endTime": _utc(window.end),
-                "availabilityViewInterval": 15,
-            }
-            yield from graph.request(
-                "POST", "me/calendar/getSchedule", body=body, headers=_UTC
-            ).get("value", [])
+    ) -> list[dict[str, Any]]:
+        body = {
+            "schedules": addresses,
+            "startTime": _utc(window.start),
+            "endTime": _utc(window.end),
+            "availabilityViewInterval": 15,
+        }
+        answer = graph.request("POST", "me/calendar/getSchedule", body=body, headers=_UTC)
+        return list(answer.get("value", []))
 
 
 def _utc(moment: datetime) -> dict[str, str]:

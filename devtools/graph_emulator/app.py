@@ -16,7 +16,12 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from devtools.graph_emulator import graph_calendar, graph_mailbox_events, graph_users
+from devtools.graph_emulator import (
+    graph_calendar,
+    graph_mailbox_events,
+    graph_subscriptions,
+    graph_users,
+)
 from devtools.graph_emulator.control import PREFIX as CONTROL_PREFIX
 from devtools.graph_emulator.control import ControlApi
 from devtools.graph_emulator.control_mailboxes import PREFIX as MAILBOX_CONTROL_PREFIX
@@ -33,6 +38,7 @@ GRAPH_MODULES: tuple[GraphModule, ...] = (
     graph_users.register,
     graph_calendar.register,
     graph_mailbox_events.register,
+    graph_subscriptions.register,
 )
 
 
@@ -43,6 +49,7 @@ class EmulatorApp:
         self._graph = GraphApi(state, graph_modules)
         self._control = ControlApi(state)
         self._mailbox_control = MailboxControl(state)
+        self._notification_control = graph_subscriptions.NotificationControl(state)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -52,6 +59,8 @@ class EmulatorApp:
         path = request.path
         if path.startswith(MAILBOX_CONTROL_PREFIX + "/"):
             return self._mailbox_control.handle(request)
+        if path.startswith(("/_emulator/notifications", "/_emulator/subscriptions")):
+            return self._notification_control.handle(request)
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             try:
                 return self._control.handle(request)

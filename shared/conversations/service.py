@@ -381,7 +381,10 @@ class ConversationService:
                 replace(conversation, attendees=attendees), stored.etag, conversation
             )
         except ConcurrencyConflict:
-            return stored
+            # The sync worker wrote meanwhile: answer with its version and these RSVPs.
+            current = self._repository.get(conversation.org_id, conversation.id) or stored
+            fresh = with_responses(current.conversation.attendees, event)
+            return StoredConversation(replace(current.conversation, attendees=fresh), current.etag)
 
     # --- access -------------------------------------------------------------------------------
 

@@ -111,7 +111,7 @@ class HostApp:
             verb, f"{self.emulator_url}/_emulator/{path}", json=body or None, timeout=TIMEOUT
         )
         answer.raise_for_status()
-        return answer.json()
+        return answer.json() if answer.content else {}
 
     def identity_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.control("GET", "requests")["requests"] if r["area"] == "identity"]

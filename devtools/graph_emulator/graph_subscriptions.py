@@ -52,7 +52,7 @@ class Subscription:
             "lifecycleNotificationUrl": self.lifecycle_url,
             "clientState": self.client_state,
             "creatorId": creator,
-            "expirationDateTime": self.expires.strftime("%Y-%m-%dT%H:%M:%S.0000000Z"),
+            "expirationDateTime": self.expires.strftime("%Y-%m-%dT%H:%M:%S.%f0Z"),
             "latestSupportedTlsVersion": "v1_2",
             "includeResourceData": False,
         }

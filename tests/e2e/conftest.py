@@ -14,6 +14,7 @@ import pytest
 from devtools.graph_emulator.server import GraphEmulator
 from devtools.host_app import HostApp
 from devtools.stack import free_port
+from shared.storage import names
 from tests.conftest import app_settings
 
 PROJECT_ROOT = Path(__file__).parents[2]
@@ -102,3 +103,11 @@ def local_host(host_environment, storage, tmp_path_factory) -> Iterator[RunningH
 @pytest.fixture
 def host_app(local_host, emulator, host_environment) -> HostApp:
     return HostApp(local_host.base_url, emulator.base_url, emulator.ca_file, host_environment)
+
+
+@pytest.fixture(autouse=True)
+def free_microsoft_accounts(storage) -> None:
+    """Each test starts with every demo Microsoft account free to link (tests use fresh orgs)."""
+    links = storage.table(names.ACCOUNT_LINKS_TABLE)
+    for entity in links.list_entities():
+        links.delete_entity(entity["PartitionKey"], entity["RowKey"])

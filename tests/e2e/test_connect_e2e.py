@@ -14,7 +14,6 @@ from devtools.demo_directory import (
     ON_PREMISES_MAILBOX,
 )
 from devtools.host_app import HostApp, query_of
-from shared.storage import names
 from shared.storage.account import StorageAccount
 
 pytestmark = pytest.mark.e2e
@@ -25,9 +24,6 @@ def app(host_app: HostApp, storage: StorageAccount) -> Iterator[HostApp]:
     """A host app whose organisation allows Outlook; Microsoft accounts are freed afterwards."""
     assert host_app.set_switches(MANAGER, allow=True).status_code == 200
     yield host_app
-    links = storage.table(names.ACCOUNT_LINKS_TABLE)
-    for entity in links.list_entities():
-        links.delete_entity(entity["PartitionKey"], entity["RowKey"])
     host_app.control("DELETE", "faults")
     host_app.control("PATCH", "settings", access_token_lifetime=3600)
 

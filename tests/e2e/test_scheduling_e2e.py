@@ -19,7 +19,6 @@ from devtools.demo_directory import (
     Person,
 )
 from devtools.host_app import HostApp
-from shared.storage import names
 from shared.storage.account import StorageAccount
 from tests.e2e.test_connect_e2e import assert_problem
 
@@ -45,9 +44,6 @@ def app(host_app: HostApp, storage: StorageAccount) -> Iterator[HostApp]:
     for person in (MANAGER, EMPLOYEE_ALEX, EMPLOYEE_LYNNE):
         assert host_app.connect(person) == {"outlook": "connected"}
     yield host_app
-    links = storage.table(names.ACCOUNT_LINKS_TABLE)
-    for entity in links.list_entities():
-        links.delete_entity(entity["PartitionKey"], entity["RowKey"])
     host_app.control("DELETE", "faults")
 
 

@@ -1,0 +1,267 @@
+"""Two-way sync end to end: people edit meetings in Outlook (the emulator), Graph notifies the
+app's webhook, the queue worker reads the mailbox's delta, and the conversations follow.
+
+Tests wait on events, not time: the emulator's flush returns once its notifications were posted,
+and each posted notification ends in one "graph notification" line in the host's log.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from devtools.demo_directory import EMPLOYEE_ALEX, MANAGER
+from devtools.host_app import HostApp
+from shared.storage import names
+from shared.storage.account import StorageAccount
+from shared.storage.entities import EntityTable
+from shared.sync import schedule as work
+from shared.sync.schedule import WorkSchedule
+
+pytestmark = pytest.mark.e2e
+
+DAY = (datetime.now(UTC) + timedelta(days=10)).date()
+
+
+class Outlook:
+    """People acting in Outlook, and the wait for the app to have processed what followed."""
+
+    def __init__(self, app: HostApp, host) -> None:
+        self.app = app
+        self.host = host
+
+    def settle(self) -> None:
+        before = self._delivered
+        self.host.skip_log()
+        self._delivered = len(self.app.control("POST", "notifications/flush")["delivered"])
+        for _ in range(self._delivered - before):
+            self.host.wait_for("graph notification")
+
+    def act(self, verb: str, path: str, /, **body) -> dict:
+        answer = self.app.control(verb, path, **body)
+        self.settle()
+        return answer
+
+    _delivered = 0
+
+
+@pytest.fixture
+def outlook(host_app: HostApp, local_host, storage: StorageAccount) -> Iterator[Outlook]:
+    host_app.control("POST", "reset")
+    person = Outlook(host_app, local_host)
+    assert host_app.set_switches(MANAGER, allow=True).status_code == 200
+    for who in (MANAGER, EMPLOYEE_ALEX):
+        assert host_app.connect(who) == {"outlook": "connected"}
+    person.settle()
+    yield person
+    host_app.control("POST", "notifications/duplicate", times=1)
+    host_app.control("POST", "notifications/drop", on=False)
+
+
+def create(outlook: Outlook) -> dict:
+    answer = outlook.app.call(
+        "POST",
+        "conversations",
+        MANAGER,
+        json={
+            "type": "check_in",
+            "title": "Weekly check-in",
+            "attendees": [{"email": EMPLOYEE_ALEX.mail, "userId": EMPLOYEE_ALEX.host_user_id}],
+            "start": f"{DAY}T09:00:00",
+            "end": f"{DAY}T09:30:00",
+            "timeZone": "UTC",
+            "location": {"kind": "text", "text": "Room 1"},
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    outlook.settle()
+    return answer.json()
+
+
+def read(outlook: Outlook, conversation: dict, who=EMPLOYEE_ALEX) -> requests.Response:
+    return outlook.app.call("GET", f"conversations/{conversation['id']}", who)
+
+
+def organiser_event(outlook: Outlook, conversation: dict) -> str:
+    return conversation["outlook"]["eventId"]
+
+
+def test_a_move_in_outlook_moves_the_conversation_and_is_reported(outlook):
+    conversation = create(outlook)
+    event_id = organiser_event(outlook, conversation)
+
+    outlook.act(
+        "PATCH",
+        f"mailboxes/{MANAGER.mail}/events/{event_id}",
+        start=f"{DAY}T14:00:00",
+        end=f"{DAY}T15:00:00",
+        subject="Renamed in Outlook",
+    )
+
+    moved = read(outlook, conversation).json()
+    assert moved["start"] == f"{DAY}T14:00:00+00:00", "".join(outlook.host.output[-60:])
+    assert (moved["start"], moved["end"]) == (f"{DAY}T14:00:00+00:00", f"{DAY}T15:00:00+00:00")
+    assert moved["title"] == "Weekly check-in", "the name never changes from Outlook"
+    feed = outlook.app.call("GET", "me/changes", EMPLOYEE_ALEX).json()["value"]
+    assert "conversation_moved" in [c["kind"] for c in feed]
+
+
+def test_a_new_location_in_outlook_is_taken(outlook):
+    conversation = create(outlook)
+    outlook.act(
+        "PATCH",
+        f"mailboxes/{MANAGER.mail}/events/{organiser_event(outlook, conversation)}",
+        location="Cafe on the corner",
+    )
+    assert read(outlook, conversation).json()["location"] == {
+        "kind": "text",
+        "text": "Cafe on the corner",
+    }
+
+
+def test_deleting_in_outlook_cancels_and_removes_the_conversation(outlook):
+    conversation = create(outlook)
+    outlook.act(
+        "DELETE", f"mailboxes/{MANAGER.mail}/events/{organiser_event(outlook, conversation)}"
+    )
+    assert read(outlook, conversation).status_code == 404
+    kinds = [c["kind"] for c in outlook.app.call("GET", "me/changes", MANAGER).json()["value"]]
+    assert "conversation_cancelled" in kinds
+
+
+def test_deleting_in_outlook_keeps_a_conversation_with_notes_as_cancelled(outlook):
+    conversation = create(outlook)
+    note = outlook.app.call(
+        "POST", f"conversations/{conversation['id']}/notes", MANAGER, json={"text": "Goals"}
+    )
+    assert note.status_code == 201
+    outlook.act(
+        "DELETE", f"mailboxes/{MANAGER.mail}/events/{organiser_event(outlook, conversation)}"
+    )
+    kept = read(outlook, conversation).json()
+    assert (kept["status"], kept["notesCount"]) == ("cancelled", 1)
+
+
+@pytest.mark.parametrize("response", ["accepted", "declined"])
+def test_attendee_responses_become_rsvps(outlook, response):
+    conversation = create(outlook)
+    (copy,) = outlook.app.control("GET", f"mailboxes/{EMPLOYEE_ALEX.mail}/events")["value"]
+    outlook.act(
+        "POST", f"mailboxes/{EMPLOYEE_ALEX.mail}/events/{copy['id']}/respond", response=response
+    )
+    assert read(outlook, conversation).json()["attendees"][0]["response"] == response
+
+
+def test_someone_added_in_outlook_becomes_a_guest(outlook):
+    conversation = create(outlook)
+    outlook.act(
+        "POST",
+        f"mailboxes/{MANAGER.mail}/events/{organiser_event(outlook, conversation)}/attendees",
+        email="coach@northwind.example",
+        name="Coach",
+    )
+    attendees = read(outlook, conversation).json()["attendees"]
+    assert [(a["email"], a["role"]) for a in attendees][-1] == ("coach@northwind.example", "guest")
+
+
+def test_duplicate_notifications_change_the_conversation_once(outlook):
+    conversation = create(outlook)
+    outlook.app.control("POST", "notifications/duplicate", times=4)
+    outlook.act(
+        "PATCH",
+        f"mailboxes/{MANAGER.mail}/events/{organiser_event(outlook, conversation)}",
+        location="Room 9",
+    )
+    after = read(outlook, conversation).json()
+    assert after["location"]["text"] == "Room 9"
+    assert after["version"] == conversation["version"] + 1
+    relocations = [
+        c
+        for c in outlook.app.call("GET", "me/changes", MANAGER).json()["value"]
+        if c["kind"] == "conversation_relocated"
+    ]
+    assert len(relocations) == 1
+
+
+def test_a_missed_lifecycle_event_resynchronises_the_mailbox(outlook, storage):
+    conversation = create(outlook)
+    outlook.app.control("POST", "notifications/drop", on=True)
+    outlook.act(
+        "PATCH",
+        f"mailboxes/{MANAGER.mail}/events/{organiser_event(outlook, conversation)}",
+        location="Lost change",
+    )
+    assert read(outlook, conversation).json()["location"]["text"] == "Room 1"
+    outlook.app.control("POST", "notifications/drop", on=False)
+
+    subscription_id = subscription_of(storage, outlook.app.org_id, MANAGER.host_user_id)
+    outlook.act("POST", f"subscriptions/{subscription_id}/lifecycle", event="missed")
+
+    assert read(outlook, conversation).json()["location"]["text"] == "Lost change"
+
+
+def subscription_of(storage: StorageAccount, org_id: str, user_id: str) -> str:
+    return storage.table(names.MAILBOX_SYNC_TABLE).get_entity(org_id, user_id)["SubscriptionId"]
+
+
+def make_renewal_due(storage: StorageAccount, subscription_id: str) -> None:
+    schedule = WorkSchedule(EntityTable(storage.table(names.SCHEDULE_TABLE)))
+    rows = [
+        r
+        for r in storage.table(names.SCHEDULE_TABLE).query_entities(
+            f"PartitionKey eq '{work.RENEW_SUBSCRIPTION}'"
+        )
+        if r["Key"] == subscription_id
+    ]
+    for row in rows:
+        storage.table(names.SCHEDULE_TABLE).delete_entity(row["PartitionKey"], row["RowKey"])
+    schedule.add(work.RENEW_SUBSCRIPTION, datetime.now(UTC) - timedelta(minutes=1), subscription_id)
+
+
+def run_timer(outlook: Outlook) -> None:
+    answer = requests.post(
+        f"{outlook.app.base_url}/admin/functions/maintenance", json={}, timeout=60
+    )
+    assert answer.status_code == 202
+    outlook.settle()
+
+
+def test_the_timer_renews_a_subscription_before_it_expires(outlook, storage):
+    subscription_id = subscription_of(storage, outlook.app.org_id, MANAGER.host_user_id)
+    before = {s["id"]: s for s in outlook.app.control("GET", "subscriptions")["value"]}[
+        subscription_id
+    ]
+    make_renewal_due(storage, subscription_id)
+
+    run_timer(outlook)
+
+    after = {s["id"]: s for s in outlook.app.control("GET", "subscriptions")["value"]}[
+        subscription_id
+    ]
+    assert after["expirationDateTime"] > before["expirationDateTime"]
+
+
+def test_a_subscription_graph_forgot_is_recreated_and_changes_flow_again(outlook, storage):
+    conversation = create(outlook)
+    old = subscription_of(storage, outlook.app.org_id, MANAGER.host_user_id)
+    outlook.app.control("DELETE", f"subscriptions/{old}")
+    make_renewal_due(storage, old)
+
+    run_timer(outlook)
+
+    new = subscription_of(storage, outlook.app.org_id, MANAGER.host_user_id)
+    assert new != old
+    outlook.act(
+        "PATCH",
+        f"mailboxes/{MANAGER.mail}/events/{organiser_event(outlook, conversation)}",
+        location="After recreation",
+    )
+    assert read(outlook, conversation).json()["location"]["text"] == "After recreation"
+
+
+def test_disconnecting_deletes_the_subscription(outlook, storage):
+    subscription_id = subscription_of(storage, outlook.app.org_id, EMPLOYEE_ALEX.host_user_id)
+    assert outlook.app.call("DELETE", "me/calendar", EMPLOYEE_ALEX).status_code == 204
+    live = [s["id"] for s in outlook.app.control("GET", "subscriptions")["value"]]
+    assert subscription_id not in live

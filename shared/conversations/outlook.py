@@ -17,6 +17,7 @@ from shared.conversations.time_zones import graph_date_time, parse_timestamp
 from shared.graph.client import GraphClient
 
 SYNC_HORIZON = timedelta(days=2 * 365)
+TEAMS_LOCATION = "Microsoft Teams Meeting"
 _EVENT_FIELDS = "id,iCalUId,webLink,onlineMeeting,changeKey,lastModifiedDateTime,attendees"
 _UTC = {"Prefer": 'outlook.timezone="UTC", IdType="ImmutableId"'}
 
@@ -67,7 +68,7 @@ def location_fields(conversation: Conversation) -> dict[str, Any]:
         return {
             "isOnlineMeeting": True,
             "onlineMeetingProvider": "teamsForBusiness",
-            "location": {"displayName": "Microsoft Teams Meeting"},
+            "location": {"displayName": TEAMS_LOCATION},
         }
     return {
         "isOnlineMeeting": False,

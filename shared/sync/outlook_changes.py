@@ -18,7 +18,7 @@ from shared.conversations.model import (
     Participant,
     ParticipantRole,
 )
-from shared.conversations.outlook import with_responses
+from shared.conversations.outlook import TEAMS_LOCATION, with_responses
 from shared.conversations.time_zones import parse_graph_date_time, parse_timestamp
 
 
@@ -84,12 +84,17 @@ def _modified(event: dict[str, Any]) -> datetime | None:
 
 
 def _location(event: dict[str, Any]) -> Location | None:
+    """A named place wins over Teams: Graph keeps a meeting online once it is (a later
+    isOnlineMeeting false is ignored), so a conversation moved from Teams to a room must not
+    flip back to Teams when Outlook reports that meeting."""
     if "isOnlineMeeting" not in event and "location" not in event:
         return None
+    text = ((event.get("location") or {}).get("displayName") or "").strip()
+    if text and text != TEAMS_LOCATION:
+        return Location(LocationKind.TEXT, text)
     if event.get("isOnlineMeeting"):
         return Location(LocationKind.TEAMS)
-    text = ((event.get("location") or {}).get("displayName") or "").strip()
-    return Location(LocationKind.TEXT, text) if text else Location()
+    return Location()
 
 
 def _with_guests(

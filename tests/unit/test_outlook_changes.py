@@ -60,7 +60,20 @@ def test_a_move_in_outlook_moves_the_conversation_but_never_renames_it():
 def test_a_new_location_or_teams_follows_outlook():
     applied = apply_event(CONVERSATION, event(location={"displayName": "Cafe"}))
     assert applied.conversation.location == Location(LocationKind.TEXT, "Cafe")
-    teams = apply_event(CONVERSATION, event(isOnlineMeeting=True))
+    teams = apply_event(CONVERSATION, event(isOnlineMeeting=True, location={"displayName": ""}))
+    assert teams.conversation.location.kind is LocationKind.TEAMS
+
+
+def test_a_room_chosen_after_teams_is_kept_though_outlook_keeps_the_meeting_online():
+    # Graph ignores isOnlineMeeting false once a meeting is online.
+    applied = apply_event(
+        CONVERSATION, event(isOnlineMeeting=True, location={"displayName": "Cafe"})
+    )
+    assert applied.conversation.location == Location(LocationKind.TEXT, "Cafe")
+    teams = apply_event(
+        CONVERSATION,
+        event(isOnlineMeeting=True, location={"displayName": "Microsoft Teams Meeting"}),
+    )
     assert teams.conversation.location.kind is LocationKind.TEAMS
 
 

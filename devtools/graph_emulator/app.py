@@ -17,15 +17,20 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from devtools.graph_emulator import (
+    control_sync,
+    graph_batch,
     graph_calendar,
+    graph_calendar_view,
+    graph_delta,
     graph_mailbox_events,
-    graph_subscriptions,
+    graph_schedule,
     graph_users,
+    graph_webhooks,
 )
 from devtools.graph_emulator.control import PREFIX as CONTROL_PREFIX
 from devtools.graph_emulator.control import ControlApi
-from devtools.graph_emulator.control_mailboxes import PREFIX as MAILBOX_CONTROL_PREFIX
-from devtools.graph_emulator.control_mailboxes import MailboxControl
+from devtools.graph_emulator.control_outlook import PREFIX as MAILBOX_CONTROL_PREFIX
+from devtools.graph_emulator.control_outlook import OutlookControl
 from devtools.graph_emulator.graph_api import GRAPH_VERSION, USER_KEY, GraphApi, GraphModule
 from devtools.graph_emulator.identity import IdentityApi
 from devtools.graph_emulator.request_log import LoggedRequest
@@ -38,7 +43,11 @@ GRAPH_MODULES: tuple[GraphModule, ...] = (
     graph_users.register,
     graph_calendar.register,
     graph_mailbox_events.register,
-    graph_subscriptions.register,
+    graph_calendar_view.register,
+    graph_schedule.register,
+    graph_webhooks.register,
+    graph_delta.register,
+    graph_batch.register,
 )
 
 
@@ -47,9 +56,10 @@ class EmulatorApp:
         self.state = state
         self._identity = IdentityApi(state)
         self._graph = GraphApi(state, graph_modules)
+        graph_batch.bind(state, self._graph.handle)
         self._control = ControlApi(state)
-        self._mailbox_control = MailboxControl(state)
-        self._notification_control = graph_subscriptions.NotificationControl(state)
+        self._mailbox_control = OutlookControl(state)
+        self._sync_control = control_sync.SyncControl(state)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -59,8 +69,8 @@ class EmulatorApp:
         path = request.path
         if path.startswith(MAILBOX_CONTROL_PREFIX + "/"):
             return self._mailbox_control.handle(request)
-        if path.startswith(("/_emulator/notifications", "/_emulator/subscriptions")):
-            return self._notification_control.handle(request)
+        if control_sync.handles(path):
+            return self._sync_control.handle(request)
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             try:
                 return self._control.handle(request)

@@ -105,3 +105,117 @@ class EmulatorControl:
         if changes:
             return self._call("PATCH", "/settings", changes)
         return self._call("GET", "/settings")
+
+    # --- people working in Outlook (control_outlook.py) ---------------------------------------
+
+    def mailbox_events(self, person: str) -> list[dict[str, Any]]:
+        """The mailbox's stored items (single events, series masters, meeting copies)."""
+        return self._call("GET", f"/mailboxes/{person}/events")["value"]
+
+    def create_outlook_event(
+        self, person: str, subject: str, start: str, end: str, **fields: Any
+    ) -> dict[str, Any]:
+        """`start`/`end` wall-clock in `timeZone=` (default UTC); also location, showAs,
+        sensitivity, isOnlineMeeting, body, recurrence, attendees=[{email, name}]."""
+        body = {"subject": subject, "start": start, "end": end, **fields}
+        return self._call("POST", f"/mailboxes/{person}/events", body)
+
+    def edit_outlook_event(self, person: str, event_id: str, **changes: Any) -> dict[str, Any]:
+        """start, end, timeZone, location, subject, isOnlineMeeting, showAs, sensitivity."""
+        return self._call("PATCH", f"/mailboxes/{person}/events/{event_id}", changes)
+
+    def delete_outlook_event(self, person: str, event_id: str) -> None:
+        response = self._session.delete(
+            f"{self._base}/mailboxes/{person}/events/{event_id}", timeout=self._timeout
+        )
+        if response.status_code >= 400:
+            raise RuntimeError(f"control API DELETE event: {response.status_code} {response.text}")
+
+    def respond_in_outlook(self, person: str, event_id: str, response: str) -> dict[str, Any]:
+        """`response`: accepted | declined | tentativelyAccepted."""
+        path = f"/mailboxes/{person}/events/{event_id}/respond"
+        return self._call("POST", path, {"response": response})
+
+    def add_attendee_in_outlook(
+        self, organiser: str, event_id: str, email: str, name: str | None = None
+    ) -> dict[str, Any]:
+        body = {"email": email, **({"name": name} if name else {})}
+        return self._call("POST", f"/mailboxes/{organiser}/events/{event_id}/attendees", body)
+
+    def set_free_busy_sharing(self, person: str, level: str) -> None:
+        """`level`: none | free_busy | limited (the default) | full."""
+        self._call("PUT", f"/mailboxes/{person}/sharing", {"free_busy": level})
+
+    def mailbox_changes(self, person: str, since: int = 0) -> list[dict[str, Any]]:
+        """The mailbox's change feed after sequence number `since`."""
+        return self._call("GET", f"/mailboxes/{person}/changes?since={since}")["value"]
+
+    # --- change notifications, subscriptions, delta, $batch (control_sync.py) ----------------
+
+    def flush_notifications(
+        self, *, timeout_seconds: float = 30, horizon_seconds: float | None = None
+    ) -> dict[str, Any]:
+        """Wait until every deliverable notification was posted; `delivered` lists every
+        notification item delivered since the reset."""
+        body: dict[str, Any] = {"timeout_seconds": timeout_seconds}
+        if horizon_seconds is not None:
+            body["horizon_seconds"] = horizon_seconds
+        return self._call("POST", "/notifications/flush", body)
+
+    def notifications(self) -> dict[str, Any]:
+        """The delivery log, the pending queue, modes, settings and endpoint health."""
+        return self._call("GET", "/notifications")
+
+    def clear_notification_log(self) -> None:
+        self._call("DELETE", "/notifications")
+
+    def hold_notifications(self) -> dict[str, Any]:
+        return self._call("POST", "/notifications/hold")
+
+    def release_notifications(self, *, shuffle: bool = False) -> dict[str, Any]:
+        return self._call("POST", "/notifications/release", {"shuffle": shuffle})
+
+    def duplicate_notifications(self, times: int) -> dict[str, Any]:
+        return self._call("POST", "/notifications/duplicate", {"times": times})
+
+    def shuffle_notifications(self, on: bool = True, seed: int | None = None) -> dict[str, Any]:
+        return self._call("POST", "/notifications/shuffle", {"on": on, "seed": seed})
+
+    def drop_notifications(self, on: bool = True) -> dict[str, Any]:
+        return self._call("POST", "/notifications/drop", {"on": on})
+
+    def notification_settings(self, **changes: Any) -> dict[str, Any]:
+        """Read or change delivery settings (see control_sync.py for the names)."""
+        if changes:
+            return self._call("PATCH", "/notifications/settings", changes)
+        return self._call("GET", "/notifications/settings")
+
+    def subscriptions(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/subscriptions")["value"]
+
+    def subscription(self, subscription_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/subscriptions/{subscription_id}")
+
+    def forget_subscription(self, subscription_id: str) -> None:
+        """Graph drops the subscription without telling anyone (a renewal then answers 404)."""
+        response = self._session.delete(
+            f"{self._base}/subscriptions/{subscription_id}", timeout=self._timeout
+        )
+        if response.status_code >= 400:
+            raise RuntimeError(f"control API DELETE subscription: {response.status_code}")
+
+    def lifecycle_event(self, subscription_id: str, event: str, **options: Any) -> dict[str, Any]:
+        """`event`: reauthorizationRequired (grace_seconds=) | subscriptionRemoved |
+        missed (drop_next=)."""
+        return self._call(
+            "POST", f"/subscriptions/{subscription_id}/lifecycle", {"event": event, **options}
+        )
+
+    def invalidate_delta_tokens(self, mailbox: str | None = None) -> dict[str, Any]:
+        return self._call("POST", "/delta/invalidate", {"mailbox": mailbox} if mailbox else {})
+
+    def batch_settings(self, **changes: Any) -> dict[str, Any]:
+        """Read or change $batch settings: mailbox_parallelism."""
+        if changes:
+            return self._call("PATCH", "/batch/settings", changes)
+        return self._call("GET", "/batch/settings")

@@ -1,47 +1,34 @@
-"""Events, calendarView and getSchedule on the user's mailbox (`/me/...`, `/users/{id}/...`).
+"""Events in the user's calendar: `POST /me/events`, `GET | PATCH | DELETE /me/events/{id}` and
+`POST /me/events/{id}/cancel` (also under `/users/{id}`).
 
-Bodies are checked against Graph's schema; answers use UTC (the app sends
-`Prefer: outlook.timezone="UTC"`). See README.md for what is simplified.
+Bodies are checked against Graph's schema; answers follow `Prefer: outlook.timezone`. The store
+(mailboxes.py) does what Exchange does with meetings: invitations, updates, cancellations.
 """
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from werkzeug.wrappers import Response
 
-from devtools.graph_emulator import odata, prefer
+from devtools.graph_emulator import event_ids
 from devtools.graph_emulator.directory import DirectoryUser
 from devtools.graph_emulator.errors import GraphError
+from devtools.graph_emulator.event_views import answer_zone, applied, shown
 from devtools.graph_emulator.graph_api import GraphRequest, GraphRoutes
 from devtools.graph_emulator.graph_calendar import CALENDAR_READ
 from devtools.graph_emulator.mailboxes import (
-    Mailboxes,
-    event_end,
-    event_start,
-    graph_time,
-    parse_graph_time,
+    CalendarError,
+    NotOrganizer,
+    OccurrenceReadOnly,
+    mailboxes_of,
 )
 from devtools.graph_emulator.schema import validate_body
 from devtools.graph_emulator.state import EmulatorState
 
+__all__ = ["CALENDAR_WRITE", "mailboxes_of", "register"]
+
 CALENDAR_WRITE = ("Calendars.ReadWrite", "Calendars.ReadWrite.Shared")
-MAX_SCHEDULES = 20
-MAX_SCHEDULE_WINDOW = timedelta(days=62)
-DEFAULT_PAGE = 10
-_STATUS_DIGIT = {"free": "0", "tentative": "1", "busy": "2", "oof": "3", "workingElsewhere": "4"}
-
-
-def mailboxes_of(state: EmulatorState) -> Mailboxes:
-    """The state's mailboxes, created (and registered for reset) on first use."""
-    existing = getattr(state, "mailboxes", None)
-    if existing is None:
-        existing = Mailboxes(state.directory, state.clock)
-        state.mailboxes = existing  # type: ignore[attr-defined]
-        state.register_store(existing)
-    return existing
 
 
 def register(routes: GraphRoutes, state: EmulatorState) -> None:
@@ -54,16 +41,91 @@ def register(routes: GraphRoutes, state: EmulatorState) -> None:
     routes.add_for_user("/events/<event_id>", update_event, ["PATCH"], **write)
     routes.add_for_user("/events/<event_id>", delete_event, ["DELETE"], **write)
     routes.add_for_user("/events/<event_id>/cancel", cancel_event, ["POST"], **write)
-    routes.add_for_user(
-        "/calendarView", calendar_view, ["GET"], self_scopes=CALENDAR_READ, mailbox=True
-    )
-    routes.add_for_user(
-        "/calendar/getSchedule", get_schedule, ["POST"], self_scopes=CALENDAR_READ, mailbox=True
-    )
 
 
-def _not_found() -> GraphError:
+def create_event(request: GraphRequest, target: DirectoryUser) -> Response:
+    zone_name = answer_zone(request)
+    # A repeated transactionId answers 201 with the event the first POST made.
+    event, _ = mailboxes_of(request.state).create(target, _event_body(request))
+    return _answer(request, target, event, zone_name, status=201)
+
+
+def get_event(request: GraphRequest, target: DirectoryUser, event_id: str) -> Response:
+    zone_name = answer_zone(request)
+    event = mailboxes_of(request.state).event(target, _checked(event_id))
+    if event is None:
+        raise not_found()
+    return _answer(request, target, event, zone_name)
+
+
+def update_event(request: GraphRequest, target: DirectoryUser, event_id: str) -> Response:
+    zone_name = answer_zone(request)
+    body = _event_body(request)
+    try:
+        event = mailboxes_of(request.state).update(target, _checked(event_id), body)
+    except CalendarError as error:
+        raise graph_error(error) from error
+    return _answer(request, target, event, zone_name)
+
+
+def delete_event(request: GraphRequest, target: DirectoryUser, event_id: str) -> Response:
+    try:
+        mailboxes_of(request.state).delete(target, _checked(event_id))
+    except CalendarError as error:
+        raise graph_error(error) from error
+    return Response(status=204, headers=request.ids.headers())
+
+
+def cancel_event(request: GraphRequest, target: DirectoryUser, event_id: str) -> Response:
+    body = request.json_body()
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise GraphError(400, "BadRequest", "Empty Payload. JSON content expected.")
+    # The one action parameter, `comment` (the documented example spells it `Comment`).
+    unknown = sorted(k for k in body if k.lower() != "comment")
+    if unknown:
+        raise GraphError(
+            400,
+            "RequestBodyRead",
+            f"The parameter '{unknown[0]}' in the request payload is not a valid parameter for "
+            "the operation 'cancel'.",
+        )
+    if not all(isinstance(v, str | None) for v in body.values()):
+        raise GraphError(400, "RequestBodyRead", "Cannot convert a value to the expected type "
+                         "'Edm.String' of the parameter 'comment'.")  # fmt: skip
+    try:
+        mailboxes_of(request.state).cancel(target, _checked(event_id))
+    except CalendarError as error:
+        raise graph_error(error) from error
+    return Response(status=202, headers=request.ids.headers())
+
+
+def not_found() -> GraphError:
     return GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+
+
+def graph_error(error: CalendarError) -> GraphError:
+    if isinstance(error, NotOrganizer):
+        return GraphError(
+            400,
+            "ErrorAccessDenied",
+            "Your request can't be completed. You need to be an organizer to cancel a meeting.",
+        )
+    if isinstance(error, OccurrenceReadOnly):
+        return GraphError(
+            501,
+            "NotImplemented",
+            "The emulator does not change single occurrences of a series (no exceptions); "
+            "change the series master.",
+        )
+    return not_found()
+
+
+def _checked(event_id: str) -> str:
+    if not event_ids.well_formed(event_id):
+        raise GraphError(400, "ErrorInvalidIdMalformed", "Id is malformed.")
+    return event_id
 
 
 def _event_body(request: GraphRequest) -> dict[str, Any]:
@@ -74,205 +136,16 @@ def _event_body(request: GraphRequest) -> dict[str, Any]:
     return body
 
 
-def _answer(request: GraphRequest, event: dict[str, Any], status: int = 200) -> Response:
-    shown = {k: v for k, v in event.items() if k != "transactionId" or v}
-    return request.respond(
-        odata.selected(shown, request.select(), "event"),
-        status=status,
-        headers=request.prefer.applied(prefer.IMMUTABLE_ID, prefer.OUTLOOK_TIMEZONE),
-    )
-
-
-def create_event(request: GraphRequest, target: DirectoryUser) -> Response:
-    body = _event_body(request)
-    for key in ("start", "end"):
-        if not isinstance(body.get(key), dict) or "dateTime" not in body[key]:
-            raise GraphError(
-                400,
-                "ErrorInvalidRequest",
-                f"Your request can't be completed. The {key} time is missing.",
-            )
-    if parse_graph_time(body["end"]) < parse_graph_time(body["start"]):
-        raise GraphError(400, "ErrorInvalidRequest", "The end time must be after the start time.")
-    event, _ = mailboxes_of(request.state).create(target, body, request.graph_base_url)
-    return _answer(request, event, 201)
-
-
-def get_event(request: GraphRequest, target: DirectoryUser, event_id: str) -> Response:
-    event = mailboxes_of(request.state).event(target, event_id)
-    if event is None:
-        raise _not_found()
-    return _answer(request, event)
-
-
-def update_event(request: GraphRequest, target: DirectoryUser, event_id: str) -> Response:
-    body = _event_body(request)
-    updated = mailboxes_of(request.state).update(target, event_id, body)
-    if updated is None:
-        raise _not_found()
-    return _answer(request, updated)
-
-
-def delete_event(request: GraphRequest, target: DirectoryUser, event_id: str) -> Response:
-    if not mailboxes_of(request.state).delete(target, event_id):
-        raise _not_found()
-    return Response(status=204)
-
-
-def cancel_event(request: GraphRequest, target: DirectoryUser, event_id: str) -> Response:
-    body = request.json_body() or {}
-    if not isinstance(body, dict) or set(body) - {"Comment", "comment"}:
-        raise GraphError(
-            400, "RequestBodyRead", "The parameter 'comment' is the only one cancel takes."
-        )
-    mailboxes = mailboxes_of(request.state)
-    event = mailboxes.event(target, event_id)
-    if event is None:
-        raise _not_found()
-    if not event["isOrganizer"]:
-        raise GraphError(
-            400,
-            "ErrorAccessDenied",
-            "Your request can't be completed. You need to be an organizer to cancel a meeting.",
-        )
-    mailboxes.delete(target, event_id)
-    return Response(status=202)
-
-
-def calendar_view(request: GraphRequest, target: DirectoryUser) -> Response:
-    args = request.http.args
-    if "startDateTime" not in args or "endDateTime" not in args:
-        raise GraphError(
-            400,
-            "ErrorInvalidParameter",
-            "This request requires a time window specified by the query string parameters "
-            "StartDateTime and EndDateTime.",
-        )
-    start, end = _instant(args["startDateTime"]), _instant(args["endDateTime"])
-    events = sorted(
-        (
-            e
-            for e in mailboxes_of(request.state).events(target)
-            if event_start(e) < end and event_end(e) > start
-        ),
-        key=event_start,
-    )
-    top = int(args.get("$top", DEFAULT_PAGE))
-    skip = int(args.get("$skip", 0))
-    page = [odata.selected(e, request.select(), "event") for e in events[skip : skip + top]]
-    answer: dict[str, Any] = {"value": page}
-    if skip + top < len(events):
-        query = {k: v for k, v in args.items() if k != "$skip"} | {"$skip": str(skip + top)}
-        answer["@odata.nextLink"] = (
-            f"{request.graph_base_url}{request.http.path[len('/v1.0') :]}?"
-            + "&".join(f"{k}={v}" for k, v in query.items())
-        )
-    return request.respond(answer, headers=request.prefer.applied(prefer.OUTLOOK_TIMEZONE))
-
-
-def get_schedule(request: GraphRequest, target: DirectoryUser) -> Response:
-    body = request.json_body()
-    if not isinstance(body, dict):
-        raise GraphError(400, "BadRequest", "Empty Payload. JSON content expected.")
-    schedules = body.get("schedules") or []
-    if len(schedules) > MAX_SCHEDULES:
-        raise GraphError(400, "ErrorInvalidParameter", "The number of schedules can't exceed 20.")
-    start, end = parse_graph_time(body["startTime"]), parse_graph_time(body["endTime"])
-    if end - start >= MAX_SCHEDULE_WINDOW:
-        raise GraphError(
-            400,
-            "ErrorInvalidTimeInterval",
-            "The time duration specified for FreeBusyViewOptions.TimeWindow is invalid.",
-        )
-    interval = int(body.get("availabilityViewInterval") or 30)
-    mailboxes = mailboxes_of(request.state)
-    value = [
-        _schedule(mailboxes, request, str(address), start, end, interval) for address in schedules
-    ]
-    return request.respond({"value": value})
-
-
-def _schedule(
-    mailboxes: Mailboxes,
+def _answer(
     request: GraphRequest,
-    address: str,
-    start: datetime,
-    end: datetime,
-    interval: int,
-) -> dict[str, Any]:
-    user = request.state.directory.user_by_sign_in_name(address)
-    if user is None:
-        return {
-            "scheduleId": address,
-            "error": {
-                "message": f"Unable to resolve e-mail address {address} to an Active Directory "
-                "object.",
-                "responseCode": "5009",
-            },
-        }
-    if user.mailbox_on_premises:
-        return {
-            "scheduleId": address,
-            "error": {
-                "message": "The mailbox is hosted on-premises and can't be reached through REST.",
-                "responseCode": "MailboxNotEnabledForRESTAPI",
-            },
-        }
-    sharing = mailboxes.sharing(user)
-    if sharing == "none":
-        return {
-            "scheduleId": address,
-            "error": {
-                "message": "Microsoft.Exchange.InfoWorker.Common.Availability."
-                "NoFreeBusyAccessException: No free/busy access.",
-                "responseCode": "ErrorNoFreeBusyAccess",
-            },
-        }
-    items = []
-    for event in sorted(mailboxes.events(user), key=event_start):
-        if event["isCancelled"] or event.get("showAs") == "free":
-            continue
-        if not (event_start(event) < end and event_end(event) > start):
-            continue
-        item: dict[str, Any] = {
-            "isPrivate": False,
-            "status": event.get("showAs", "busy"),
-            "start": graph_time(event_start(event)),
-            "end": graph_time(event_end(event)),
-        }
-        if sharing in ("limited", "full"):
-            item["subject"] = event["subject"]
-            item["location"] = (event.get("location") or {}).get("displayName", "")
-        items.append(item)
-    slots = max(1, math.ceil((end - start) / timedelta(minutes=interval)))
-    view = ["0"] * slots
-    for item in items:
-        first = max(0, int((parse_graph_time(item["start"]) - start) / timedelta(minutes=interval)))
-        last = min(
-            slots, math.ceil((parse_graph_time(item["end"]) - start) / timedelta(minutes=interval))
-        )
-        for slot in range(first, last):
-            view[slot] = max(view[slot], _STATUS_DIGIT.get(item["status"], "2"))
-    return {
-        "scheduleId": address,
-        "availabilityView": "".join(view),
-        "scheduleItems": items,
-        "workingHours": {
-            "daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
-            "startTime": "08:00:00.0000000",
-            "endTime": "17:00:00.0000000",
-            "timeZone": {"name": "UTC"},
-        },
-    }
-
-
-def _instant(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise GraphError(
-            400,
-            "ErrorInvalidParameter",
-            f"The value '{text}' of parameter 'StartDateTime' is invalid.",
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    target: DirectoryUser,
+    event: dict[str, Any],
+    zone_name: str,
+    status: int = 200,
+) -> Response:
+    select = request.select()
+    context = f"{request.graph_base_url}/$metadata#users('{target.object_id}')/events"
+    if select:
+        context += f"({','.join(select)})"
+    body = {"@odata.context": f"{context}/$entity", **shown(event, zone_name, select)}
+    return request.respond(body, status=status, headers=applied(request))

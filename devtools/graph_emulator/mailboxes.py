@@ -1,30 +1,40 @@
-"""Outlook mailboxes: each directory user's events, meeting copies, responses and a change feed.
+"""Outlook mailboxes: each directory user's calendar and the change feed every write appends to.
 
-Events are kept as Graph event objects with UTC times. A meeting lives in the organiser's
-calendar; each invited directory member with a cloud mailbox gets a copy (same iCalUId, their
-own id), as Exchange's invitations do. Every change lands in a per-mailbox change feed with a
-sequence number, and listeners (`on_change`) hear of it: change notifications and delta read it.
+Events are kept as Graph event objects, times in UTC plus the zone they were given in
+(`originalStartTimeZone`). A meeting lives in the organiser's calendar; each invited directory
+member with an Exchange Online mailbox gets a copy (same iCalUId, their own id), as Exchange's
+invitations do, and follows the organiser's changes. A series is one stored master; its
+occurrences are computed (`instances`, `event`) from its recurrence, in the series' zone.
+
+The change feed: every item created, updated or deleted in a mailbox (attendee copies and
+responses included) appends a `Change` to `feed`, numbered from 1 across all mailboxes, and each
+`on_change` listener hears of it synchronously, in order, while the store's lock is held
+(listeners must only queue work). `position()` and `changes(mailbox, after)` read it.
 """
 
 from __future__ import annotations
 
-import hashlib
+import copy
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from tzlocal.windows_tz import tz_win
-
+from devtools.graph_emulator import event_fields, event_ids
 from devtools.graph_emulator.clock import EmulatorClock
 from devtools.graph_emulator.directory import Directory, DirectoryUser
-from devtools.graph_emulator.tokens import b64url
+from devtools.graph_emulator.event_fields import event_end, event_start
+from devtools.graph_emulator.state import EmulatorState
+from devtools.graph_emulator.time_zones import instant, stamp
 
-_IANA_BY_WINDOWS = {windows: iana for iana, windows in tz_win.items()}
+__all__ = ["Change", "Mailboxes", "event_end", "event_start", "mailboxes_of", "parse_graph_time"]
+
 SHARING_LEVELS = ("none", "free_busy", "limited", "full")
+DEFAULT_SHARING = "limited"  # what subjects and locations getSchedule shows other people
+RESPONSES = ("accepted", "declined", "tentativelyAccepted")
+# How an attendee's copy shows once answered (None: as the organiser shows the meeting).
+_SHOWN_AFTER = {"accepted": None, "tentativelyAccepted": "tentative", "declined": "free"}
 
 
 @dataclass(frozen=True)
@@ -36,30 +46,29 @@ class Change:
     at: datetime
 
 
-def graph_time(moment: datetime) -> dict[str, str]:
-    return {
-        "dateTime": moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000"),
-        "timeZone": "UTC",
-    }
+class CalendarError(Exception):
+    """A calendar operation Exchange refuses; the Graph and control layers word it."""
+
+
+class EventNotFound(CalendarError):
+    pass
+
+
+class NotOrganizer(CalendarError):
+    pass
+
+
+class IsOrganizer(CalendarError):
+    pass
+
+
+class OccurrenceReadOnly(CalendarError):
+    pass
 
 
 def parse_graph_time(value: dict[str, Any]) -> datetime:
     """`dateTimeTimeZone` with a Windows or IANA zone name, or UTC, to an aware UTC datetime."""
-    text = str(value["dateTime"]).rstrip("Z")
-    if "." in text:
-        head, fraction = text.split(".", 1)
-        text = f"{head}.{fraction[:6]}"
-    name = str(value.get("timeZone") or "UTC")
-    zone = UTC if name in ("UTC", "Etc/UTC") else ZoneInfo(_IANA_BY_WINDOWS.get(name, name))
-    return datetime.fromisoformat(text).replace(tzinfo=zone).astimezone(UTC)
-
-
-def event_start(event: dict[str, Any]) -> datetime:
-    return parse_graph_time(event["start"])
-
-
-def event_end(event: dict[str, Any]) -> datetime:
-    return parse_graph_time(event["end"])
+    return instant(value)
 
 
 class Mailboxes:
@@ -77,266 +86,272 @@ class Mailboxes:
             self._sharing: dict[str, str] = {}
             self.feed: list[Change] = []
 
-    def on_change(self, listener: Callable[[Change], None]) -> None:
-        self._listeners.append(listener)
+    # --- the change feed ------------------------------------------------------------------------
 
-    # --- reading ------------------------------------------------------------------------------
+    def on_change(self, listener: Callable[[Change], None]) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def position(self) -> int:
+        """The sequence number of the latest change (0: none since the seed)."""
+        with self._lock:
+            return self.feed[-1].sequence if self.feed else 0
+
+    def changes(self, mailbox: str, after: int = 0) -> list[Change]:
+        """The changes of one mailbox (owner object id) after a sequence number, oldest first."""
+        with self._lock:
+            return [c for c in self.feed if c.sequence > after and c.mailbox == mailbox]
+
+    # --- reading --------------------------------------------------------------------------------
 
     def events(self, owner: DirectoryUser) -> list[dict[str, Any]]:
+        """The stored items: single events, series masters, meeting copies (not occurrences)."""
         with self._lock:
-            return [dict(e) for e in self._events.get(owner.object_id, {}).values()]
+            return copy.deepcopy(list(self._items(owner).values()))
 
     def event(self, owner: DirectoryUser, event_id: str) -> dict[str, Any] | None:
+        """A stored item or one occurrence of a series."""
         with self._lock:
-            found = self._events.get(owner.object_id, {}).get(event_id)
-            return dict(found) if found else None
+            found = self._items(owner).get(event_id)
+            if found is not None:
+                return copy.deepcopy(found)
+            parsed = event_ids.parse_occurrence_id(event_id)
+            master = copy.deepcopy(self._items(owner).get(parsed[0])) if parsed else None
+        if parsed is None or master is None or master["type"] != "seriesMaster":
+            return None
+        start, second = parsed[1], timedelta(seconds=1)
+        return next(
+            (o for o in event_fields.occurrences(master, (start - second, start + second))
+             if o["id"] == event_id),
+            None,
+        )  # fmt: skip
+
+    def instances(
+        self, owner: DirectoryUser, start: datetime, end: datetime
+    ) -> list[dict[str, Any]]:
+        """What a calendar view shows: single events and occurrences overlapping [start, end)."""
+        found: list[dict[str, Any]] = []
+        for item in self.events(owner):
+            if item["type"] == "seriesMaster":
+                found.extend(event_fields.occurrences(item, (start, end)))
+            elif event_start(item) < end and event_end(item) > start:
+                found.append(item)
+        return sorted(found, key=lambda e: (event_start(e), e["id"]))
 
     def sharing(self, owner: DirectoryUser) -> str:
         with self._lock:
-            return self._sharing.get(owner.object_id, "limited")
+            return self._sharing.get(owner.object_id, DEFAULT_SHARING)
 
     def set_sharing(self, owner: DirectoryUser, level: str) -> None:
         if level not in SHARING_LEVELS:
-            raise ValueError(f"free_busy must be one of {SHARING_LEVELS}")
+            raise ValueError(f"free_busy must be one of {', '.join(SHARING_LEVELS)}")
         with self._lock:
             self._sharing[owner.object_id] = level
 
-    # --- writing ------------------------------------------------------------------------------
+    # --- writing --------------------------------------------------------------------------------
 
-    def create(
-        self, owner: DirectoryUser, body: dict[str, Any], base_url: str
-    ) -> tuple[dict[str, Any], bool]:
-        """(event, created): a known transactionId answers the event it created before."""
+    def create(self, owner: DirectoryUser, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """(event, created). A transactionId this mailbox used before answers that event."""
         with self._lock:
             transaction = body.get("transactionId")
-            if transaction and (owner.object_id, transaction) in self._transactions:
-                existing = self._events[owner.object_id].get(
-                    self._transactions[(owner.object_id, transaction)]
-                )
+            if transaction:
+                known = self._transactions.get((owner.object_id, str(transaction)))
+                existing = self._items(owner).get(known) if known else None
                 if existing is not None:
-                    return dict(existing), False
-            now = self._now()
-            event_id = _new_id(owner.object_id)
-            ical_uid = "040000008200E00074C5B7101A82E008" + uuid.uuid4().hex.upper()
-            event = {
-                "id": event_id,
-                "iCalUId": ical_uid,
-                "subject": body.get("subject", ""),
-                "body": body.get("body") or {"contentType": "text", "content": ""},
-                "start": graph_time(parse_graph_time(body["start"])),
-                "end": graph_time(parse_graph_time(body["end"])),
-                "originalStartTimeZone": body["start"].get("timeZone", "UTC"),
-                "location": body.get("location") or {"displayName": ""},
-                "attendees": [
-                    {
-                        "type": a.get("type", "required"),
-                        "emailAddress": a["emailAddress"],
-                        "status": {"response": "none", "time": "0001-01-01T00:00:00Z"},
-                    }
-                    for a in body.get("attendees", [])
-                ],
-                "organizer": {"emailAddress": {"name": owner.display_name, "address": owner.mail}},
-                "isOrganizer": True,
-                "responseStatus": {"response": "organizer", "time": "0001-01-01T00:00:00Z"},
-                "isOnlineMeeting": bool(body.get("isOnlineMeeting")),
-                "onlineMeetingProvider": body.get("onlineMeetingProvider", "unknown")
-                if body.get("isOnlineMeeting")
-                else "unknown",
-                "onlineMeeting": {
-                    "joinUrl": f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{uuid.uuid4().hex}%40thread.v2/0"
-                }
-                if body.get("isOnlineMeeting")
-                else None,
-                "recurrence": body.get("recurrence"),
-                "type": "seriesMaster" if body.get("recurrence") else "singleInstance",
-                "showAs": body.get("showAs", "busy"),
-                "isCancelled": False,
-                "allowNewTimeProposals": body.get("allowNewTimeProposals", True),
-                "transactionId": transaction,
-                "createdDateTime": _stamp(now),
-                "lastModifiedDateTime": _stamp(now),
-                "changeKey": _change_key(event_id, now),
-                "webLink": f"https://outlook.office365.com/owa/?itemid={event_id}&exvsurl=1&path=/calendar/item",
-                "seriesMasterId": None,
-            }
+                    return copy.deepcopy(existing), False
+            event = event_fields.new_event(owner, body, self._clock.now_utc())
             self._store(owner, event, "created")
             if transaction:
-                self._transactions[(owner.object_id, transaction)] = event_id
-            for invited in self._invitees(event):
-                copy = {
-                    **event,
-                    "id": _new_id(invited.object_id),
-                    "isOrganizer": False,
-                    "responseStatus": {"response": "notResponded", "time": "0001-01-01T00:00:00Z"},
-                    "transactionId": None,
-                }
-                copy["webLink"] = event["webLink"].replace(event_id, copy["id"])
-                self._store(invited, copy, "created")
-            return dict(event), True
+                self._transactions[(owner.object_id, str(transaction))] = event["id"]
+            for invitee in self._invitees(event):
+                self._invite(invitee, event)
+            return copy.deepcopy(event), True
 
     def update(
-        self, owner: DirectoryUser, event_id: str, changes: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        """An edit by the event's owner; an organiser's edit reaches the attendees' copies."""
+        self,
+        owner: DirectoryUser,
+        event_id: str,
+        changes: dict[str, Any],
+        *,
+        in_outlook: bool = False,
+    ) -> dict[str, Any]:
+        """An edit by the item's owner. An organiser's edit reaches the attendees' copies; an
+        attendee's changes only their copy. Through Graph a meeting stays online once it is
+        (`isOnlineMeeting: false` is ignored); in Outlook the owner can remove Teams."""
         with self._lock:
-            event = self._events.get(owner.object_id, {}).get(event_id)
-            if event is None:
-                return None
-            fields = _normalised(changes)
-            if fields.get("isOnlineMeeting") and not (event.get("onlineMeeting") or {}).get(
-                "joinUrl"
-            ):
-                fields["onlineMeeting"] = {
-                    "joinUrl": f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{uuid.uuid4().hex}%40thread.v2/0"
-                }
-                fields.setdefault("onlineMeetingProvider", "teamsForBusiness")
-            if fields.get("isOnlineMeeting") is False:
-                fields["onlineMeeting"] = None
-            updated = self._touch(owner, {**event, **fields})
+            event = self._item(owner, event_id)
+            fields = event_fields.client_fields(changes)
+            if event["isOnlineMeeting"] and not in_outlook:
+                fields.pop("onlineMeetingProvider", None)
+                if fields.get("isOnlineMeeting") is False:
+                    del fields["isOnlineMeeting"]
+            updated = self._touch(owner, event_fields.merged(owner, event, fields))
             if event["isOrganizer"]:
-                shared = {k: v for k, v in fields.items() if k in _MEETING_FIELDS}
-                for invited, copy in self._copies(event):
-                    self._touch(invited, {**copy, **shared})
-                if "attendees" in fields:
-                    self._invite_new(event, updated)
-            return dict(updated)
+                self._propagate(event, updated)
+            return copy.deepcopy(updated)
 
-    def delete(self, owner: DirectoryUser, event_id: str) -> bool:
+    def cancel(self, owner: DirectoryUser, event_id: str) -> None:
+        """The organiser cancels: the meeting leaves their calendar, attendees' copies are
+        marked cancelled."""
+        with self._lock:
+            event = self._item(owner, event_id)
+            if not event["isOrganizer"]:
+                raise NotOrganizer(event_id)
+            self._remove(owner, event)
+
+    def delete(self, owner: DirectoryUser, event_id: str) -> None:
         """Removes the owner's item; the organiser deleting a meeting cancels it for attendees."""
         with self._lock:
-            event = self._events.get(owner.object_id, {}).pop(event_id, None)
-            if event is None:
-                return False
-            self._record(owner.object_id, event_id, "deleted")
-            if event["isOrganizer"]:
-                for invited, copy in self._copies(event):
-                    self._touch(
-                        invited,
-                        {**copy, "isCancelled": True, "subject": f"Canceled: {copy['subject']}"},
-                    )
-            return True
+            self._remove(owner, self._item(owner, event_id))
 
-    def respond(
-        self, attendee: DirectoryUser, event_id: str, response: str
-    ) -> dict[str, Any] | None:
+    def respond(self, attendee: DirectoryUser, event_id: str, response: str) -> dict[str, Any]:
+        """An attendee answers an invitation: their copy and the organiser's tracking change."""
+        if response not in RESPONSES:
+            raise ValueError(f"response must be one of {', '.join(RESPONSES)}")
         with self._lock:
-            copy = self._events.get(attendee.object_id, {}).get(event_id)
-            if copy is None or copy["isOrganizer"]:
-                return None
-            stamp = _stamp(self._now())
-            self._touch(attendee, {**copy, "responseStatus": {"response": response, "time": stamp}})
-            organiser = self._directory.user_by_sign_in_name(
-                copy["organizer"]["emailAddress"]["address"]
+            invitation = self._item(attendee, event_id)
+            if invitation["isOrganizer"]:
+                raise IsOrganizer(event_id)
+            status = {"response": response, "time": stamp(self._clock.now_utc())}
+            organiser, meeting = self._meeting_of(invitation)
+            answered = self._touch(attendee, {
+                **invitation,
+                "responseStatus": status,
+                "showAs": _SHOWN_AFTER[response] or (meeting or invitation)["showAs"],
+            })  # fmt: skip
+            if organiser is not None and meeting is not None:
+                addresses = {attendee.mail.lower(), attendee.user_principal_name.lower()}
+                attendees = [
+                    {**a, "status": dict(status)}
+                    if a["emailAddress"]["address"].lower() in addresses
+                    else a
+                    for a in meeting["attendees"]
+                ]
+                self._touch(organiser, {**meeting, "attendees": attendees})
+            return copy.deepcopy(answered)
+
+    def invite(
+        self, organiser: DirectoryUser, event_id: str, address: str, name: str | None = None
+    ) -> dict[str, Any]:
+        """The organiser adds someone to a meeting in Outlook (they get an invitation)."""
+        with self._lock:
+            event = self._item(organiser, event_id)
+            if not event["isOrganizer"]:
+                raise NotOrganizer(event_id)
+            added = {"type": "required",
+                     "emailAddress": {"address": address, "name": name or address}}  # fmt: skip
+            return self.update(
+                organiser, event_id, {"attendees": [*event["attendees"], added]}, in_outlook=True
             )
-            if organiser is not None:
-                for event in list(self._events.get(organiser.object_id, {}).values()):
-                    if event["iCalUId"] == copy["iCalUId"] and event["isOrganizer"]:
-                        attendees = [
-                            {**a, "status": {"response": response, "time": stamp}}
-                            if a["emailAddress"]["address"].lower() == attendee.mail.lower()
-                            else a
-                            for a in event["attendees"]
-                        ]
-                        self._touch(organiser, {**event, "attendees": attendees})
-            return self.event(attendee, event_id)
 
-    # --- internals ----------------------------------------------------------------------------
+    # --- internals ------------------------------------------------------------------------------
 
-    def _now(self) -> datetime:
-        return self._clock.now_utc()
+    def _items(self, owner: DirectoryUser) -> dict[str, dict[str, Any]]:
+        return self._events.setdefault(owner.object_id, {})
+
+    def _item(self, owner: DirectoryUser, event_id: str) -> dict[str, Any]:
+        found = self._items(owner).get(event_id)
+        if found is not None:
+            return found
+        if self.event(owner, event_id) is not None:
+            raise OccurrenceReadOnly(event_id)
+        raise EventNotFound(event_id)
+
+    def _propagate(self, before: dict[str, Any], after: dict[str, Any]) -> None:
+        """Send the organiser's update: copies follow; new attendees are invited, removed ones
+        get a cancellation."""
+        if all(before.get(k) == after.get(k) for k in event_fields.MEETING_FIELDS):
+            return
+        shared = {k: after[k] for k in event_fields.MEETING_FIELDS if k in after}
+        now_invited = {u.object_id: u for u in self._invitees(after)}
+        for invitee in now_invited.values():
+            existing = self._copy_of(invitee, after["iCalUId"])
+            if existing is None:
+                self._invite(invitee, after)
+            else:
+                self._touch(invitee, {**existing, **copy.deepcopy(shared)})
+        for invitee in self._invitees(before):
+            if invitee.object_id not in now_invited:
+                existing = self._copy_of(invitee, after["iCalUId"])
+                if existing is not None:
+                    self._touch(invitee, event_fields.cancelled(existing))
+
+    def _remove(self, owner: DirectoryUser, event: dict[str, Any]) -> None:
+        del self._items(owner)[event["id"]]
+        self._record(owner.object_id, event["id"], "deleted")
+        if event["isOrganizer"]:
+            for invitee in self._invitees(event):
+                existing = self._copy_of(invitee, event["iCalUId"])
+                if existing is not None and not existing["isCancelled"]:
+                    self._touch(invitee, event_fields.cancelled(existing))
+
+    def _meeting_of(
+        self, invitation: dict[str, Any]
+    ) -> tuple[DirectoryUser | None, dict[str, Any] | None]:
+        """The organiser of an attendee's copy and their event (None once cancelled)."""
+        organiser = self._directory.user_by_sign_in_name(
+            invitation["organizer"]["emailAddress"]["address"]
+        )
+        if organiser is None:
+            return None, None
+        meeting = next(
+            (e for e in self._items(organiser).values()
+             if e["iCalUId"] == invitation["iCalUId"] and e["isOrganizer"]),
+            None,
+        )  # fmt: skip
+        return organiser, meeting
+
+    def _copy_of(self, invitee: DirectoryUser, ical_uid: str) -> dict[str, Any] | None:
+        return next(
+            (e for e in self._items(invitee).values()
+             if e["iCalUId"] == ical_uid and not e["isOrganizer"]),
+            None,
+        )  # fmt: skip
+
+    def _invitees(self, event: dict[str, Any]) -> list[DirectoryUser]:
+        """Attendees whose mailboxes Exchange Online delivers the invitation to."""
+        organiser = event["organizer"]["emailAddress"]["address"].lower()
+        found: dict[str, DirectoryUser] = {}
+        for attendee in event["attendees"]:
+            user = self._directory.user_by_sign_in_name(attendee["emailAddress"]["address"])
+            if user is not None and not user.mailbox_on_premises and user.mail.lower() != organiser:
+                found.setdefault(user.object_id, user)
+        return list(found.values())
+
+    def _invite(self, invitee: DirectoryUser, meeting: dict[str, Any]) -> None:
+        self._store(invitee, event_fields.invitation(invitee, meeting, self._clock.now_utc()),
+                    "created")  # fmt: skip
 
     def _store(self, owner: DirectoryUser, event: dict[str, Any], change_type: str) -> None:
-        self._events.setdefault(owner.object_id, {})[event["id"]] = event
+        self._items(owner)[event["id"]] = event
         self._record(owner.object_id, event["id"], change_type)
 
     def _touch(self, owner: DirectoryUser, event: dict[str, Any]) -> dict[str, Any]:
-        now = self._now()
+        now = self._clock.now_utc()
         event = {
             **event,
-            "lastModifiedDateTime": _stamp(now),
-            "changeKey": _change_key(event["id"], now),
+            "lastModifiedDateTime": stamp(now),
+            "changeKey": event_ids.change_key(event["id"], now),
         }
         self._store(owner, event, "updated")
         return event
 
     def _record(self, mailbox: str, event_id: str, change_type: str) -> None:
-        change = Change(len(self.feed) + 1, mailbox, event_id, change_type, self._now())
+        change = Change(self.position() + 1, mailbox, event_id, change_type, self._clock.now_utc())
         self.feed.append(change)
-        for listener in self._listeners:
+        for listener in list(self._listeners):
             listener(change)
 
-    def _invitees(self, event: dict[str, Any]) -> list[DirectoryUser]:
-        found = []
-        for attendee in event["attendees"]:
-            user = self._directory.user_by_sign_in_name(attendee["emailAddress"]["address"])
-            if (
-                user is not None
-                and not user.mailbox_on_premises
-                and user.mail != event["organizer"]["emailAddress"]["address"]
-            ):
-                found.append(user)
-        return found
 
-    def _copies(self, event: dict[str, Any]) -> list[tuple[DirectoryUser, dict[str, Any]]]:
-        copies = []
-        for invited in self._invitees(event):
-            for copy in self._events.get(invited.object_id, {}).values():
-                if copy["iCalUId"] == event["iCalUId"] and not copy["isOrganizer"]:
-                    copies.append((invited, copy))
-        return copies
-
-    def _invite_new(self, before: dict[str, Any], after: dict[str, Any]) -> None:
-        had = {u.object_id for u, _ in self._copies(before)}
-        for invited in self._invitees(after):
-            if invited.object_id not in had:
-                copy = {
-                    **after,
-                    "id": _new_id(invited.object_id),
-                    "isOrganizer": False,
-                    "transactionId": None,
-                    "responseStatus": {"response": "notResponded", "time": "0001-01-01T00:00:00Z"},
-                }
-                self._store(invited, copy, "created")
+_CREATION_LOCK = threading.Lock()
 
 
-_MEETING_FIELDS = {
-    "subject",
-    "start",
-    "end",
-    "location",
-    "isOnlineMeeting",
-    "onlineMeeting",
-    "onlineMeetingProvider",
-    "body",
-    "recurrence",
-    "attendees",
-}
-
-
-def _normalised(changes: dict[str, Any]) -> dict[str, Any]:
-    fields = dict(changes)
-    for key in ("start", "end"):
-        if key in fields:
-            fields[key] = graph_time(parse_graph_time(fields[key]))
-    if "attendees" in fields:
-        fields["attendees"] = [
-            {
-                "type": a.get("type", "required"),
-                "emailAddress": a["emailAddress"],
-                "status": a.get("status") or {"response": "none", "time": "0001-01-01T00:00:00Z"},
-            }
-            for a in fields["attendees"]
-        ]
-    return fields
-
-
-def _new_id(owner_id: str) -> str:
-    return "AAMkA" + b64url(hashlib.sha256(f"{owner_id}/{uuid.uuid4()}".encode()).digest() * 2)
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
-
-
-def _change_key(event_id: str, moment: datetime) -> str:
-    return b64url(hashlib.sha256(f"{event_id}/{moment.isoformat()}".encode()).digest())[:28]
+def mailboxes_of(state: EmulatorState) -> Mailboxes:
+    """The state's mailboxes, created (and registered for reset) on first use."""
+    with _CREATION_LOCK:
+        existing = getattr(state, "mailboxes", None)
+        if existing is None:
+            existing = Mailboxes(state.directory, state.clock)
+            state.mailboxes = existing  # type: ignore[attr-defined]
+            state.register_store(existing)
+        return existing

@@ -1,7 +1,9 @@
 """The `Prefer` request header (RFC 7240) and the `Preference-Applied` answer.
 
-Graph honours, among others, `IdType="ImmutableId"` and `outlook.timezone="<zone>"` on Outlook
-resources, and says so in `Preference-Applied`; the directory (/me, /users) ignores them.
+Graph honours, among others, `IdType="ImmutableId"`, `outlook.timezone="<zone>"` and
+`odata.maxpagesize=N` on Outlook resources, and says so in `Preference-Applied`; the directory
+(/me, /users) ignores them. Clients may send several in one header, comma-separated
+(`outlook.timezone="UTC", IdType="ImmutableId"`), or in several headers.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 
 IMMUTABLE_ID = "idtype"
 OUTLOOK_TIMEZONE = "outlook.timezone"
+MAX_PAGE_SIZE = "odata.maxpagesize"
 
 
 @dataclass(frozen=True)
@@ -42,14 +45,24 @@ class Preferences:
     def outlook_timezone(self) -> str | None:
         return self.get(OUTLOOK_TIMEZONE)
 
+    @property
+    def max_page_size(self) -> int | None:
+        """`odata.maxpagesize=N`, when it is a positive integer."""
+        value = self.get(MAX_PAGE_SIZE) or ""
+        return int(value) if value.isdigit() and int(value) > 0 else None
+
     def applied(self, *names: str) -> dict[str, str]:
         """A `Preference-Applied` header for those of `names` the client asked for."""
         parts = [
-            f'{self.spelled[n.lower()]}="{self.values[n.lower()]}"'
+            f"{self.spelled[n.lower()]}={_quoted(self.values[n.lower()])}"
             for n in names
             if n.lower() in self.values
         ]
         return {"Preference-Applied": ", ".join(parts)} if parts else {}
+
+
+def _quoted(value: str) -> str:
+    return value if value.isdigit() else f'"{value}"'
 
 
 def _split_outside_quotes(text: str, separator: str) -> list[str]:

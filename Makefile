@@ -22,6 +22,7 @@ format: install
 bench: install
 	$(PY) -m bench.import_time
 	$(PY) -m bench.scheduling
+	$(PY) -m bench.sync
 
 install: $(VENV)/.installed node_modules/.installed
 

@@ -1,0 +1,98 @@
+"""Two-way sync figures: time from an Outlook change to the conversation updated (p50/p99), and
+Graph requests for a burst of changes in one mailbox next to the minimum (one delta round).
+
+Runs its own stack (Azurite in memory, the emulator, the local host) on free ports.
+Run: .venv/bin/python -m bench.sync [--changes 30] [--burst 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+
+from devtools.demo_directory import EMPLOYEE_ALEX, MANAGER
+from devtools.host_app import HostApp
+from devtools.stack import LocalStack
+
+POLL_SECONDS = 0.005  # the bench polls the app's API to time when the change shows
+
+
+def create_conversation(app: HostApp) -> dict:
+    day = (datetime.now(UTC) + timedelta(days=5)).date()
+    answer = app.call(
+        "POST",
+        "conversations",
+        MANAGER,
+        json={
+            "type": "check_in",
+            "title": "Bench",
+            "start": f"{day}T09:00:00",
+            "end": f"{day}T09:30:00",
+            "timeZone": "UTC",
+            "attendees": [{"email": EMPLOYEE_ALEX.mail}],
+            "location": {"kind": "text", "text": "Room 0"},
+        },
+    )
+    answer.raise_for_status()
+    return answer.json()
+
+
+def location_of(app: HostApp, conversation_id: str) -> str | None:
+    return app.call("GET", f"conversations/{conversation_id}", MANAGER).json()["location"]["text"]
+
+
+def wait_for_location(app: HostApp, conversation_id: str, text: str, limit: float = 60) -> float:
+    started = time.perf_counter()
+    while location_of(app, conversation_id) != text:
+        if time.perf_counter() - started > limit:
+            raise TimeoutError(f"location {text!r} did not arrive in {limit}s")
+        time.sleep(POLL_SECONDS)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--changes", type=int, default=30)
+    parser.add_argument("--burst", type=int, default=100)
+    args = parser.parse_args()
+    with LocalStack.throwaway() as stack:
+        app = HostApp(stack.host_url, stack.emulator_url, stack.ca_file, stack.environ)
+        app.set_switches(MANAGER, allow=True).raise_for_status()
+        assert app.connect(MANAGER) == {"outlook": "connected"}
+        conversation = create_conversation(app)
+        event_path = f"mailboxes/{MANAGER.mail}/events/{conversation['outlook']['eventId']}"
+        wait_for_location(app, conversation["id"], "Room 0")
+
+        samples = []
+        for i in range(1, args.changes + 1):
+            started = time.perf_counter()
+            app.control("PATCH", event_path, location=f"Room {i}")
+            wait_for_location(app, conversation["id"], f"Room {i}")
+            samples.append((time.perf_counter() - started) * 1000)
+        samples.sort()
+        p99 = samples[math.ceil(0.99 * len(samples)) - 1]
+        print(
+            f"Outlook change -> conversation updated, {len(samples)} changes: "
+            f"p50 {statistics.median(samples):.0f} ms, p99 {p99:.0f} ms"
+        )
+
+        app.control("POST", "notifications/hold")
+        app.control("DELETE", "requests")
+        for i in range(args.burst):
+            app.control("PATCH", event_path, location=f"Burst {i}")
+        app.control("POST", "notifications/release")
+        app.control("POST", "notifications/flush")
+        wait_for_location(app, conversation["id"], f"Burst {args.burst - 1}")
+        graph = [r for r in app.control("GET", "requests")["requests"] if r["area"] == "graph"]
+        delta_calls = sum(1 for r in graph if "/delta" in r["path"])
+        print(
+            f"burst of {args.burst} changes in one mailbox: {len(graph)} Graph requests "
+            f"({delta_calls} delta reads; minimum 1 delta read)"
+        )
+
+
+if __name__ == "__main__":
+    main()

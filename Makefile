@@ -2,10 +2,13 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# checkov pins packages that conflict with the app's test tools: the template checks get a venv
+# of their own, which tests/infra calls in a subprocess.
+INFRA_VENV := .venv-infra
 
 .PHONY: run test lint format install bench clean
 
-run: install
+run: $(VENV)/.installed node_modules/.installed
 	$(PY) -m devtools.stack
 
 test: install lint
@@ -24,11 +27,16 @@ bench: install
 	$(PY) -m bench.scheduling
 	$(PY) -m bench.sync
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed $(INFRA_VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(INFRA_VENV)/.installed: requirements-infra.txt
+	$(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-infra.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -36,4 +44,4 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 clean:
-	rm -rf $(VENV) node_modules .stack .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) node_modules .stack .pytest_cache .ruff_cache

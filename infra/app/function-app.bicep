@@ -1,0 +1,156 @@
+// The function app: Python 3.11 on the Flex Consumption plan, running as the user-assigned
+// identity, HTTPS only with TLS 1.2, CORS limited to the host app's origins, and every setting
+// the app reads (shared/settings.py) as an app setting. No secret is an app setting: with
+// KEY_VAULT_URL set, the app reads its secrets from Key Vault by name with its identity.
+
+param name string
+param location string = resourceGroup().location
+param tags object = {}
+
+@description('azd service name in azure.yaml: azd finds the app to deploy to by this tag.')
+param serviceName string = 'api'
+
+param planId string
+param identityId string
+param identityClientId string
+param storageAccountName string
+param blobEndpoint string
+param queueEndpoint string
+param tableEndpoint string
+param deploymentContainerUrl string
+param applicationInsightsName string
+param keyVaultUri string
+
+@description('Public https base URL without a trailing slash, when the app is served under a custom domain; empty: https://<default host name>.')
+param publicBaseUrl string = ''
+
+@description('Application (client) id of the Entra app registration; empty until infra/entra/register-app.sh has run.')
+param entraClientId string = ''
+
+param entraTenant string = 'organizations'
+param entraAuthorityHost string = 'https://login.microsoftonline.com'
+param graphBaseUrl string = 'https://graph.microsoft.com/v1.0'
+
+@description('Comma-separated https origins of the host web app: CORS and allowed return URLs.')
+@minLength(1)
+param hostAppOrigins string
+
+@minLength(1)
+param hostAppTokenIssuer string
+
+@minLength(1)
+param hostAppTokenAudience string
+
+param hostAppJwksUrl string = ''
+
+@minValue(1)
+@maxValue(24)
+param reconnectIntervalMonths int = 9
+
+@minValue(1)
+@maxValue(180)
+param reconnectWarningDays int = 30
+
+param maintenanceSchedule string = '0 */10 * * * *'
+
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+var hostAppOriginList = filter(split(replace(hostAppOrigins, ' ', ''), ','), origin => !empty(origin))
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource site 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: union(tags, { 'azd-service-name': serviceName })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: planId
+    httpsOnly: true
+    clientCertEnabled: false
+    publicNetworkAccess: 'Enabled'
+    keyVaultReferenceIdentity: identityId
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      cors: {
+        allowedOrigins: hostAppOriginList
+        supportCredentials: false
+      }
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: deploymentContainerUrl
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'python'
+        version: '3.11'
+      }
+    }
+  }
+}
+
+var baseUrl = empty(publicBaseUrl) ? 'https://${site.properties.defaultHostName}' : publicBaseUrl
+
+resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: site
+  name: 'appsettings'
+  properties: {
+    AzureWebJobsStorage__accountName: storageAccountName
+    AzureWebJobsStorage__credential: 'managedidentity'
+    AzureWebJobsStorage__clientId: identityClientId
+    AzureWebJobsStorage__blobServiceUri: blobEndpoint
+    AzureWebJobsStorage__queueServiceUri: queueEndpoint
+    AzureWebJobsStorage__tableServiceUri: tableEndpoint
+    APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+    AZURE_CLIENT_ID: identityClientId
+    KEY_VAULT_URL: keyVaultUri
+    APP_PUBLIC_BASE_URL: baseUrl
+    ENTRA_CLIENT_ID: entraClientId
+    ENTRA_AUTHORITY_HOST: entraAuthorityHost
+    ENTRA_TENANT: entraTenant
+    GRAPH_BASE_URL: graphBaseUrl
+    HOST_APP_ORIGINS: join(hostAppOriginList, ',')
+    HOST_APP_TOKEN_ISSUER: hostAppTokenIssuer
+    HOST_APP_TOKEN_AUDIENCE: hostAppTokenAudience
+    HOST_APP_JWKS_URL: hostAppJwksUrl
+    RECONNECT_INTERVAL_MONTHS: string(reconnectIntervalMonths)
+    RECONNECT_WARNING_DAYS: string(reconnectWarningDays)
+    MAINTENANCE_SCHEDULE: maintenanceSchedule
+  }
+}
+
+output id string = site.id
+output name string = site.name
+output defaultHostName string = site.properties.defaultHostName
+output publicBaseUrl string = baseUrl

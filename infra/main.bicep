@@ -1,0 +1,252 @@
+// Outlook calendar sync: the whole deployment, one resource group.
+//
+// Deployed by `azd up` (azure.yaml at the repository root, parameters from main.parameters.json)
+// or by `az deployment sub create` (docs/deploy.md). Plain resource declarations only, no
+// registry modules, so that tests/infra can check every template offline.
+
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the environment (azd environment name): it makes the resource names unique and tags every resource.')
+param environmentName string
+
+@minLength(1)
+@description('Region of every resource. It must offer the Flex Consumption plan: az functionapp list-flexconsumption-locations.')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Resource group to create or update; empty: rg-<environmentName>.')
+param resourceGroupName string = ''
+
+@description('Application (client) id of the Entra app registration; empty on the first deployment, set by infra/entra/register-app.sh.')
+param entraClientId string = ''
+
+@description('Tenant segment of the sign-in authority: organizations (any work or school account) or one tenant id.')
+param entraTenant string = 'organizations'
+
+@description('Microsoft identity platform host: https://login.microsoftonline.com, https://login.microsoftonline.us (US Government), https://login.chinacloudapi.cn (China).')
+param entraAuthorityHost string = 'https://login.microsoftonline.com'
+
+@description('Microsoft Graph base URL: https://graph.microsoft.com/v1.0, https://graph.microsoft.us/v1.0, https://dod-graph.microsoft.us/v1.0, https://microsoftgraph.chinacloudapi.cn/v1.0.')
+param graphBaseUrl string = 'https://graph.microsoft.com/v1.0'
+
+@description('Comma-separated https origins of the host web app (CORS and allowed return URLs), e.g. https://app.example.com.')
+@minLength(1)
+param hostAppOrigins string
+
+@description('Expected iss claim of the host app tokens.')
+@minLength(1)
+param hostAppTokenIssuer string
+
+@description('Expected aud claim of the host app tokens.')
+@minLength(1)
+param hostAppTokenAudience string
+
+@description('JWKS URL of the host app (RS256/ES256 tokens); empty: HS256 with the Key Vault secret host-app-token-secret.')
+param hostAppJwksUrl string = ''
+
+@description('Public https base URL when the app is served under a custom domain (no trailing slash); empty: https://<function app default host name>.')
+param publicBaseUrl string = ''
+
+@description('Months until a calendar connection must be renewed.')
+@minValue(1)
+@maxValue(24)
+param reconnectIntervalMonths int = 9
+
+@description('Days before that date from which users are warned.')
+@minValue(1)
+@maxValue(180)
+param reconnectWarningDays int = 30
+
+@description('NCRONTAB schedule of the maintenance timer (six fields, seconds first).')
+param maintenanceSchedule string = '0 */10 * * * *'
+
+@description('Storage replication: Standard_ZRS where the region has availability zones.')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_GZRS'
+])
+param storageSkuName string = 'Standard_LRS'
+
+@description('Upper bound of Flex Consumption instances.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@description('Principal id of whoever deploys (azd sets it): gets Key Vault Secrets Officer to write the secrets. Empty: no assignment.')
+param principalId string = ''
+
+@description('Type of that principal: User for a person, ServicePrincipal for a pipeline.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+param principalType string = 'User'
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+  application: 'outlook-calendar-sync'
+}
+var functionAppName = 'func-${resourceToken}'
+var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
+
+// Every table and queue of shared/storage/names.py, created up front (tests/infra checks that
+// the two lists agree). The Functions host would create the poison queue itself; creating it
+// here makes it visible before the first failure.
+var storageTables = [
+  'orgsettings'
+  'connections'
+  'accountlinks'
+  'authstates'
+  'conversations'
+  'conversationindex'
+  'idempotency'
+  'conversationrecords'
+  'subscriptions'
+  'eventindex'
+  'mailboxsync'
+  'schedule'
+  'changes'
+]
+var storageQueues = [
+  'graph-notifications'
+  'graph-notifications-poison'
+]
+
+resource rg 'Microsoft.Resources/resourceGroups@2022-09-01' = {
+  name: empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
+  location: location
+  tags: tags
+}
+
+module identity 'core/identity/user-assigned-identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'core/monitor/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: 'log-${resourceToken}'
+    applicationInsightsName: 'appi-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'core/storage/storage-account.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'st${resourceToken}'
+    location: location
+    tags: tags
+    skuName: storageSkuName
+    deploymentContainerName: deploymentContainerName
+    tableNames: storageTables
+    queueNames: storageQueues
+  }
+}
+
+module keyVault 'core/security/key-vault.bicep' = {
+  name: 'keyVault'
+  scope: rg
+  params: {
+    name: 'kv-${resourceToken}'
+    location: location
+    tags: tags
+    logAnalyticsId: monitoring.outputs.logAnalyticsId
+  }
+}
+
+module plan 'core/host/flex-consumption-plan.bicep' = {
+  name: 'plan'
+  scope: rg
+  params: {
+    name: 'plan-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module rbac 'app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    appPrincipalId: identity.outputs.principalId
+    deployerPrincipalId: principalId
+    deployerPrincipalType: principalType
+  }
+}
+
+module functionApp 'app/function-app.bicep' = {
+  name: 'functionApp'
+  scope: rg
+  params: {
+    name: functionAppName
+    location: location
+    tags: tags
+    planId: plan.outputs.id
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    blobEndpoint: storage.outputs.blobEndpoint
+    queueEndpoint: storage.outputs.queueEndpoint
+    tableEndpoint: storage.outputs.tableEndpoint
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    keyVaultUri: keyVault.outputs.uri
+    publicBaseUrl: publicBaseUrl
+    entraClientId: entraClientId
+    entraTenant: entraTenant
+    entraAuthorityHost: entraAuthorityHost
+    graphBaseUrl: graphBaseUrl
+    hostAppOrigins: hostAppOrigins
+    hostAppTokenIssuer: hostAppTokenIssuer
+    hostAppTokenAudience: hostAppTokenAudience
+    hostAppJwksUrl: hostAppJwksUrl
+    reconnectIntervalMonths: reconnectIntervalMonths
+    reconnectWarningDays: reconnectWarningDays
+    maintenanceSchedule: maintenanceSchedule
+    maximumInstanceCount: maximumInstanceCount
+  }
+  dependsOn: [
+    rbac
+  ]
+}
+
+// azd stores every output in the environment (.azure/<env>/.env); the postprovision hook and
+// docs/deploy.md use them.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output AZURE_KEY_VAULT_ENDPOINT string = keyVault.outputs.uri
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output FUNCTION_APP_HOSTNAME string = functionApp.outputs.defaultHostName
+output APP_PUBLIC_BASE_URL string = functionApp.outputs.publicBaseUrl
+output AUTH_CALLBACK_URL string = '${functionApp.outputs.publicBaseUrl}/api/auth/callback'
+output ADMIN_CONSENT_CALLBACK_URL string = '${functionApp.outputs.publicBaseUrl}/api/admin/consent/callback'
+output GRAPH_NOTIFICATION_URL string = '${functionApp.outputs.publicBaseUrl}/api/graph/notifications'
+output GRAPH_LIFECYCLE_URL string = '${functionApp.outputs.publicBaseUrl}/api/graph/lifecycle'
+output HEALTH_URL string = '${functionApp.outputs.publicBaseUrl}/api/health'

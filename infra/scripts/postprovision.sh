@@ -1,0 +1,78 @@
+#!/bin/sh
+# After the templates are deployed: the secrets the app reads from Key Vault, then the Entra app
+# registration. `azd up`/`azd provision` run it as the postprovision hook (azure.yaml) with the
+# deployment outputs in the environment; docs/deploy.md shows how to run it without azd.
+#
+# 1. Generates, only if the vault does not hold them yet:
+#    - token-encryption-keys  k<yyyymmdd>:<32 random bytes, base64>; encrypts the stored OAuth
+#                             token caches (rotation: docs/deploy.md)
+#    - webhook-secret         48 random bytes, base64
+#    - host-app-token-secret  48 random bytes, base64; only in HS256 mode (HOST_APP_JWKS_URL
+#                             empty): the host app signs its tokens with it
+#    An existing secret is never replaced: a new token-encryption key would make every stored
+#    connection unreadable.
+# 2. Creates or updates the Entra app registration and stores its client secret
+#    (infra/entra/register-app.sh), unless SKIP_ENTRA_APP_REGISTRATION=true.
+#
+# Needs: az (signed in), openssl, and the Key Vault Secrets Officer role on the vault (the
+# templates grant it to the principal that deploys).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+require_command az "https://learn.microsoft.com/cli/azure/install-azure-cli"
+require_command openssl "used to generate random keys"
+require_env AZURE_KEY_VAULT_NAME "an output of infra/main.bicep"
+vault=$AZURE_KEY_VAULT_NAME
+
+make_scratch
+existing=$(vault_secret_names "$vault") || exit 1
+
+token_encryption_keys() {
+  printf 'k%s:%s' "$(date -u +%Y%m%d)" "$(openssl rand -base64 32 | tr -d '\r\n')"
+}
+
+random_secret() {
+  openssl rand -base64 48 | tr -d '\r\n'
+}
+
+# ensure_secret NAME GENERATOR: stores GENERATOR's output as NAME unless the vault has NAME.
+ensure_secret() {
+  if has_secret "$existing" "$1"; then
+    log "Key Vault $vault: $1 exists, kept"
+    return 0
+  fi
+  "$2" >"$SCRATCH/value"
+  put_secret "$vault" "$1" "$SCRATCH/value"
+  rm -f "$SCRATCH/value"
+  log "Key Vault $vault: $1 created"
+}
+
+ensure_secret token-encryption-keys token_encryption_keys
+ensure_secret webhook-secret random_secret
+if [ -z "${HOST_APP_JWKS_URL:-}" ]; then
+  ensure_secret host-app-token-secret random_secret
+else
+  log "HOST_APP_JWKS_URL is set: host app tokens are checked against its keys, no host-app-token-secret needed"
+fi
+
+if [ "${SKIP_ENTRA_APP_REGISTRATION:-false}" = true ]; then
+  log "SKIP_ENTRA_APP_REGISTRATION=true: the Entra app registration is left to you (docs/deploy.md)"
+else
+  sh "$here/../entra/register-app.sh"
+fi
+
+cat >&2 <<EOF
+
+Deployed. Next steps (docs/deploy.md):
+  health:           curl ${HEALTH_URL:-https://<function host>/api/health}   (after azd deploy)
+  redirect URIs:    ${AUTH_CALLBACK_URL:-} ${ADMIN_CONSENT_CALLBACK_URL:-}
+  Graph webhooks:   ${GRAPH_NOTIFICATION_URL:-} ${GRAPH_LIFECYCLE_URL:-}
+EOF
+if [ -z "${HOST_APP_JWKS_URL:-}" ]; then
+  cat >&2 <<EOF
+  host app secret:  give the host app team the HS256 signing secret through a channel you trust:
+                    az keyvault secret show --vault-name $vault --name host-app-token-secret --query value --output tsv
+EOF
+fi

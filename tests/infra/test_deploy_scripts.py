@@ -1,0 +1,252 @@
+"""The postprovision hook and the Entra registration script, run with sh against a fake az.
+
+They must create each secret once and never replace one, never put a secret on a command
+line, register a multi-tenant app with this deployment's redirect URIs, and stop without
+writing anything when the vault cannot be listed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.secrets import SecretName
+from shared.token_cipher import TokenCipher
+from tests.infra import fake_az
+from tests.infra.conftest import INFRA, REPO
+
+POSTPROVISION = INFRA / "scripts" / "postprovision.sh"
+REGISTER = INFRA / "entra" / "register-app.sh"
+BASE = "https://func-abc123.azurewebsites.net"
+OUTPUTS = {
+    "AZURE_ENV_NAME": "test",
+    "AZURE_KEY_VAULT_NAME": "kv-abc123",
+    "AZURE_FUNCTION_APP_NAME": "func-abc123",
+    "AZURE_RESOURCE_GROUP": "rg-test",
+    "AUTH_CALLBACK_URL": f"{BASE}/api/auth/callback",
+    "ADMIN_CONSENT_CALLBACK_URL": f"{BASE}/api/admin/consent/callback",
+    "GRAPH_NOTIFICATION_URL": f"{BASE}/api/graph/notifications",
+    "GRAPH_LIFECYCLE_URL": f"{BASE}/api/graph/lifecycle",
+    "HEALTH_URL": f"{BASE}/api/health",
+}
+
+
+class Deployment:
+    def __init__(self, root: Path, shell: str) -> None:
+        self.shell = shell
+        self.state = root / "state"
+        self.state.mkdir()
+        self.bin = root / "bin"
+        self.bin.mkdir()
+        for name in ("az", "azd"):
+            launcher = self.bin / name
+            command = f'exec "{sys.executable}" "{fake_az.__file__}" "$@"'
+            launcher.write_text(f"#!/bin/sh\nFAKE_AZ_NAME={name} {command}\n")
+            launcher.chmod(0o755)
+
+    def run(self, script: Path, **env: str) -> subprocess.CompletedProcess[str]:
+        environ = {
+            "PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}",
+            "HOME": str(self.state),
+            "FAKE_AZ_STATE": str(self.state),
+            "KEY_VAULT_RETRY_SECONDS": "0",
+            **OUTPUTS,
+            **env,
+        }
+        return subprocess.run(  # noqa: S603 - the POSIX shell and our own script
+            [self.shell, str(script)],
+            env=environ,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+
+    def calls(self) -> list[list[str]]:
+        path = self.state / "calls.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    def calls_to(self, *words: str) -> list[list[str]]:
+        return [c for c in self.calls() if c[1 : 1 + len(words)] == list(words)]
+
+    def secret(self, name: str) -> str:
+        return (self.state / "secrets" / name).read_text()
+
+    def secrets(self) -> set[str]:
+        folder = self.state / "secrets"
+        return {p.name for p in folder.iterdir()} if folder.exists() else set()
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, shell: str) -> Deployment:
+    return Deployment(tmp_path, shell)
+
+
+def option(call: list[str], name: str) -> str | None:
+    return call[call.index(name) + 1] if name in call else None
+
+
+def test_first_run_creates_every_secret_and_the_registration(deployment: Deployment) -> None:
+    result = deployment.run(POSTPROVISION)
+    assert result.returncode == 0, result.stderr
+
+    assert deployment.secrets() == {name.value for name in SecretName}
+    cipher = TokenCipher.from_secret(deployment.secret("token-encryption-keys"))
+    assert cipher.active_key_id.startswith("k")
+    for name in ("webhook-secret", "host-app-token-secret"):
+        assert len(base64.b64decode(deployment.secret(name), validate=True)) == 48
+    assert deployment.secret("entra-client-secret") == fake_az.CLIENT_SECRET
+
+    [create] = deployment.calls_to("ad", "app", "create")
+    assert option(create, "--sign-in-audience") == "AzureADMultipleOrgs"
+    uris = (deployment.state / "redirect_uris").read_text().split()
+    assert sorted(uris) == sorted(
+        [OUTPUTS["AUTH_CALLBACK_URL"], OUTPUTS["ADMIN_CONSENT_CALLBACK_URL"]]
+    )
+
+    [patch] = deployment.calls_to("rest")
+    assert (
+        option(patch, "--uri")
+        == f"https://graph.microsoft.com/v1.0/applications(appId='{fake_az.APP_ID}')"
+    )
+    assert option(patch, "--body") == f"@{INFRA / 'entra' / 'app-registration.json'}"
+    assert deployment.calls_to("ad", "sp", "create")
+
+    [reset] = deployment.calls_to("ad", "app", "credential", "reset")
+    assert "--append" in reset
+    [client_secret_set] = [
+        c for c in deployment.calls_to("keyvault", "secret", "set") if "entra-client-secret" in c
+    ]
+    assert option(client_secret_set, "--expires") == option(reset, "--end-date")
+
+    assert ["azd", "env", "set", "ENTRA_CLIENT_ID", fake_az.APP_ID] in deployment.calls()
+    [settings] = deployment.calls_to("functionapp", "config", "appsettings", "set")
+    assert option(settings, "--settings") == f"ENTRA_CLIENT_ID={fake_az.APP_ID}"
+
+
+def test_no_secret_value_is_ever_on_a_command_line(deployment: Deployment) -> None:
+    assert deployment.run(POSTPROVISION).returncode == 0
+    argv = "\n".join(" ".join(call) for call in deployment.calls())
+    for name in deployment.secrets():
+        value = deployment.secret(name)
+        assert value not in argv
+        for part in value.split(":"):
+            assert part not in argv
+    set_calls = deployment.calls_to("keyvault", "secret", "set")
+    assert set_calls
+    assert all("--value" not in call for call in set_calls)
+
+
+def test_a_second_run_keeps_every_secret_and_adds_its_redirect_uris(deployment: Deployment) -> None:
+    assert deployment.run(POSTPROVISION).returncode == 0
+    before = {name: deployment.secret(name) for name in deployment.secrets()}
+    local = "http://localhost:7071/api/auth/callback"
+    (deployment.state / "redirect_uris").write_text(f"{local}\n{OUTPUTS['AUTH_CALLBACK_URL']}")
+    (deployment.state / "calls.jsonl").unlink()
+
+    result = deployment.run(POSTPROVISION, ENTRA_CLIENT_ID=fake_az.APP_ID)
+
+    assert result.returncode == 0, result.stderr
+    assert {name: deployment.secret(name) for name in deployment.secrets()} == before
+    assert not deployment.calls_to("keyvault", "secret", "set")
+    assert not deployment.calls_to("ad", "app", "create")
+    assert not deployment.calls_to("ad", "app", "credential", "reset")
+    assert not deployment.calls_to("functionapp", "config", "appsettings", "set")
+    uris = (deployment.state / "redirect_uris").read_text().split()
+    assert sorted(uris) == sorted(
+        {local, OUTPUTS["AUTH_CALLBACK_URL"], OUTPUTS["ADMIN_CONSENT_CALLBACK_URL"]}
+    )
+
+
+def test_rotating_the_client_secret_adds_one_and_stores_it(deployment: Deployment) -> None:
+    assert deployment.run(POSTPROVISION).returncode == 0
+    (deployment.state / "secrets" / "entra-client-secret").write_text("old")
+    (deployment.state / "calls.jsonl").unlink()
+
+    result = deployment.run(REGISTER, ENTRA_CLIENT_ID=fake_az.APP_ID, ROTATE_CLIENT_SECRET="true")
+
+    assert result.returncode == 0, result.stderr
+    [reset] = deployment.calls_to("ad", "app", "credential", "reset")
+    assert "--append" in reset
+    assert deployment.secret("entra-client-secret") == fake_az.CLIENT_SECRET
+
+
+def test_nothing_is_written_when_the_vault_cannot_be_listed(deployment: Deployment) -> None:
+    (deployment.state / "list_fails").write_text("")
+
+    result = deployment.run(POSTPROVISION, KEY_VAULT_ATTEMPTS="2")
+
+    assert result.returncode != 0
+    assert "Key Vault Secrets Officer" in result.stderr
+    assert not deployment.calls_to("keyvault", "secret", "set")
+    assert not deployment.calls_to("ad", "app", "create")
+
+
+def test_jwks_mode_needs_no_host_app_secret(deployment: Deployment) -> None:
+    result = deployment.run(
+        POSTPROVISION, HOST_APP_JWKS_URL="https://app.example.com/.well-known/jwks.json"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "host-app-token-secret" not in deployment.secrets()
+
+
+def test_the_registration_can_be_left_to_a_person(deployment: Deployment) -> None:
+    result = deployment.run(POSTPROVISION, SKIP_ENTRA_APP_REGISTRATION="true")
+    assert result.returncode == 0, result.stderr
+    assert not deployment.calls_to("ad", "app", "create")
+    assert "entra-client-secret" not in deployment.secrets()
+
+
+def test_the_scripts_are_posix_sh(shell: str) -> None:
+    for script in [POSTPROVISION, REGISTER, INFRA / "scripts" / "lib.sh"]:
+        result = subprocess.run(  # noqa: S603 - the POSIX shell, parsing our own script
+            [shell, "-n", str(script)], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, f"{script}: {result.stderr}"
+
+
+def manifest() -> dict[str, Any]:
+    return json.loads((INFRA / "entra" / "app-registration.json").read_text())
+
+
+GRAPH = "00000003-0000-0000-c000-000000000000"
+DELEGATED = {
+    "e1fe6dd8-ba31-4d61-89e7-88639da4683d": "User.Read",
+    "1ec239c2-d7c9-4623-a91a-a9775856bb36": "Calendars.ReadWrite",
+    "7427e0e9-2fba-42fe-b0c0-848c9e6a8182": "offline_access",
+    "37f7f235-527c-4136-accd-4a02d197296e": "openid",
+    "14dad69e-099b-42c9-810b-d002981feec1": "profile",
+}
+
+
+def test_the_registration_is_multi_tenant_with_delegated_graph_permissions_only() -> None:
+    app = manifest()
+    assert app["signInAudience"] == "AzureADMultipleOrgs"
+    [graph] = app["requiredResourceAccess"]
+    assert graph["resourceAppId"] == GRAPH
+    assert {a["id"] for a in graph["resourceAccess"]} == set(DELEGATED)
+    assert {a["type"] for a in graph["resourceAccess"]} == {"Scope"}  # no application permissions
+    for permission_id, name in DELEGATED.items():
+        assert f"{name} ({permission_id})" in app["notes"]
+
+
+def test_the_app_asks_for_the_permissions_the_registration_lists() -> None:
+    """shared/identity.py requests User.Read and Calendars.ReadWrite; MSAL adds offline_access,
+    openid and profile. Tenant-wide consent covers what the registration lists, so the two
+    must agree or signed-in users would meet a consent prompt their admin cannot pre-approve."""
+    from shared.identity import graph_scopes
+
+    requested = {
+        scope.rsplit("/", 1)[1] for scope in graph_scopes("https://graph.microsoft.com/v1.0")
+    }
+    assert requested | {"offline_access", "openid", "profile"} == set(DELEGATED.values())
+    guide = (REPO / "docs" / "admin-guide.md").read_text()
+    for name in DELEGATED.values():
+        assert f"`{name}`" in guide

@@ -91,9 +91,10 @@ class KeyVaultSecrets:
                 f"secret {name.value} could not be read from {self._vault_url}: "
                 f"{type(error).__name__}"
             ) from error
-        if not secret.value:
+        value = (secret.value or "").strip()  # a secret set by hand often ends in a newline
+        if not value:
             raise SecretUnavailable(f"secret {name.value} in {self._vault_url} is empty")
-        return secret.value
+        return value
 
     def _secret_client(self):  # type: ignore[no-untyped-def]
         if self._client is None:

@@ -61,6 +61,14 @@ def test_key_vault_secrets_are_cached_then_reread_after_the_ttl():
     assert vault.reads == ["entra-client-secret", "entra-client-secret"]
 
 
+def test_key_vault_values_lose_the_trailing_newline_of_a_hand_set_secret():
+    vault = _VaultDouble({"webhook-secret": "s3cret\n"})
+    assert (
+        KeyVaultSecrets("https://kv.vault.azure.net", client=vault).get(SecretName.WEBHOOK_SECRET)
+        == "s3cret"
+    )
+
+
 def test_key_vault_failures_name_the_secret_but_never_a_value():
     secrets = KeyVaultSecrets("https://kv.vault.azure.net", client=_VaultDouble({}))
     with pytest.raises(SecretUnavailable) as raised:

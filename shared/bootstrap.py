@@ -191,7 +191,7 @@ class AppServices:
     @cached_property
     def lifecycle(self) -> ConnectionLifecycle:
         warning = timedelta(days=self.settings.reconnect_warning_days)
-        return ConnectionLifecycle(self.sync, self.schedule, warning)
+        return ConnectionLifecycle(self.sync, self.schedule, warning, self.clock)
 
     @cached_property
     def maintenance(self) -> MaintenanceService:
@@ -214,6 +214,7 @@ class AppServices:
             cipher=self.cipher,
             public_base_url=self.settings.public_base_url,
             clock=self.clock,
+            switched_on=lambda org_id: self.lifecycle.organisation_switched_on(org_id),
         )
 
 

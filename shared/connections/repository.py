@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from shared.connections.model import Connection, MicrosoftAccount, ReconnectReason
-from shared.storage.entities import EntityTable, safe_key
+from shared.storage.entities import EntityTable, StoredEntity, safe_key
 from shared.token_cipher import Sealed
 
 
@@ -29,28 +30,17 @@ class ConnectionRepository:
 
     def get(self, org_id: str, user_id: str) -> StoredConnection | None:
         stored = self._table.get(safe_key(org_id), safe_key(user_id))
-        if stored is None:
-            return None
-        p = stored.properties
-        connection = Connection(
-            org_id=org_id,
-            user_id=user_id,
-            account=MicrosoftAccount(
-                object_id=p["AccountObjectId"],
-                tenant_id=p["AccountTenantId"],
-                home_account_id=p["HomeAccountId"],
-                user_principal_name=p["UserPrincipalName"],
-                display_name=p.get("DisplayName", ""),
-            ),
-            connected_at=p["ConnectedAt"],
-            reconnect_by=p["ReconnectBy"],
-            reconnect_reason=ReconnectReason(p["ReconnectReason"])
-            if p.get("ReconnectReason")
-            else None,
-            reconnect_detail=p.get("ReconnectDetail"),
-        )
-        cache = Sealed(p["TokenKeyId"], bytes(p["TokenCache"])) if p.get("TokenCache") else None
-        return StoredConnection(connection, cache, stored.etag)
+        return None if stored is None else _stored_connection(org_id, user_id, stored)
+
+    def page_of_organisation(
+        self, org_id: str, after: str, limit: int
+    ) -> tuple[list[Connection], str | None]:
+        """Up to `limit` connections of one organisation, in key order after the cursor `after`,
+        and the cursor to go on from (None once this page was the last)."""
+        start = after + " " if after else ""  # no key holds a character below " "
+        rows = list(self._table.range(safe_key(org_id), start, limit=limit))
+        page = [_stored_connection(org_id, unquote(r.row_key), r).connection for r in rows]
+        return page, rows[-1].row_key if len(rows) == limit else None
 
     def put(self, connection: Connection, token_cache: Sealed | None, etag: str | None) -> str:
         """Create (etag None) or replace the row only if it still has `etag`."""
@@ -62,6 +52,29 @@ class ConnectionRepository:
 
     def delete(self, org_id: str, user_id: str) -> None:
         self._table.delete(safe_key(org_id), safe_key(user_id))
+
+
+def _stored_connection(org_id: str, user_id: str, stored: StoredEntity) -> StoredConnection:
+    p = stored.properties
+    connection = Connection(
+        org_id=org_id,
+        user_id=user_id,
+        account=MicrosoftAccount(
+            object_id=p["AccountObjectId"],
+            tenant_id=p["AccountTenantId"],
+            home_account_id=p["HomeAccountId"],
+            user_principal_name=p["UserPrincipalName"],
+            display_name=p.get("DisplayName", ""),
+        ),
+        connected_at=p["ConnectedAt"],
+        reconnect_by=p["ReconnectBy"],
+        reconnect_reason=ReconnectReason(p["ReconnectReason"])
+        if p.get("ReconnectReason")
+        else None,
+        reconnect_detail=p.get("ReconnectDetail"),
+    )
+    cache = Sealed(p["TokenKeyId"], bytes(p["TokenCache"])) if p.get("TokenCache") else None
+    return StoredConnection(connection, cache, stored.etag)
 
 
 def _properties(connection: Connection, token_cache: Sealed | None) -> dict[str, Any]:

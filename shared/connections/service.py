@@ -254,6 +254,14 @@ class ConnectionService:
         stored = self._connections.get(org_id, user_id)
         return stored.connection if stored else None
 
+    def outlook_allowed(self, org_id: str) -> bool:
+        return self._orgs.get(org_id).settings.allow_outlook
+
+    def page_of_organisation(
+        self, org_id: str, after: str, limit: int
+    ) -> tuple[list[Connection], str | None]:
+        return self._connections.page_of_organisation(org_id, after, limit)
+
     def syncs_for(self, org_id: str, user_id: str) -> bool:
         """Whether the user's conversations go to Outlook: the org allows it and they connected.
 

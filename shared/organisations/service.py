@@ -40,7 +40,9 @@ class OrganisationService:
         cipher: TokenCipher,
         public_base_url: str,
         clock: Callable[[], datetime],
+        switched_on: Callable[[str], None] = lambda org_id: None,
     ) -> None:
+        self._switched_on = switched_on  # told when connecting is allowed again after a pause
         self._orgs = orgs
         self._connections = connections
         self._sign_ins = sign_ins
@@ -71,6 +73,8 @@ class OrganisationService:
             raise PreconditionFailed(
                 "The settings changed while saving; reload and try again.", code="stale"
             ) from error
+        if updated.allow_outlook and not stored.settings.allow_outlook:
+            self._switched_on(caller.org_id)
         logger.info(
             "org %s settings by %s: outlook=%s sync=%s",
             caller.org_id,

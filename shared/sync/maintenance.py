@@ -28,16 +28,28 @@ BATCH = 200  # items of each kind per run: a run stays short; the rest waits for
 class ConnectionLifecycle:
     """What happens around a connection: subscribe, schedule its renewal warnings, clean up."""
 
-    def __init__(self, sync: SyncService, schedule: WorkSchedule, warning: timedelta) -> None:
+    def __init__(
+        self,
+        sync: SyncService,
+        schedule: WorkSchedule,
+        warning: timedelta,
+        clock: Callable[[], datetime],
+    ) -> None:
         self._sync = sync
         self._schedule = schedule
         self._warning = warning
+        self._clock = clock
 
     def connected(self, connection: Connection) -> None:
         key = f"{connection.org_id}|{connection.user_id}"
         self._schedule.add(work.WARN_RECONNECT, connection.reconnect_by - self._warning, key,
                            OrgId=connection.org_id, UserId=connection.user_id)  # fmt: skip
         self._sync.on_connected(connection.org_id, connection.user_id)
+
+    def organisation_switched_on(self, org_id: str) -> None:
+        """Connections made inert while the switch was off lost their subscriptions: the timer
+        resubscribes and resyncs them, a page per run (an organisation can be large)."""
+        self._schedule.add(work.RESUME_ORGANISATION, self._clock(), org_id, OrgId=org_id)
 
     def disconnecting(self, connection: Connection) -> None:
         key = f"{connection.org_id}|{connection.user_id}"
@@ -75,6 +87,7 @@ class MaintenanceService:
             (work.PUSH_CONVERSATION, self._push),
             (work.WARN_RECONNECT, self._warn),
             (work.EXPIRE_CONNECTION, self._expire),
+            (work.RESUME_ORGANISATION, self._resume),
         ):
             outcomes: dict[str, int] = {}
             for item in self._schedule.due(kind, now, self._batch):
@@ -94,7 +107,26 @@ class MaintenanceService:
         org_id, user_id = item.properties["OrgId"], item.properties["UserId"]
         if self._connections.connection_of(org_id, user_id) is None:
             return "not connected"
+        if not self._connections.outlook_allowed(org_id):
+            return "switched off"  # switching on again resumes it (RESUME_ORGANISATION)
         return self._sync.ensure_subscription(org_id, user_id)
+
+    def _resume(self, item: work.WorkItem) -> str:
+        self._schedule.remove(item.kind, item.due, item.key)
+        org_id = item.properties["OrgId"]
+        if not self._connections.outlook_allowed(org_id):
+            return "switched off"
+        page, cursor = self._connections.page_of_organisation(
+            org_id, str(item.properties.get("After", "")), self._batch
+        )
+        for connection in page:
+            if connection.needs_reconnect:
+                continue
+            if self._sync.ensure_subscription(org_id, connection.user_id) == "created":
+                self._sync.resync(org_id, connection.user_id, self._clock(), force=True)
+        if cursor is not None:
+            self._schedule.add(item.kind, self._clock(), item.key, OrgId=org_id, After=cursor)
+        return "resumed"
 
     def _push(self, item: work.WorkItem) -> str:
         state = self._conversations.push_pending(

@@ -265,3 +265,30 @@ def test_disconnecting_deletes_the_subscription(outlook, storage):
     assert outlook.app.call("DELETE", "me/calendar", EMPLOYEE_ALEX).status_code == 204
     live = [s["id"] for s in outlook.app.control("GET", "subscriptions")["value"]]
     assert subscription_id not in live
+
+
+def test_switching_outlook_off_then_on_again_resubscribes_and_catches_up(outlook, storage):
+    conversation = create(outlook)
+    old = subscription_of(storage, outlook.app.org_id, MANAGER.host_user_id)
+    assert outlook.app.set_switches(MANAGER, allow=False).status_code == 200
+    make_renewal_due(storage, old)
+    outlook.app.control("DELETE", "requests")
+
+    run_timer(outlook)  # switched off: inert, so the subscription is not renewed
+
+    graph_paths = [r["path"] for r in outlook.app.control("GET", "requests")["requests"]]
+    assert not [p for p in graph_paths if "subscriptions" in p]
+    outlook.app.control("DELETE", f"subscriptions/{old}")  # meanwhile it expired in Graph
+    event_path = f"mailboxes/{MANAGER.mail}/events/{organiser_event(outlook, conversation)}"
+    outlook.act("PATCH", event_path, location="Moved while switched off")
+    assert read(outlook, conversation).json()["location"]["text"] == "Room 1"
+
+    assert outlook.app.set_switches(MANAGER, allow=True).status_code == 200
+    run_timer(outlook)
+
+    assert read(outlook, conversation).json()["location"]["text"] == "Moved while switched off"
+    new = subscription_of(storage, outlook.app.org_id, MANAGER.host_user_id)
+    assert new != old
+    assert new in [s["id"] for s in outlook.app.control("GET", "subscriptions")["value"]]
+    outlook.act("PATCH", event_path, location="After switching on")
+    assert read(outlook, conversation).json()["location"]["text"] == "After switching on"

@@ -7,6 +7,7 @@ returns, no attendee's subject, location or body ever leaves this module.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from shared.graph.errors import GraphError
 if TYPE_CHECKING:
     from shared.connections.service import ConnectionService
     from shared.graph.client import GraphClient
+
+logger = logging.getLogger(__name__)
 
 SCHEDULES_PER_CALL = 20  # getSchedule's limit
 MAILBOX_CONCURRENCY = 4  # Outlook's concurrent requests per app and mailbox
@@ -92,7 +95,7 @@ class AvailabilityService:
             with ThreadPoolExecutor(max_workers=MAILBOX_CONCURRENCY) as pool:
                 own_future = pool.submit(lambda: list(self._own_events(graph, window)))
                 schedule_futures = [
-                    pool.submit(self._schedule_chunk, graph, chunk, window) for chunk in chunks
+                    pool.submit(self._schedules_of, graph, chunk, window) for chunk in chunks
                 ]
                 own = own_future.result()
                 schedules = [s for future in schedule_futures for s in future.result()]
@@ -153,6 +156,20 @@ class AvailabilityService:
                 }
             page, params = answer.get("@odata.nextLink"), None
 
+    def _schedules_of(
+        self, graph: GraphClient, addresses: list[str], window: Window
+    ) -> list[dict[str, Any]]:
+        """One getSchedule for the chunk. Where Graph refuses the whole call as a bad request,
+        one per attendee, so one address it cannot take does not hide everyone else's time;
+        where it fails otherwise, those attendees are shown as unavailable, not the whole page."""
+        try:
+            return self._schedule_chunk(graph, addresses, window)
+        except GraphError as error:
+            if error.status != 400 or len(addresses) == 1:
+                logger.warning("getSchedule for %d attendees failed: %s", len(addresses), error)
+                return [_failed_schedule(address, error) for address in addresses]
+            return [s for a in addresses for s in self._schedules_of(graph, [a], window)]
+
     def _schedule_chunk(
         self, graph: GraphClient, addresses: list[str], window: Window
     ) -> list[dict[str, Any]]:
@@ -168,6 +185,12 @@ class AvailabilityService:
 
 def _utc(moment: datetime) -> dict[str, str]:
     return {"dateTime": moment.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}
+
+
+def _failed_schedule(address: str, error: GraphError) -> dict[str, Any]:
+    """A getSchedule call Graph refused, shaped as the per-schedule error Graph returns."""
+    problem = "" if error.transient else f"{error.code} {error.message}"
+    return {"scheduleId": address, "error": {"responseCode": problem, "message": ""}}
 
 
 def _attendee_answer(ref: AttendeeRef, schedule: dict[str, Any]) -> dict[str, Any]:

@@ -153,6 +153,41 @@ def test_availability_chunks_attendees_by_graphs_limit(app):
     assert paths.count("/v1.0/me/calendar/getSchedule") == 3
 
 
+def test_a_refused_getschedule_call_falls_back_to_one_call_per_attendee(app):
+    guests = [f"guest{i}@northwind.example" for i in range(24)]
+    app.control("POST", "faults", path_prefix="/v1.0/me/calendar/getSchedule", status=400, count=1)
+    app.control("DELETE", "requests")
+
+    answer = availability(app, MANAGER, [EMPLOYEE_ALEX.host_user_id, *guests])
+
+    assert answer.status_code == 200, answer.text
+    statuses = {a["attendee"]: a["status"] for a in answer.json()["attendees"]}
+    assert statuses[EMPLOYEE_ALEX.host_user_id] == "ok"
+    assert {statuses[g] for g in guests} == {"not_found"}
+    paths = [r["path"] for r in app.control("GET", "requests")["requests"] if r["area"] == "graph"]
+    assert paths.count("/v1.0/me/calendar/getSchedule") in (2 + 20, 2 + 5)  # the refused chunk
+
+
+def test_when_getschedule_keeps_failing_attendees_show_as_unavailable_beside_own_events(app):
+    app.control(
+        "POST", f"mailboxes/{MANAGER.mail}/events", subject="Own planning", start=local(10),
+        end=local(11), timeZone="Europe/London",
+    )  # fmt: skip
+    app.control(
+        "POST", "faults", path_prefix="/v1.0/me/calendar/getSchedule", status=503, count=50,
+        retry_after=30,
+    )  # fmt: skip
+    answer = availability(app, MANAGER, [EMPLOYEE_ALEX.host_user_id, EXTERNAL_ATTENDEE.mail])
+
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert [e["title"] for e in body["events"]] == ["Own planning"]
+    for attendee in body["attendees"]:
+        assert attendee["status"] == "unavailable"
+        assert "try again" in attendee["message"]
+        assert attendee["busy"] == []
+
+
 # --- conversations --------------------------------------------------------------------------
 
 

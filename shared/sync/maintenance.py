@@ -87,6 +87,7 @@ class MaintenanceService:
             (work.PUSH_CONVERSATION, self._push),
             (work.WARN_RECONNECT, self._warn),
             (work.EXPIRE_CONNECTION, self._expire),
+            (work.RESYNC_MAILBOX, self._resync),
             (work.RESUME_ORGANISATION, self._resume),
         ):
             outcomes: dict[str, int] = {}
@@ -111,6 +112,12 @@ class MaintenanceService:
             return "switched off"  # switching on again resumes it (RESUME_ORGANISATION)
         return self._sync.ensure_subscription(org_id, user_id)
 
+    def _resync(self, item: work.WorkItem) -> str:
+        org_id, user_id = item.properties["OrgId"], item.properties["UserId"]
+        outcome = self._sync.resync(org_id, user_id, self._clock(), force=True)
+        self._schedule.remove(item.kind, item.due, item.key)  # only once done: a failure retries
+        return outcome
+
     def _resume(self, item: work.WorkItem) -> str:
         self._schedule.remove(item.kind, item.due, item.key)
         org_id = item.properties["OrgId"]
@@ -122,8 +129,7 @@ class MaintenanceService:
         for connection in page:
             if connection.needs_reconnect:
                 continue
-            if self._sync.ensure_subscription(org_id, connection.user_id) == "created":
-                self._sync.resync(org_id, connection.user_id, self._clock(), force=True)
+            self._sync.ensure_subscription(org_id, connection.user_id)  # and resyncs, if new
         if cursor is not None:
             self._schedule.add(item.kind, self._clock(), item.key, OrgId=org_id, After=cursor)
         return "resumed"

@@ -18,6 +18,7 @@ CREATE_SUBSCRIPTION = "create-subscription"
 PUSH_CONVERSATION = "push-conversation"
 WARN_RECONNECT = "warn-reconnect"
 EXPIRE_CONNECTION = "expire-connection"
+RESYNC_MAILBOX = "resync-mailbox"  # read a mailbox from Outlook after a gap in notifications
 RESUME_ORGANISATION = "resume-organisation"  # switched back on: resubscribe its connections
 
 

@@ -32,6 +32,7 @@ from shared.sync.subscriptions import (
     SubscriptionManager,
     SubscriptionRepository,
     client_state_matches,
+    is_text,
 )
 
 logger = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class SyncService:
         """Queue messages for the notifications that prove they come from our subscriptions."""
         try:
             payload = json.loads(body or b"null")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep nesting
             raise BadRequest("The notification body is not JSON.", code="invalid_json") from None
         items = payload.get("value") if isinstance(payload, dict) else None
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
@@ -90,9 +91,7 @@ class SyncService:
         for item in items:
             subscription_id = item.get("subscriptionId")
             subscription = (
-                self._subscriptions.get(subscription_id)
-                if isinstance(subscription_id, str)
-                else None
+                self._subscriptions.get(subscription_id) if is_text(subscription_id) else None
             )
             if subscription is None:
                 logger.warning("notification for unknown subscription %r dropped", subscription_id)
@@ -141,18 +140,28 @@ class SyncService:
         if event == "reauthorizationRequired":
             if self._manager.reauthorize(graph, subscription):
                 return "reauthorized"
-            self._recreate(graph, org_id, user_id)
+            if not self._recreate(graph, org_id, user_id):
+                return "recreation left to the timer"
         elif event == "subscriptionRemoved":
             self._manager.forget(subscription)
-            self._recreate(graph, org_id, user_id)
+            if not self._recreate(graph, org_id, user_id):
+                return "recreation left to the timer"
         elif event != "missed":
             logger.warning("unknown lifecycle event %r", event)
             return "ignored"
         return self.resync(org_id, user_id, self._clock(), force=True)
 
-    def _recreate(self, graph: GraphClient, org_id: str, user_id: str) -> None:
-        created = self._manager.create(graph, org_id, user_id)
+    def _recreate(self, graph: GraphClient, org_id: str, user_id: str) -> bool:
+        """A new subscription for the mailbox; if Graph refuses now, the timer creates it (and
+        then resyncs), so a mailbox is never left without one."""
+        try:
+            created = self._manager.create(graph, org_id, user_id)
+        except GraphError as error:
+            logger.warning("subscription for %s/%s not recreated (%s)", org_id, user_id, error)
+            self._manager.request_creation(org_id, user_id)
+            return False
         self._update_mailbox(org_id, user_id, SubscriptionId=created.id)
+        return True
 
     def resync(self, org_id: str, user_id: str, received: datetime, *, force: bool = False) -> str:
         """Read what changed in the mailbox (delta) and apply it to the conversations it carries.
@@ -193,9 +202,13 @@ class SyncService:
                 properties["SyncedThrough"] = started
                 outcome = "connection not usable"
             else:
-                count, properties["DeltaLink"] = self._read_changes(
-                    graph, org_id, properties.get("DeltaLink")
-                )
+                try:
+                    count, properties["DeltaLink"] = self._read_changes(
+                        graph, org_id, properties.get("DeltaLink")
+                    )
+                except Exception:
+                    self._release_after_failure(keys)
+                    raise  # the queue retries the message; the delta link was not moved on
                 applied, rounds = applied + count, rounds + 1
                 properties["SyncedThrough"] = started
                 outcome = f"applied {applied} in {rounds} round(s)"
@@ -216,6 +229,23 @@ class SyncService:
                     return outcome
                 properties["LockedUntil"] = self._clock() + LEASE  # asked to run again: keep it
                 etag = self._mailboxes.replace(*keys, {**properties, "Dirty": False}, current.etag)
+
+    def _release_after_failure(self, keys: tuple[str, str]) -> None:
+        """Let go of the lease at once, so the retry (or a newer notification) syncs, instead
+        of finding the mailbox 'held' by a sync that is no longer running."""
+        for _ in range(3):
+            current = self._mailboxes.get(*keys)
+            if current is None:
+                return
+            unlocked = {
+                k: v for k, v in current.properties.items() if k not in ("LockedUntil", "Dirty")
+            }
+            try:
+                self._mailboxes.replace(*keys, unlocked, current.etag)
+                return
+            except ConcurrencyConflict:
+                continue
+        logger.warning("lease of mailbox %s/%s not released; it lapses by itself", *keys)
 
     def _read_changes(
         self, graph: GraphClient, org_id: str, delta_link: str | None
@@ -298,7 +328,14 @@ class SyncService:
     # --- connection lifecycle -------------------------------------------------------------------
 
     def on_connected(self, org_id: str, user_id: str) -> bool:
-        """Subscribe to the new connection's events; on failure the timer retries."""
+        """Subscribe to the new connection's events, and have the timer read what changed in
+        Outlook while it was not watched (a reconnect); on failure the timer retries."""
+        if not self._subscribe(org_id, user_id):
+            return False
+        self._manager.request_resync(org_id, user_id)
+        return True
+
+    def _subscribe(self, org_id: str, user_id: str) -> bool:
         state = self._mailboxes.get(safe_key(org_id), safe_key(user_id))
         old = state.properties.get("SubscriptionId") if state else None
         graph = self._graph_for(org_id, user_id)
@@ -337,7 +374,10 @@ class SyncService:
             and self._subscriptions.get(state.properties["SubscriptionId"])
         ):
             return "exists"
-        return "created" if self.on_connected(org_id, user_id) else "failed, retried next run"
+        if not self._subscribe(org_id, user_id):
+            return "failed, retried next run"
+        self.resync(org_id, user_id, self._clock(), force=True)  # what changed while unwatched
+        return "created"
 
     def renew(self, subscription_id: str) -> str:
         subscription = self._subscriptions.get(subscription_id)
@@ -349,7 +389,8 @@ class SyncService:
             return "dropped"
         if self._manager.renew(graph, subscription) is not None:
             return "renewed"
-        self._recreate(graph, subscription.org_id, subscription.user_id)
+        if not self._recreate(graph, subscription.org_id, subscription.user_id):
+            return "recreation left to the next run"
         self.resync(subscription.org_id, subscription.user_id, self._clock(), force=True)
         return "recreated"
 

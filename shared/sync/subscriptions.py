@@ -22,7 +22,12 @@ from shared.conversations.time_zones import parse_timestamp
 from shared.graph.client import GraphClient
 from shared.graph.errors import GraphError
 from shared.storage.entities import EntityTable, safe_key
-from shared.sync.schedule import CREATE_SUBSCRIPTION, RENEW_SUBSCRIPTION, WorkSchedule
+from shared.sync.schedule import (
+    CREATE_SUBSCRIPTION,
+    RENEW_SUBSCRIPTION,
+    RESYNC_MAILBOX,
+    WorkSchedule,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +46,17 @@ class Subscription:
     user_id: str
     client_state_hash: str
     expires_at: datetime
+
+
+def is_text(value: Any) -> bool:
+    """A string that can be stored and hashed: JSON can carry lone surrogates, UTF-8 cannot."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def client_state_hash(client_state: str) -> str:
@@ -87,7 +103,7 @@ class SubscriptionRepository:
 
 
 def client_state_matches(subscription: Subscription, presented: Any) -> bool:
-    if not isinstance(presented, str):
+    if not is_text(presented):
         return False
     return hmac.compare_digest(client_state_hash(presented), subscription.client_state_hash)
 
@@ -185,6 +201,12 @@ class SubscriptionManager:
         """Create it on the timer's next run (after a failure, or when Graph removed it)."""
         self._schedule.add(
             CREATE_SUBSCRIPTION, self._clock(), f"{org_id}|{user_id}", OrgId=org_id, UserId=user_id
+        )
+
+    def request_resync(self, org_id: str, user_id: str) -> None:
+        """Read the mailbox from Outlook on the timer's next run (catch up after a gap)."""
+        self._schedule.add(
+            RESYNC_MAILBOX, self._clock(), f"{org_id}|{user_id}", OrgId=org_id, UserId=user_id
         )
 
 

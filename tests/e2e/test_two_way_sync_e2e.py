@@ -59,7 +59,7 @@ def outlook(host_app: HostApp, local_host, storage: StorageAccount) -> Iterator[
     host_app.control("POST", "notifications/drop", on=False)
 
 
-def create(outlook: Outlook) -> dict:
+def create(outlook: Outlook, **overrides) -> dict:
     answer = outlook.app.call(
         "POST",
         "conversations",
@@ -72,6 +72,7 @@ def create(outlook: Outlook) -> dict:
             "end": f"{DAY}T09:30:00",
             "timeZone": "UTC",
             "location": {"kind": "text", "text": "Room 1"},
+            **overrides,
         },
     )
     assert answer.status_code == 201, answer.text
@@ -292,3 +293,88 @@ def test_switching_outlook_off_then_on_again_resubscribes_and_catches_up(outlook
     assert new in [s["id"] for s in outlook.app.control("GET", "subscriptions")["value"]]
     outlook.act("PATCH", event_path, location="After switching on")
     assert read(outlook, conversation).json()["location"]["text"] == "After switching on"
+
+
+def test_a_sync_that_fails_lets_go_of_the_mailbox_so_the_next_change_arrives(outlook, local_host):
+    # An external attendee only: the organiser's is the one mailbox that changes, and syncs.
+    conversation = create(outlook, attendees=[{"email": "guest@northwind.example"}])
+    event_path = f"mailboxes/{MANAGER.mail}/events/{organiser_event(outlook, conversation)}"
+    outlook.app.control(
+        "POST", "faults", path_prefix="/v1.0/me/calendarView/delta", status=503, count=1,
+        retry_after=60, method="GET",
+    )  # fmt: skip
+    local_host.skip_log()
+    outlook.app.control("PATCH", event_path, location="First try fails")
+    outlook.app.control("POST", "notifications/flush")
+    local_host.wait_for("(Failed")  # the queue retries this one later; nothing waits for that
+
+    outlook.act("PATCH", event_path, location="Second change")
+
+    assert read(outlook, conversation, MANAGER).json()["location"]["text"] == "Second change"
+
+
+def test_a_subscription_graph_removed_is_recreated_and_the_mailbox_resynced(outlook, storage):
+    conversation = create(outlook)
+    old = subscription_of(storage, outlook.app.org_id, MANAGER.host_user_id)
+    outlook.app.control("POST", "notifications/drop", on=True)
+    event_path = f"mailboxes/{MANAGER.mail}/events/{organiser_event(outlook, conversation)}"
+    outlook.act("PATCH", event_path, location="Changed while removed")
+    outlook.app.control("POST", "notifications/drop", on=False)
+
+    outlook.act("POST", f"subscriptions/{old}/lifecycle", event="subscriptionRemoved")
+
+    new = subscription_of(storage, outlook.app.org_id, MANAGER.host_user_id)
+    assert new != old
+    assert new in [s["id"] for s in outlook.app.control("GET", "subscriptions")["value"]]
+    assert read(outlook, conversation).json()["location"]["text"] == "Changed while removed"
+
+
+def test_reauthorization_required_is_answered_and_notifications_keep_flowing(outlook, storage):
+    conversation = create(outlook)
+    subscription_id = subscription_of(storage, outlook.app.org_id, MANAGER.host_user_id)
+
+    outlook.act(
+        "POST", f"subscriptions/{subscription_id}/lifecycle", event="reauthorizationRequired",
+        grace_seconds=0,
+    )  # fmt: skip
+
+    state = outlook.app.control("GET", f"subscriptions/{subscription_id}")
+    assert state["reauthorizationRequired"] is False
+    event_path = f"mailboxes/{MANAGER.mail}/events/{organiser_event(outlook, conversation)}"
+    outlook.act("PATCH", event_path, location="After reauthorizing")
+    assert read(outlook, conversation).json()["location"]["text"] == "After reauthorizing"
+
+
+def test_a_recreation_graph_refuses_is_retried_by_the_timer(outlook, storage):
+    conversation = create(outlook)
+    run_timer(outlook)  # what connecting scheduled is done first
+    old = subscription_of(storage, outlook.app.org_id, MANAGER.host_user_id)
+    outlook.app.control("DELETE", f"subscriptions/{old}")  # Graph forgot it
+    make_renewal_due(storage, old)
+    outlook.app.control(
+        "POST", "faults", path_prefix="/v1.0/subscriptions", status=503, count=1, retry_after=60,
+        method="POST",
+    )  # fmt: skip
+    run_timer(outlook)  # renewal answers 404, and Graph refuses the new subscription once
+    run_timer(outlook)  # (or this run) creates it
+
+    new = subscription_of(storage, outlook.app.org_id, MANAGER.host_user_id)
+    assert new != old
+    assert new in [s["id"] for s in outlook.app.control("GET", "subscriptions")["value"]]
+    event_path = f"mailboxes/{MANAGER.mail}/events/{organiser_event(outlook, conversation)}"
+    outlook.act("PATCH", event_path, location="Watched again")
+    assert read(outlook, conversation).json()["location"]["text"] == "Watched again"
+
+
+def test_changes_made_in_outlook_while_disconnected_arrive_after_reconnecting(outlook):
+    conversation = create(outlook)
+    assert outlook.app.call("DELETE", "me/calendar", MANAGER).status_code == 204
+    event_path = f"mailboxes/{MANAGER.mail}/events/{organiser_event(outlook, conversation)}"
+    outlook.act("PATCH", event_path, location="Changed while disconnected")
+    assert read(outlook, conversation).json()["location"]["text"] == "Room 1"
+
+    assert outlook.app.connect(MANAGER) == {"outlook": "connected"}
+    outlook.settle()
+    run_timer(outlook)
+
+    assert read(outlook, conversation).json()["location"]["text"] == "Changed while disconnected"

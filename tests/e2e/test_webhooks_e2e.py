@@ -1,5 +1,6 @@
 """Graph's webhooks at the app's door: the handshake, proof of origin, and bad input."""
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -74,8 +75,29 @@ def test_a_wrong_client_state_or_unknown_subscription_is_dropped_and_logged(
     assert "not-ours" in local_host.wait_for("unknown subscription")
 
 
-@pytest.mark.parametrize("body", [b"{not json", b'{"value": "nope"}', b"[1, 2]", b'{"value": [1]}'])
-def test_a_malformed_body_gets_400_problem_never_500(local_host, body):
-    answer = requests.post(f"{local_host.base_url}/api/graph/notifications", data=body, timeout=10)
+MALFORMED = [
+    b"{not json",
+    b'{"value": "nope"}',
+    b"[1, 2]",
+    b'{"value": [1]}',
+    b"[" * 100_000 + b"]" * 100_000,  # nesting deeper than any parser's recursion
+]
+
+
+@pytest.mark.parametrize("path", ["graph/notifications", "graph/lifecycle"])
+@pytest.mark.parametrize("body", MALFORMED, ids=range(len(MALFORMED)))
+def test_a_malformed_body_gets_400_problem_never_500(local_host, body, path):
+    answer = requests.post(f"{local_host.base_url}/api/{path}", data=body, timeout=10)
     assert answer.status_code == 400
     assert answer.headers["Content-Type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("field", ["subscriptionId", "clientState"])
+def test_text_that_cannot_be_stored_is_dropped_not_a_500(local_host, subscription, field):
+    sub, secret = subscription
+    item = notification(sub, secret)["value"][0] | {field: "PLACEHOLDER"}
+    body = json.dumps({"value": [item]}).replace('"PLACEHOLDER"', '"\\ud800"').encode()
+    local_host.skip_log()
+    answer = requests.post(f"{local_host.base_url}/api/graph/notifications", data=body, timeout=10)
+    assert answer.status_code == 202
+    assert local_host.wait_for("dropped")

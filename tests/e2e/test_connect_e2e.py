@@ -1,9 +1,11 @@
 """Connecting Outlook end to end: the local host, the emulator, real MSAL, real Azurite."""
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
+from azure.data.tables import UpdateMode
 
 from devtools.demo_directory import (
     CONTOSO,
@@ -14,7 +16,9 @@ from devtools.demo_directory import (
     ON_PREMISES_MAILBOX,
 )
 from devtools.host_app import HostApp, query_of
+from shared.storage import names
 from shared.storage.account import StorageAccount
+from shared.storage.entities import safe_key
 
 pytestmark = pytest.mark.e2e
 
@@ -55,6 +59,76 @@ def test_a_user_connects_and_sees_the_connection(app):
         connected_at.year * 12 + connected_at.month
     ) == 9
     assert status["expiringSoon"] is False
+
+
+def test_the_authorization_url_asks_for_pkce_and_only_the_calendar_scopes(app, host_environment):
+    started = app.call("POST", "me/calendar/connect", EMPLOYEE_ALEX, json={})
+    assert started.status_code == 200, started.text
+    url = started.json()["authorizationUrl"]
+    query = query_of(url)
+
+    assert urlsplit(url).path.endswith("/oauth2/v2.0/authorize")
+    assert query["response_type"] == "code"
+    assert query["redirect_uri"] == f"{app.base_url}/api/auth/callback"
+    assert query["state"]
+    assert query["code_challenge_method"] == "S256"
+    assert len(query["code_challenge"]) == 43, "base64url of a SHA-256 digest, unpadded"
+    assert "code_verifier" not in query, "the verifier stays server side"
+    graph = urlsplit(host_environment["GRAPH_BASE_URL"])
+    resource = f"{graph.scheme}://{graph.netloc}"
+    assert set(query["scope"].split()) == {
+        f"{resource}/User.Read",
+        f"{resource}/Calendars.ReadWrite",
+        "offline_access",
+        "openid",
+        "profile",
+    }
+
+
+def age_pending_sign_in(storage: StorageAccount, state: str) -> None:
+    """Make the pending sign-in of `state` look as if its lifetime ended a minute ago."""
+    storage.table(names.AUTH_STATES_TABLE).update_entity(
+        {
+            "PartitionKey": safe_key(state),
+            "RowKey": "state",
+            "ExpiresAt": datetime.now(UTC) - timedelta(minutes=1),
+        },
+        mode=UpdateMode.MERGE,
+    )
+
+
+def test_a_sign_in_that_comes_back_after_its_state_expired_links_nothing(app, storage):
+    started = app.call("POST", "me/calendar/connect", EMPLOYEE_ALEX, json={})
+    url = started.json()["authorizationUrl"]
+    callback = app.browse(url).headers["Location"]
+    age_pending_sign_in(storage, query_of(url)["state"])
+    app.control("DELETE", "requests")
+
+    back = app.browse(callback)
+
+    assert back.status_code == 302, back.text
+    assert query_of(back.headers["Location"]) == {"outlook": "sign_in_expired"}
+    assert app.identity_requests() == [], "an expired sign-in's code is never redeemed"
+    assert app.call("GET", "me/calendar", EMPLOYEE_ALEX).json() == {"status": "not_connected"}
+    assert_problem(app.browse(callback), 400, "invalid_state")  # and it cannot be retried
+
+
+def test_an_admin_consent_that_comes_back_after_its_state_expired_is_not_recorded(app, storage):
+    before = app.call("GET", "admin/settings", MANAGER).json()["adminConsent"]
+    app.control("POST", f"tenants/{CONTOSO.tenant_id}/next-admin-consent", outcome="granted")
+    link = app.call("GET", f"admin/consent?returnUrl={app.origin}/admin", MANAGER).json()
+    url = link["consentUrl"] + f"&login_hint={MANAGER.user_principal_name}"
+    callback = app.browse(url).headers["Location"]
+    assert query_of(callback)["admin_consent"] == "True"
+    age_pending_sign_in(storage, query_of(url)["state"])
+
+    back = app.browse(callback)
+
+    assert back.status_code == 302, back.text
+    assert back.headers["Location"] == f"{app.origin}/admin?adminConsent=expired"
+    after = app.call("GET", "admin/settings", MANAGER).json()["adminConsent"]
+    assert after == before
+    assert after["status"] == "not_requested"
 
 
 def test_the_return_url_keeps_its_own_query_and_must_be_on_a_host_app_origin(app):

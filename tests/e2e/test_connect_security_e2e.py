@@ -1,0 +1,142 @@
+"""Connections stay inside their organisation, and tokens never leave the app in the clear.
+
+Through the local host and the emulator, with the real MSAL and Azurite, like test_connect_e2e.
+"""
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from devtools.demo_directory import EMPLOYEE_ALEX, MANAGER
+from devtools.host_app import HostApp
+from shared.storage import names
+from shared.storage.account import StorageAccount
+from shared.token_cipher import Sealed, TokenCipher
+from tests.e2e.conftest import RunningHost
+from tests.e2e.test_connect_e2e import assert_problem
+
+pytestmark = pytest.mark.e2e
+
+# The emulator's tokens (devtools/graph_emulator/tokens.py): access and id tokens are RS256
+# JWTs, refresh tokens "1.A" + 128 base64url characters (authorization codes are shorter).
+JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
+REFRESH_TOKEN_SHAPE = re.compile(r"1\.A[\w-]{100,}")
+
+
+@pytest.fixture
+def app(host_app: HostApp) -> Iterator[HostApp]:
+    """A host app whose organisation allows Outlook; the emulator's settings are reset after."""
+    assert host_app.set_switches(MANAGER, allow=True).status_code == 200
+    yield host_app
+    host_app.control("DELETE", "faults")
+    host_app.control("PATCH", "settings", access_token_lifetime=3600)
+
+
+def other_organisation(app: HostApp) -> str:
+    """A second host-app organisation that allows Outlook too (so only isolation can refuse)."""
+    org_id = f"org-other-{uuid.uuid4().hex[:8]}"
+    assert app.set_switches(MANAGER, allow=True, org_id=org_id).status_code == 200
+    return org_id
+
+
+def test_a_token_of_another_organisation_never_reaches_a_users_connection(app):
+    assert app.connect(EMPLOYEE_ALEX) == {"outlook": "connected"}
+    elsewhere = other_organisation(app)  # same `sub` as the connected Alex, another `org`
+
+    status = app.call("GET", "me/calendar", EMPLOYEE_ALEX, org_id=elsewhere)
+    assert status.status_code == 200, status.text
+    assert status.json() == {"status": "not_connected"}
+    checked = app.call("POST", "me/calendar/check", EMPLOYEE_ALEX, org_id=elsewhere)
+    assert_problem(checked, 409, "not_connected")
+    assert app.call("DELETE", "me/calendar", EMPLOYEE_ALEX, org_id=elsewhere).status_code == 204
+
+    mine = app.call("POST", "me/calendar/check", EMPLOYEE_ALEX)
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["status"] == "connected"
+    assert mine.json()["account"]["userPrincipalName"] == EMPLOYEE_ALEX.user_principal_name
+    # The account link survived too: the other organisation cannot take Alex's account.
+    assert app.connect(EMPLOYEE_ALEX, org_id=elsewhere) == {"outlook": "account_already_linked"}
+    assert app.call("GET", "me/calendar", EMPLOYEE_ALEX).json()["status"] == "connected"
+
+
+def held_tokens(
+    storage: StorageAccount, app: HostApp, host_environment: dict[str, str]
+) -> set[str]:
+    """Every secret in the user's stored MSAL cache, opened with the app's own key."""
+    entity = storage.table(names.CONNECTIONS_TABLE).get_entity(
+        app.org_id, EMPLOYEE_ALEX.host_user_id
+    )
+    cipher = TokenCipher.from_secret(host_environment["TOKEN_ENCRYPTION_KEYS"])
+    sealed = Sealed(entity["TokenKeyId"], bytes(entity["TokenCache"]))
+    binding = f"connection/{app.org_id}/{EMPLOYEE_ALEX.host_user_id}"
+    cache = json.loads(cipher.open(sealed, binding))
+    secrets = {
+        item["secret"]
+        for kind in ("AccessToken", "RefreshToken", "IdToken")
+        for item in cache.get(kind, {}).values()
+    }
+    assert any(REFRESH_TOKEN_SHAPE.fullmatch(s) for s in secrets), "a refresh token is held"
+    assert any(JWT.fullmatch(s) for s in secrets), "an access token is held"
+    return secrets
+
+
+def seen_text(response: requests.Response) -> str:
+    headers = "\n".join(f"{name}: {value}" for name, value in response.headers.items())
+    return f"{response.status_code}\n{headers}\n\n{response.text}"
+
+
+def log_until_now(local_host: RunningHost, app: HostApp) -> list[str]:
+    """The host's log lines since the test's skip_log, up to a marker request answered last."""
+    marker = f"log-marker-{uuid.uuid4().hex}"
+    app.call("GET", marker)
+    local_host.wait_for(marker)  # every earlier line has been read by then
+    return list(local_host.output)
+
+
+def test_tokens_never_appear_in_responses_or_in_the_hosts_log(
+    app, storage, local_host, host_environment
+):
+    local_host.skip_log()
+    already_logged = len(local_host.output)
+    seen: list[requests.Response] = []
+
+    def remember(response: requests.Response) -> requests.Response:
+        seen.append(response)
+        return response
+
+    # Connect, step by step, keeping every answer of the function app.
+    app.control("PATCH", "settings", access_token_lifetime=120)  # refreshed on every use
+    started = remember(app.call("POST", "me/calendar/connect", EMPLOYEE_ALEX, json={}))
+    callback = app.browse(started.json()["authorizationUrl"]).headers["Location"]
+    remember(app.browse(callback))
+    remember(app.call("GET", "me/calendar", EMPLOYEE_ALEX))
+    tokens = held_tokens(storage, app, host_environment)
+
+    # A forced refresh: MSAL redeems the refresh token and the app stores the new cache.
+    app.control("DELETE", "requests")
+    refreshed = remember(app.call("POST", "me/calendar/check", EMPLOYEE_ALEX))
+    assert refreshed.status_code == 200, refreshed.text
+    assert any(r["path"].endswith("/oauth2/v2.0/token") for r in app.identity_requests())
+    tokens |= held_tokens(storage, app, host_environment)
+
+    # A failed refresh: the refresh token is revoked at Microsoft.
+    upn = EMPLOYEE_ALEX.user_principal_name
+    app.control("POST", f"users/{upn}/refresh-tokens", action="revoke")
+    failed = remember(app.call("POST", "me/calendar/check", EMPLOYEE_ALEX))
+    assert_problem(failed, 409, "reconnect_required")
+    remember(app.call("GET", "me/calendar", EMPLOYEE_ALEX))
+
+    log = log_until_now(local_host, app)[already_logged:]
+    assert any("connection" in line and "reconnect" in line for line in log), "the log is read"
+    assert len(tokens) >= 4, "two access tokens, a refresh token and an id token at least"
+    looked_at = [(f"answer of {r.url}", seen_text(r)) for r in seen]
+    looked_at += [(f"log line {n}", line) for n, line in enumerate(log)]
+    for where, text in looked_at:
+        leaked = [t[:12] + "..." for t in tokens if t in text]
+        assert not leaked, f"{where} holds a token: {leaked}"
+        assert not JWT.search(text), f"{where} holds a JWT"
+        assert not REFRESH_TOKEN_SHAPE.search(text), f"{where} holds a refresh token"

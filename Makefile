@@ -26,6 +26,7 @@ bench: install
 	$(PY) -m bench.import_time
 	$(PY) -m bench.scheduling
 	$(PY) -m bench.sync
+	$(PY) -m bench.renewal
 
 install: $(VENV)/.installed $(INFRA_VENV)/.installed node_modules/.installed
 

@@ -56,11 +56,12 @@ class AppServices:
         secrets: SecretProvider,
         *,
         clock: Callable[[], datetime] = utc_now,
+        storage: StorageAccount | None = None,
     ) -> None:
         self.settings = settings
         self.secrets = secrets
         self.clock = clock
-        self.storage = StorageAccount(settings.storage)
+        self.storage = storage or StorageAccount(settings.storage)
         self._msal_http_cache: dict[Any, Any] = {}
         self._graph_session = trusting_session(settings.tls_ca_bundle)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared.settings import StorageSettings
 
@@ -17,8 +17,10 @@ if TYPE_CHECKING:
 class StorageAccount:
     """Creates SDK clients lazily and once: constructing the app does no I/O."""
 
-    def __init__(self, settings: StorageSettings) -> None:
+    def __init__(self, settings: StorageSettings, **sdk_options: Any) -> None:
+        """`sdk_options` go to the SDK clients as azure-core options (hooks, retry, transport)."""
         self._settings = settings
+        self._sdk_options = sdk_options
         self._lock = threading.Lock()
         self._credential: TokenCredential | None = None
         self._table_service: TableServiceClient | None = None
@@ -52,12 +54,13 @@ class StorageAccount:
             if self._table_service is None:
                 if self._settings.connection_string:
                     self._table_service = TableServiceClient.from_connection_string(
-                        self._settings.connection_string
+                        self._settings.connection_string, **self._sdk_options
                     )
                 else:
                     self._table_service = TableServiceClient(
                         endpoint=str(self._settings.table_endpoint),
                         credential=self._identity(),
+                        **self._sdk_options,
                     )
             return self._table_service
 
@@ -68,12 +71,13 @@ class StorageAccount:
             if self._queue_service is None:
                 if self._settings.connection_string:
                     self._queue_service = QueueServiceClient.from_connection_string(
-                        self._settings.connection_string
+                        self._settings.connection_string, **self._sdk_options
                     )
                 else:
                     self._queue_service = QueueServiceClient(
                         account_url=str(self._settings.queue_endpoint),
                         credential=self._identity(),
+                        **self._sdk_options,
                     )
             return self._queue_service
 

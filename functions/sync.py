@@ -6,7 +6,8 @@ import logging
 import azure.functions as func
 
 from functions.http import services
-from shared.storage.names import GRAPH_NOTIFICATIONS_QUEUE
+from shared.errors import UnreadableMessage
+from shared.storage.names import GRAPH_NOTIFICATIONS_POISON_QUEUE, GRAPH_NOTIFICATIONS_QUEUE
 
 blueprint = func.Blueprint()
 logger = logging.getLogger("functions.sync")
@@ -15,8 +16,20 @@ logger = logging.getLogger("functions.sync")
 @blueprint.queue_trigger(
     arg_name="msg", queue_name=GRAPH_NOTIFICATIONS_QUEUE, connection="AzureWebJobsStorage"
 )
-def process_graph_notification(msg: func.QueueMessage) -> None:
-    outcome = services().sync.process(msg.get_body().decode("utf-8"))
+@blueprint.queue_output(
+    arg_name="poison", queue_name=GRAPH_NOTIFICATIONS_POISON_QUEUE, connection="AzureWebJobsStorage"
+)
+def process_graph_notification(msg: func.QueueMessage, poison: func.Out[str]) -> None:
+    body = msg.get_body().decode("utf-8", errors="replace")
+    try:
+        outcome = services().sync.process(body)
+    except UnreadableMessage as error:
+        # No retry can help: poisoned at once, with the reason beside the message. Failures
+        # that may pass (Graph down) raise, and the host retries them up to maxDequeueCount.
+        poison.set(json.dumps({"message": body, "reason": str(error), "id": msg.id}))
+        logger.warning("graph notification %s unreadable, moved to the poison queue: %s",
+                       msg.id, error)  # fmt: skip
+        return
     logger.info("graph notification %s: %s", msg.id, outcome)
 
 

@@ -44,3 +44,7 @@ class PreconditionRequired(DomainError):
 
 class Unavailable(DomainError):
     status, title = 503, "Service unavailable"
+
+
+class UnreadableMessage(ValueError):
+    """A queue message no retry can make sense of: it goes to the poison queue at once."""

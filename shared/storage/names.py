@@ -36,5 +36,6 @@ TABLES: Final[tuple[str, ...]] = (
 # Queues (lowercase letters, digits and single dashes, 3-63 characters). The Functions host adds
 # "<name>-poison" for messages that failed maxDequeueCount times.
 GRAPH_NOTIFICATIONS_QUEUE: Final = "graph-notifications"
+GRAPH_NOTIFICATIONS_POISON_QUEUE: Final = GRAPH_NOTIFICATIONS_QUEUE + "-poison"
 
 QUEUES: Final[tuple[str, ...]] = (GRAPH_NOTIFICATIONS_QUEUE,)

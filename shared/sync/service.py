@@ -22,7 +22,7 @@ from shared.connections.service import ConnectionService
 from shared.conversations.model import ConversationStatus, SyncState
 from shared.conversations.repository import ConversationRepository, EventIndex
 from shared.conversations.service import ConversationService
-from shared.errors import BadRequest, DomainError
+from shared.errors import BadRequest, DomainError, UnreadableMessage
 from shared.graph.client import GraphClient
 from shared.graph.errors import GraphError
 from shared.storage.entities import ConcurrencyConflict, EntityAlreadyExists, EntityTable, safe_key
@@ -118,13 +118,15 @@ class SyncService:
     def process(self, message: str) -> str:
         try:
             work = json.loads(message)
-            org_id, user_id = work["orgId"], work["userId"]
+            org_id, user_id = str(work["orgId"]), str(work["userId"])
             received = datetime.fromisoformat(work["receivedAt"])
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"not a sync message: {error}") from error  # -> poison queue, with why
-        if work.get("kind") == "lifecycle":
+            lifecycle = work.get("kind") == "lifecycle"
+            subscription_id = str(work["subscriptionId"]) if lifecycle else ""
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
+            raise UnreadableMessage(f"not a sync message: {error!r}") from error
+        if lifecycle:
             return self._lifecycle(
-                org_id, user_id, work["subscriptionId"], work.get("lifecycleEvent"), received
+                org_id, user_id, subscription_id, work.get("lifecycleEvent"), received
             )
         return self.resync(org_id, user_id, received)
 

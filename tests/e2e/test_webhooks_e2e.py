@@ -101,3 +101,21 @@ def test_text_that_cannot_be_stored_is_dropped_not_a_500(local_host, subscriptio
     answer = requests.post(f"{local_host.base_url}/api/graph/notifications", data=body, timeout=10)
     assert answer.status_code == 202
     assert local_host.wait_for("dropped")
+
+
+def test_an_unreadable_queue_message_goes_to_the_poison_queue_at_once_with_the_reason(
+    local_host, azurite
+):
+    storage = StorageAccount(StorageSettings(connection_string=azurite.connection_string))
+    marker = uuid.uuid4().hex
+    local_host.skip_log()
+    storage.queue(names.GRAPH_NOTIFICATIONS_QUEUE).send_message(json.dumps({"marker": marker}))
+
+    assert "moved to the poison queue" in local_host.wait_for("unreadable")
+
+    poisoned = [
+        json.loads(m.content)
+        for m in storage.queue(names.GRAPH_NOTIFICATIONS_POISON_QUEUE).peek_messages(32)
+    ]
+    (ours,) = [p for p in poisoned if marker in p["message"]]
+    assert "orgId" in ours["reason"]

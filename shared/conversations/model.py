@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 BUILT_IN_TYPES = ("check_in", "wellbeing", "performance_development", "mentoring_session")
+PENDING_SINCE = datetime(1970, 1, 1, tzinfo=UTC)  # a pending push due at once
 
 
 class ConversationStatus(StrEnum):
@@ -81,6 +82,9 @@ class Conversation:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 1
+    # When its pending push is due (the schedule's key for it): PENDING_SINCE, or later when
+    # Graph said when to come back (Retry-After).
+    push_due: datetime = PENDING_SINCE
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

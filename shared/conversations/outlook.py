@@ -2,21 +2,23 @@
 
 The event body links back to the host app and carries none of the conversation's prompts or
 notes. Creates carry a transactionId derived from the conversation id, so a retried create never
-makes a second event; every request asks for immutable ids.
+makes a second event; every request asks for immutable ids. Outlook gets a series for at most
+SYNC_HORIZON from its start (the conversation keeps the range the user asked for).
 """
 
 from __future__ import annotations
 
 import html
 import uuid
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from shared.conversations.model import Conversation, LocationKind, OutlookEvent, Participant
-from shared.conversations.time_zones import graph_date_time, parse_timestamp
+from shared.conversations.recurrence import occurrences
+from shared.conversations.time_zones import graph_date_time, iana_zone, parse_timestamp
 from shared.graph.client import GraphClient
 
-SYNC_HORIZON = timedelta(days=2 * 365)
+SYNC_HORIZON = timedelta(days=2 * 365)  # a series is synced this far past its first day
 TEAMS_LOCATION = "Microsoft Teams Meeting"
 _EVENT_FIELDS = "id,iCalUId,webLink,onlineMeeting,changeKey,lastModifiedDateTime,attendees"
 _UTC = {"Prefer": 'outlook.timezone="UTC", IdType="ImmutableId"'}
@@ -77,39 +79,85 @@ def location_fields(conversation: Conversation) -> dict[str, Any]:
 
 
 def graph_recurrence(conversation: Conversation) -> dict[str, Any]:
+    """The series as Outlook gets it: ended by SYNC_HORIZON past its start when it runs longer."""
     assert conversation.recurrence is not None
     pattern = dict(conversation.recurrence["pattern"])
     span = dict(conversation.recurrence["range"])
     span["recurrenceTimeZone"] = graph_date_time(conversation.start, conversation.time_zone)[
         "timeZone"
     ]
+    local_start = conversation.start.astimezone(iana_zone(conversation.time_zone)).date()
+    start = date.fromisoformat(span.get("startDate") or local_start.isoformat())
+    last_day = start + SYNC_HORIZON
+    if _runs_past(conversation, span, last_day):
+        span = {
+            "type": "endDate",
+            "startDate": start.isoformat(),
+            "endDate": last_day.isoformat(),
+            "recurrenceTimeZone": span["recurrenceTimeZone"],
+        }
     return {"pattern": pattern, "range": span}
+
+
+def _runs_past(conversation: Conversation, span: dict[str, Any], last_day: date) -> bool:
+    if span["type"] == "noEnd":
+        return True
+    if span["type"] == "endDate":
+        return date.fromisoformat(span["endDate"]) > last_day
+    assert conversation.recurrence is not None
+    zone = iana_zone(conversation.time_zone)
+    until = datetime.combine(last_day + timedelta(days=1), time(), zone)  # end of the last day
+    within = occurrences(
+        conversation.recurrence,
+        conversation.start,
+        conversation.end - conversation.start,
+        conversation.time_zone,
+        conversation.start,
+        until,
+    )
+    return len(within) < int(span["numberOfOccurrences"])
 
 
 class OutlookCalendar:
     """One organiser's calendar (the Graph client carries their delegated token)."""
 
-    def __init__(self, graph: GraphClient) -> None:
+    def __init__(self, graph: GraphClient, *, max_wait: float | None = None) -> None:
+        """`max_wait`: seconds each call may wait on Retry-After (None: the client's budget)."""
         self._graph = graph
+        self._max_wait = max_wait
 
     def create(self, conversation: Conversation, link: str) -> OutlookEvent:
         created = self._graph.request(
-            "POST", "me/events", body=event_body(conversation, link), headers=_UTC
+            "POST",
+            "me/events",
+            body=event_body(conversation, link),
+            headers=_UTC,
+            max_wait=self._max_wait,
         )
         return outlook_event(created)
 
     def update(self, event_id: str, changes: dict[str, Any]) -> OutlookEvent:
-        updated = self._graph.request("PATCH", f"me/events/{event_id}", body=changes, headers=_UTC)
+        updated = self._graph.request(
+            "PATCH", f"me/events/{event_id}", body=changes, headers=_UTC, max_wait=self._max_wait
+        )
         return outlook_event(updated)
 
     def cancel(self, event_id: str, comment: str) -> None:
         self._graph.request(
-            "POST", f"me/events/{event_id}/cancel", body={"comment": comment}, headers=_UTC
+            "POST",
+            f"me/events/{event_id}/cancel",
+            body={"comment": comment},
+            headers=_UTC,
+            max_wait=self._max_wait,
         )
 
     def read(self, event_id: str) -> dict[str, Any]:
         return self._graph.request(
-            "GET", f"me/events/{event_id}", params={"$select": _EVENT_FIELDS}, headers=_UTC
+            "GET",
+            f"me/events/{event_id}",
+            params={"$select": _EVENT_FIELDS},
+            headers=_UTC,
+            max_wait=self._max_wait,
         )
 
 

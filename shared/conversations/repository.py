@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.conversations.model import (
+    PENDING_SINCE,
     Conversation,
     ConversationStatus,
     Location,
@@ -157,6 +158,7 @@ def _properties(c: Conversation) -> dict[str, Any]:
         "CreatedAt": c.created_at,
         "UpdatedAt": c.updated_at,
         "Version": c.version,
+        "PushDue": "" if c.push_due == PENDING_SINCE else c.push_due,
     }
 
 
@@ -200,6 +202,7 @@ def _conversation(org_id: str, p: Any) -> Conversation:
         created_at=p.get("CreatedAt"),
         updated_at=p.get("UpdatedAt"),
         version=int(p.get("Version", 1)),
+        push_due=p.get("PushDue") or PENDING_SINCE,
     )
 
 

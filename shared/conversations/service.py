@@ -2,7 +2,8 @@
 
 The app's record is saved first and answers at once; Outlook follows when it can. When Graph
 throttles or is down, the conversation waits with sync state `pending` and the maintenance timer
-pushes it later, so nothing is lost and no request waits on Outlook for long.
+pushes it later, so nothing is lost. A user's request makes one attempt and never sleeps on
+Retry-After; the pending push is due no earlier than Graph asked (Retry-After).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from shared.caller import Caller
 from shared.connections.service import ConnectionService
 from shared.conversations.model import (
+    PENDING_SINCE,
     Conversation,
     ConversationStatus,
     LocationKind,
@@ -54,7 +56,7 @@ logger = logging.getLogger(__name__)
 
 LISTING_HORIZON = timedelta(days=2 * 366)  # stored beyond this, but neither listed nor synced
 CANCEL_COMMENT = "This conversation has been cancelled."
-PENDING_SINCE = datetime(1970, 1, 1, tzinfo=UTC)  # pending pushes are due at once, keyed by id
+IN_LINE_WAIT = 0.0  # seconds a user's request may sleep on Graph's Retry-After: none
 
 
 class ConversationService:
@@ -271,30 +273,73 @@ class ConversationService:
 
     # --- Outlook ------------------------------------------------------------------------------
 
-    def push(self, stored: StoredConversation) -> StoredConversation:
-        """Bring Outlook up to date with the stored conversation, or leave it pending for later."""
-        result = self._push_once(stored)
+    def push(
+        self, stored: StoredConversation, *, max_wait: float | None = IN_LINE_WAIT
+    ) -> StoredConversation:
+        """Bring Outlook up to date with the stored conversation, or leave it pending for later.
+
+        `max_wait`: how long Graph calls may sleep on Retry-After (none while a user waits;
+        None: the Graph client's budget, for the timer).
+        """
+        result, retry_after = self._push_once(stored, max_wait)
         conversation = result.conversation
-        key = f"{conversation.org_id}|{conversation.id}"
         if conversation.sync_state is SyncState.PENDING:
-            ids = {"OrgId": conversation.org_id, "ConversationId": conversation.id}
-            self._schedule.add(PUSH_CONVERSATION, PENDING_SINCE, key, **ids)
+            result = self._schedule_push(result, retry_after)
         else:
-            self._schedule.remove(PUSH_CONVERSATION, PENDING_SINCE, key)
+            self._schedule.remove(
+                PUSH_CONVERSATION, stored.conversation.push_due, _push_key(conversation)
+            )
         if conversation.outlook and not stored.conversation.outlook:
             self._events.link(conversation.outlook.event_id, conversation.org_id, conversation.id)
         return result
 
-    def push_pending(self, org_id: str, conversation_id: str) -> SyncState | None:
-        """The maintenance timer's retry of a conversation Outlook has not caught up with."""
+    def _schedule_push(
+        self, stored: StoredConversation, retry_after: float | None
+    ) -> StoredConversation:
+        """The timer's work item for a pending push: due at once, or once Retry-After is over."""
+        conversation = stored.conversation
+        key = _push_key(conversation)
+        ids = {"OrgId": conversation.org_id, "ConversationId": conversation.id}
+        due = PENDING_SINCE if retry_after is None else _not_before(self._clock(), retry_after)
+        self._schedule.add(PUSH_CONVERSATION, due, key, **ids)
+        if due == conversation.push_due:
+            return stored
+        try:  # the conversation remembers its item's key, so whoever finishes it removes it
+            moved = self._repository.replace(
+                replace(conversation, push_due=due), stored.etag, conversation
+            )
+        except ConcurrencyConflict:
+            # Written meanwhile: its item stays as it was (pushed then, or by the newer write),
+            # and this one goes unless the newer write scheduled the very same second.
+            current = self._repository.get(conversation.org_id, conversation.id)
+            if current is None or current.conversation.push_due != due:
+                self._schedule.remove(PUSH_CONVERSATION, due, key)
+            return stored
+        self._schedule.remove(PUSH_CONVERSATION, conversation.push_due, key)
+        return moved
+
+    def push_pending(
+        self, org_id: str, conversation_id: str, due: datetime = PENDING_SINCE
+    ) -> SyncState | None:
+        """The maintenance timer's retry of a conversation Outlook has not caught up with.
+
+        `due`: the work item's own due time. An item that is no longer the conversation's own
+        (it was pushed, removed, or rescheduled by a later Retry-After) is dropped here.
+        """
+        key = f"{org_id}|{conversation_id}"
         stored = self._repository.get(org_id, conversation_id)
         if stored is None:
-            self._schedule.remove(PUSH_CONVERSATION, PENDING_SINCE, f"{org_id}|{conversation_id}")
+            self._schedule.remove(PUSH_CONVERSATION, due, key)
             return None
         if stored.conversation.sync_state is not SyncState.PENDING:
-            self._schedule.remove(PUSH_CONVERSATION, PENDING_SINCE, f"{org_id}|{conversation_id}")
+            self._schedule.remove(PUSH_CONVERSATION, due, key)
+            if stored.conversation.push_due != due:
+                self._schedule.remove(PUSH_CONVERSATION, stored.conversation.push_due, key)
             return stored.conversation.sync_state
-        pushed = self.push(stored)
+        if stored.conversation.push_due != due:
+            self._schedule.remove(PUSH_CONVERSATION, due, key)  # a stale copy: the live one waits
+            return SyncState.PENDING
+        pushed = self.push(stored, max_wait=None)
         if (
             pushed.conversation.status is ConversationStatus.CANCELLED
             and pushed.conversation.sync_state is SyncState.SYNCED
@@ -307,12 +352,17 @@ class ConversationService:
         self._repository.remove(conversation)
         if conversation.outlook:
             self._events.unlink(conversation.outlook.event_id)
+        if conversation.push_due != PENDING_SINCE:
+            self._schedule.remove(PUSH_CONVERSATION, conversation.push_due, _push_key(conversation))
 
-    def _push_once(self, stored: StoredConversation) -> StoredConversation:
+    def _push_once(
+        self, stored: StoredConversation, max_wait: float | None
+    ) -> tuple[StoredConversation, float | None]:
+        """The conversation after one push, and Graph's Retry-After when it stays pending."""
         conversation = stored.conversation
         try:
             token = self._connections.access_token(conversation.org_id, conversation.organiser_id)
-            calendar = OutlookCalendar(self._graph(lambda: token))
+            calendar = OutlookCalendar(self._graph(lambda: token), max_wait=max_wait)
             if conversation.status is ConversationStatus.CANCELLED:
                 if conversation.outlook:
                     calendar.cancel(conversation.outlook.event_id, CANCEL_COMMENT)
@@ -329,13 +379,16 @@ class ConversationService:
                                  sync_state=SyncState.SYNCED, sync_error=None)  # fmt: skip
         except (Unavailable, Conflict, Forbidden) as error:
             logger.info("conversation %s stays pending: %s", conversation.id, error.detail)
-            return stored
+            return stored, None
         except GraphError as error:
             if error.transient:
                 logger.info(
-                    "conversation %s stays pending: Graph %s", conversation.id, error.status
+                    "conversation %s stays pending: Graph %s (Retry-After %s)",
+                    conversation.id,
+                    error.status,
+                    error.retry_after,
                 )
-                return stored
+                return stored, error.retry_after
             if error.status == 404 and conversation.status is ConversationStatus.CANCELLED:
                 synced = replace(conversation, sync_state=SyncState.SYNCED, sync_error=None)
             else:
@@ -345,12 +398,13 @@ class ConversationService:
                     sync_state=SyncState.FAILED,
                     sync_error=f"{error.code}: {error.message}"[:500],
                 )
+        synced = replace(synced, push_due=PENDING_SINCE)  # push() removes the item it had
         try:
-            return self._repository.replace(synced, stored.etag, conversation)
+            return self._repository.replace(synced, stored.etag, conversation), None
         except ConcurrencyConflict:
             # Changed meanwhile: the newer write is pending and will be pushed itself. A created
             # event must not be forgotten though, so record it on the newer version.
-            return self._remember_event(conversation, synced.outlook) or stored
+            return self._remember_event(conversation, synced.outlook) or stored, None
 
     def _remember_event(
         self, conversation: Conversation, event: OutlookEvent | None
@@ -370,7 +424,8 @@ class ConversationService:
         assert conversation.outlook is not None
         try:
             token = self._connections.access_token(conversation.org_id, conversation.organiser_id)
-            event = OutlookCalendar(self._graph(lambda: token)).read(conversation.outlook.event_id)
+            calendar = OutlookCalendar(self._graph(lambda: token), max_wait=IN_LINE_WAIT)
+            event = calendar.read(conversation.outlook.event_id)
         except (DomainError, GraphError):
             return stored  # RSVPs as last known: reading must not fail because Outlook is away
         attendees = with_responses(conversation.attendees, event)
@@ -448,6 +503,17 @@ class ConversationService:
 
 def etag_of(conversation: Conversation) -> str:
     return f'"v{conversation.version}"'
+
+
+def _push_key(conversation: Conversation) -> str:
+    return f"{conversation.org_id}|{conversation.id}"
+
+
+def _not_before(now: datetime, retry_after: float) -> datetime:
+    """now + Retry-After, rounded up to the whole second the schedule keys by."""
+    moment = now.astimezone(UTC) + timedelta(seconds=max(0.0, retry_after))
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
 
 
 def _merged(previous: OutlookEvent, event: OutlookEvent) -> OutlookEvent:

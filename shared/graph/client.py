@@ -1,7 +1,9 @@
 """Microsoft Graph over `requests`: base URL from settings, immutable ids, throttling honoured.
 
 Retries are bounded in count and in total wait, because callers answer a user's HTTP request;
-past the budget the error says when to try again and the caller saves work for later.
+past the budget the error says when to try again and the caller saves work for later. A call
+made while a user waits passes `max_wait=0`: one attempt, and Graph's Retry-After goes to the
+work item that tries again later instead of into a sleep.
 """
 
 from __future__ import annotations
@@ -52,8 +54,15 @@ class GraphClient:
         params: Mapping[str, str] | None = None,
         body: Any = None,
         headers: Mapping[str, str] | None = None,
+        max_wait: float | None = None,
     ) -> dict[str, Any]:
+        """The answer's JSON, or GraphError once retries are spent.
+
+        `max_wait`: seconds this call may sleep between attempts (None: the client's budget;
+        0: never, so a throttled call fails at once with its `retry_after`).
+        """
         url = path if path.startswith("https://") else f"{self._base_url}/{path.lstrip('/')}"
+        budget = self._max_total_wait if max_wait is None else max_wait
         waited = 0.0
         for attempt in range(1, self._max_attempts + 1):
             error = self._attempt(method, url, params, body, headers)
@@ -62,7 +71,7 @@ class GraphClient:
             if not error.transient or attempt == self._max_attempts:
                 raise error
             delay = error.retry_after if error.retry_after is not None else 2 ** (attempt - 1)
-            if waited + delay > self._max_total_wait:
+            if waited + delay > budget:
                 raise error
             logger.info("Graph %s %s: %s, retrying in %.1fs", method, path, error.status, delay)
             self._sleep(delay)

@@ -136,7 +136,7 @@ class MaintenanceService:
 
     def _push(self, item: work.WorkItem) -> str:
         state = self._conversations.push_pending(
-            item.properties["OrgId"], item.properties["ConversationId"]
+            item.properties["OrgId"], item.properties["ConversationId"], item.due
         )
         return state.value if state else "gone"
 

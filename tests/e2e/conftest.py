@@ -5,6 +5,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +31,16 @@ class RunningHost:
 
     def wait_for(self, text: str, timeout: float = START_TIMEOUT) -> str:
         """The next line of the host's log containing `text` (earlier lines are passed over)."""
+        deadline = time.monotonic() + timeout
         while True:
-            line = self.lines.get(timeout=timeout)
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                logged = [n for n in self.output if n[:2] == "20" and "azure.core" not in n]
+                tail = "".join(logged[-60:])  # the host's own lines, not the SDK's request log
+                raise AssertionError(
+                    f"no {text!r} in the host's log within {timeout}s:\n{tail}"
+                ) from None
             if line is None:
                 raise RuntimeError("local host exited:\n" + "".join(self.output))
             if text in line:

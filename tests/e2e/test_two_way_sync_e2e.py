@@ -5,6 +5,7 @@ Tests wait on events, not time: the emulator's flush returns once its notificati
 and each posted notification ends in one "graph notification" line in the host's log.
 """
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -378,3 +379,59 @@ def test_changes_made_in_outlook_while_disconnected_arrive_after_reconnecting(ou
     run_timer(outlook)
 
     assert read(outlook, conversation).json()["location"]["text"] == "Changed while disconnected"
+
+
+def test_notifications_out_of_order_never_move_a_conversation_back(outlook):
+    conversation = create(outlook)
+    event_path = f"mailboxes/{MANAGER.mail}/events/{organiser_event(outlook, conversation)}"
+    outlook.app.control("POST", "notifications/hold")
+    for room in ("Room A", "Room B", "Room C"):
+        outlook.app.control("PATCH", event_path, location=room)
+    outlook.app.control("POST", "notifications/duplicate", times=2)
+    outlook.app.control("POST", "notifications/release", shuffle=True)
+    outlook.settle()
+
+    after = read(outlook, conversation).json()
+    assert after["location"]["text"] == "Room C"
+    relocations = [
+        c["location"]
+        for c in outlook.app.call("GET", "me/changes", MANAGER).json()["value"]
+        if c["kind"] == "conversation_relocated"
+    ]
+    assert relocations[-1]["text"] == "Room C"
+
+
+def test_the_apps_own_change_coming_back_from_outlook_is_not_reported_as_an_outlook_edit(outlook):
+    conversation = create(outlook)
+    moved = outlook.app.call(
+        "PATCH",
+        f"conversations/{conversation['id']}",
+        MANAGER,
+        json={"start": f"{DAY}T11:00:00", "end": f"{DAY}T11:30:00", "timeZone": "UTC"},
+        headers={"If-Match": read(outlook, conversation, MANAGER).headers["ETag"]},
+    )
+    assert moved.status_code == 200, moved.text
+    outlook.settle()  # Graph notifies the app of its own write
+
+    after = read(outlook, conversation, MANAGER).json()
+    assert after["start"] == f"{DAY}T11:00:00+00:00"
+    assert after["version"] == moved.json()["version"]
+    feed = outlook.app.call("GET", "me/changes", EMPLOYEE_ALEX).json()["value"]
+    assert not [c for c in feed if c["kind"] in ("conversation_moved", "conversation_relocated")]
+
+
+def test_each_timer_run_reports_what_it_did_in_one_structured_log_line(outlook, storage):
+    subscription_id = subscription_of(storage, outlook.app.org_id, MANAGER.host_user_id)
+    make_renewal_due(storage, subscription_id)
+    outlook.host.skip_log()
+
+    answer = requests.post(
+        f"{outlook.app.base_url}/admin/functions/maintenance", json={}, timeout=60
+    )
+    assert answer.status_code == 202
+
+    line = outlook.host.wait_for("functions.sync INFO maintenance {", timeout=30)
+    report = json.loads(line.split("maintenance ", 1)[1])
+    assert report["pastDue"] is False
+    assert report[work.RENEW_SUBSCRIPTION]["renewed"] >= 1
+    assert {work.PUSH_CONVERSATION, work.WARN_RECONNECT, work.EXPIRE_CONNECTION} <= set(report)

@@ -1,14 +1,17 @@
 """The local host serves a sample app's HTTP, queue and timer functions over real Azurite queues."""
 
 import queue
+import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
 from devtools.localhost.host import LocalHost
 from devtools.localhost.hostconfig import HostConfig, QueueOptions
+from devtools.localhost.timers import TimerRunner
 from shared.storage.account import StorageAccount
 from tests.localhost import sample_app
 
@@ -122,3 +125,33 @@ def test_admin_invocation_of_a_queue_function_enqueues_its_input(host, settled):
         requests.post(f"{host.base_url}/admin/functions/nope", json={}, timeout=5).status_code
         == 404
     )
+
+
+def test_a_timer_fires_on_its_schedule_and_says_when_it_is_past_due(host):
+    start = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
+    readings = iter([
+        start,  # the schedule is checked at start
+        start,  # next occurrence: 12:05:00
+        start + timedelta(minutes=5, milliseconds=500),  # due: fires on time
+        start + timedelta(minutes=5, milliseconds=500),  # next occurrence: 12:10:00
+        start + timedelta(minutes=12),  # two minutes late: fires past due
+    ])  # fmt: skip
+    last = start + timedelta(minutes=12)
+    stopping = threading.Event()
+    results: list[object] = []
+
+    def on_result(invocation: object) -> None:
+        results.append(invocation)
+        if len(results) == 2:
+            stopping.set()
+
+    entry = replace(host.catalog.timers[0], schedule="0 */5 * * * *")
+    sample_app.timer_runs.clear()
+    runner = TimerRunner(entry, on_result, stopping, clock=lambda: next(readings, last))
+    give_up = threading.Timer(SETTLE_TIMEOUT, stopping.set)  # an upper bound, never a delay
+    give_up.start()
+    runner.start()
+    runner.join()
+    give_up.cancel()
+
+    assert sample_app.timer_runs == [False, True]

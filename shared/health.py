@@ -71,7 +71,6 @@ def required_secrets(settings: Settings) -> list[SecretName]:
     wanted = [
         SecretName.ENTRA_CLIENT_SECRET,
         SecretName.TOKEN_ENCRYPTION_KEYS,
-        SecretName.WEBHOOK_SECRET,
     ]
     if settings.host_app_jwks_url is None:
         wanted.append(SecretName.HOST_APP_TOKEN_SECRET)

@@ -19,7 +19,6 @@ class SecretName(StrEnum):
     ENTRA_CLIENT_SECRET = "entra-client-secret"  # noqa: S105 - secret names, not secrets
     TOKEN_ENCRYPTION_KEYS = "token-encryption-keys"  # noqa: S105
     HOST_APP_TOKEN_SECRET = "host-app-token-secret"  # noqa: S105
-    WEBHOOK_SECRET = "webhook-secret"  # noqa: S105
 
     @property
     def environment_name(self) -> str:

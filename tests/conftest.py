@@ -50,7 +50,6 @@ def app_settings(storage_connection_string: str, **overrides: str) -> dict[str, 
         "ENTRA_CLIENT_SECRET": "test-client-secret",
         "TOKEN_ENCRYPTION_KEYS": "k1:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
         "HOST_APP_TOKEN_SECRET": "test-host-app-secret-of-at-least-32-bytes",
-        "WEBHOOK_SECRET": "test-webhook-secret",
         "MAINTENANCE_SCHEDULE": "0 0 3 * * *",
     }
     values.update(overrides)

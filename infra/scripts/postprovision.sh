@@ -6,7 +6,6 @@
 # 1. Generates, only if the vault does not hold them yet:
 #    - token-encryption-keys  k<yyyymmdd>:<32 random bytes, base64>; encrypts the stored OAuth
 #                             token caches (rotation: docs/deploy.md)
-#    - webhook-secret         48 random bytes, base64
 #    - host-app-token-secret  48 random bytes, base64; only in HS256 mode (HOST_APP_JWKS_URL
 #                             empty): the host app signs its tokens with it
 #    An existing secret is never replaced: a new token-encryption key would make every stored
@@ -50,7 +49,6 @@ ensure_secret() {
 }
 
 ensure_secret token-encryption-keys token_encryption_keys
-ensure_secret webhook-secret random_secret
 if [ -z "${HOST_APP_JWKS_URL:-}" ]; then
   ensure_secret host-app-token-secret random_secret
 else

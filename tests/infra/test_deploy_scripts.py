@@ -100,8 +100,7 @@ def test_first_run_creates_every_secret_and_the_registration(deployment: Deploym
     assert deployment.secrets() == {name.value for name in SecretName}
     cipher = TokenCipher.from_secret(deployment.secret("token-encryption-keys"))
     assert cipher.active_key_id.startswith("k")
-    for name in ("webhook-secret", "host-app-token-secret"):
-        assert len(base64.b64decode(deployment.secret(name), validate=True)) == 48
+    assert len(base64.b64decode(deployment.secret("host-app-token-secret"), validate=True)) == 48
     assert deployment.secret("entra-client-secret") == fake_az.CLIENT_SECRET
 
     [create] = deployment.calls_to("ad", "app", "create")

@@ -53,10 +53,10 @@ def test_unreachable_storage_is_reported_without_retrying_for_long(azurite):
 
 def test_missing_secrets_are_named_and_no_secret_value_is_shown(azurite, storage):
     environ = app_settings(azurite.connection_string)
-    del environ["WEBHOOK_SECRET"]
+    del environ["TOKEN_ENCRYPTION_KEYS"]
     report = check_health(environ).as_dict()
     assert report["status"] == "unhealthy"
-    assert report["checks"]["secrets"]["problems"] == ["secret WEBHOOK_SECRET is not set"]
+    assert report["checks"]["secrets"]["problems"] == ["secret TOKEN_ENCRYPTION_KEYS is not set"]
     assert "test-client-secret" not in str(report)
 
 

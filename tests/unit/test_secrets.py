@@ -21,10 +21,10 @@ def test_environment_secrets_use_the_upper_case_form_of_the_vault_name():
 
 def test_an_unresolved_key_vault_reference_is_not_taken_for_the_secret():
     secrets = EnvironmentSecrets(
-        {"WEBHOOK_SECRET": "@Microsoft.KeyVault(VaultName=kv;SecretName=x)"}
+        {"HOST_APP_TOKEN_SECRET": "@Microsoft.KeyVault(VaultName=kv;SecretName=x)"}
     )
     with pytest.raises(SecretUnavailable, match="unresolved Key Vault reference"):
-        secrets.get(SecretName.WEBHOOK_SECRET)
+        secrets.get(SecretName.HOST_APP_TOKEN_SECRET)
 
 
 @dataclass
@@ -62,9 +62,11 @@ def test_key_vault_secrets_are_cached_then_reread_after_the_ttl():
 
 
 def test_key_vault_values_lose_the_trailing_newline_of_a_hand_set_secret():
-    vault = _VaultDouble({"webhook-secret": "s3cret\n"})
+    vault = _VaultDouble({"host-app-token-secret": "s3cret\n"})
     assert (
-        KeyVaultSecrets("https://kv.vault.azure.net", client=vault).get(SecretName.WEBHOOK_SECRET)
+        KeyVaultSecrets("https://kv.vault.azure.net", client=vault).get(
+            SecretName.HOST_APP_TOKEN_SECRET
+        )
         == "s3cret"
     )
 
@@ -72,9 +74,9 @@ def test_key_vault_values_lose_the_trailing_newline_of_a_hand_set_secret():
 def test_key_vault_failures_name_the_secret_but_never_a_value():
     secrets = KeyVaultSecrets("https://kv.vault.azure.net", client=_VaultDouble({}))
     with pytest.raises(SecretUnavailable) as raised:
-        secrets.get(SecretName.WEBHOOK_SECRET)
+        secrets.get(SecretName.HOST_APP_TOKEN_SECRET)
     assert str(raised.value) == (
-        "secret webhook-secret could not be read from https://kv.vault.azure.net: "
+        "secret host-app-token-secret could not be read from https://kv.vault.azure.net: "
         "ClientAuthenticationError"
     )
 

@@ -1,5 +1,5 @@
 // The Key Vault holding the app's secrets: entra-client-secret, token-encryption-keys,
-// host-app-token-secret and webhook-secret. RBAC mode: access is granted by Azure role
+// and host-app-token-secret. RBAC mode: access is granted by Azure role
 // assignments (app/rbac.bicep), never by access policies. The secrets themselves are written by
 // infra/scripts/postprovision.sh and infra/entra/register-app.sh, not by this template, so that
 // a redeployment never replaces a key that encrypted stored tokens.

@@ -5,9 +5,12 @@ The local host runs the real app; the emulator plays Outlook (and the people usi
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from azure.data.tables import UpdateMode
 
 from devtools.demo_directory import (
     EMPLOYEE_ALEX,
@@ -21,6 +24,7 @@ from devtools.demo_directory import (
 from devtools.host_app import HostApp
 from shared.storage import names
 from shared.storage.account import StorageAccount
+from shared.storage.entities import safe_key
 from shared.sync.schedule import PUSH_CONVERSATION
 from tests.e2e.test_connect_e2e import assert_problem
 
@@ -500,3 +504,211 @@ def test_the_timer_pushes_conversations_outlook_missed(app):
     read = app.call("GET", f"conversations/{created.json()['id']}", MANAGER).json()
     assert read["sync"]["state"] == "synced"
     assert read["outlook"]["eventId"]
+
+
+# --- gaps: attendees without a UPN, foreign events, Teams, time, actions, strangers ---------
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def in_utc(wall_clock: str) -> str:
+    """A London wall-clock time as the UTC time the emulator's mailbox listing shows."""
+    moment = datetime.fromisoformat(wall_clock).replace(tzinfo=LONDON).astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def test_an_attendee_whose_account_has_no_user_principal_name_is_told_to_reconnect(app, storage):
+    connections = storage.table(names.CONNECTIONS_TABLE)
+    keys = (safe_key(app.org_id), safe_key(EMPLOYEE_ALEX.host_user_id))
+    assert connections.get_entity(*keys)["UserPrincipalName"] == EMPLOYEE_ALEX.user_principal_name
+    connections.update_entity(
+        {"PartitionKey": keys[0], "RowKey": keys[1], "UserPrincipalName": ""},
+        mode=UpdateMode.MERGE,
+    )
+    assert connections.get_entity(*keys)["UserPrincipalName"] == ""
+
+    answer = availability(app, MANAGER, [EMPLOYEE_ALEX.host_user_id, EMPLOYEE_LYNNE.host_user_id])
+
+    assert answer.status_code == 200, answer.text
+    by_attendee = {a["attendee"]: a for a in answer.json()["attendees"]}
+    alex = by_attendee[EMPLOYEE_ALEX.host_user_id]
+    assert alex["status"] == "no_user_principal_name"
+    assert "no user principal name" in alex["message"]
+    assert "disconnect and reconnect" in alex["message"]
+    assert alex["busy"] == []
+    assert by_attendee[EMPLOYEE_LYNNE.host_user_id]["status"] == "ok"  # the others still show
+
+
+def delivered(app: HostApp) -> int:
+    """Notifications the emulator posted since its reset (once none is in flight)."""
+    return len(app.control("POST", "notifications/flush")["delivered"])
+
+
+def test_the_integration_never_changes_an_outlook_event_it_did_not_create(app, local_host):
+    seen = delivered(app)
+    local_host.skip_log()
+    # Same title and time as the conversation, organised by the same person, same attendee.
+    foreign = app.control(
+        "POST",
+        f"mailboxes/{MANAGER.mail}/events",
+        subject="Weekly check-in",
+        start=local(9),
+        end=local(9, 30),
+        timeZone="Europe/London",
+        location="Room 1",
+        attendees=[{"email": EMPLOYEE_ALEX.mail, "name": EMPLOYEE_ALEX.display_name}],
+    )
+    (foreign_copy,) = mailbox(app, EMPLOYEE_ALEX)
+    app.control("DELETE", "requests")
+
+    conversation = create(app)
+    path = f"conversations/{conversation['id']}"
+    moved = app.call(
+        "PATCH",
+        path,
+        MANAGER,
+        json={"start": local(10), "end": local(10, 30), "timeZone": "Europe/London",
+              "location": {"kind": "text", "text": "Garden"}},
+    )  # fmt: skip
+    assert moved.status_code == 200, moved.text
+    assert app.call("DELETE", path, MANAGER).status_code == 204
+    run_timer(app)
+    # Wait for the sync worker to have read every change Outlook notified meanwhile.
+    for _ in range(delivered(app) - seen):
+        local_host.wait_for("graph notification")
+
+    own_id = conversation["outlook"]["eventId"]
+    log = [(r["method"], unquote(r["path"])) for r in app.control("GET", "requests")["requests"]]
+    assert ("PATCH", f"/v1.0/me/events/{own_id}") in log  # the check below looks at real writes
+    assert ("POST", f"/v1.0/me/events/{own_id}/cancel") in log
+    for foreign_id in (foreign["id"], foreign_copy["id"]):
+        touching = [(m, p) for m, p in log if foreign_id in p]
+        assert all(method == "GET" for method, _ in touching), touching
+    assert mailbox(app, MANAGER) == [foreign]  # the conversation's meeting is gone
+    assert [e for e in mailbox(app, EMPLOYEE_ALEX) if e["id"] == foreign_copy["id"]] == [
+        foreign_copy
+    ]
+
+
+def test_a_conversation_created_before_the_organiser_connected_stays_out_of_outlook(app):
+    conversation = create(app, organiser=NEVER_CONNECTS, attendees=[attendee(EMPLOYEE_ALEX)])
+    assert conversation["sync"]["state"] == "not_synced"
+    assert app.connect(NEVER_CONNECTS) == {"outlook": "connected"}
+    app.control("DELETE", "requests")
+
+    path = f"conversations/{conversation['id']}"
+    moved = app.call(
+        "PATCH",
+        path,
+        NEVER_CONNECTS,
+        json={"start": local(13), "end": local(13, 30), "timeZone": "Europe/London"},
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["sync"]["state"] == "not_synced"
+    run_timer(app)
+
+    read = app.call("GET", path, NEVER_CONNECTS).json()
+    assert read["sync"] == {"state": "not_synced", "error": None}
+    assert read["outlook"] is None
+    assert read["start"] == datetime.fromisoformat(local(13)).replace(tzinfo=LONDON).isoformat()
+    assert event_posts(app) == []
+    assert mailbox(app, NEVER_CONNECTS) == []
+    assert mailbox(app, EMPLOYEE_ALEX) == []
+
+
+def test_teams_can_be_turned_on_and_off_again(app):
+    conversation = create(app, location={"kind": "text", "text": "Room 4.01"})
+    assert conversation["outlook"]["teamsJoinUrl"] is None
+    path = f"conversations/{conversation['id']}"
+
+    on = app.call("PATCH", path, MANAGER, json={"location": {"kind": "teams"}})
+
+    assert on.status_code == 200, on.text
+    assert on.json()["sync"]["state"] == "synced"
+    assert on.json()["location"]["kind"] == "teams"
+    join_url = on.json()["outlook"]["teamsJoinUrl"]
+    assert join_url.startswith("https://teams.microsoft.com/")
+    assert app.call("GET", path, EMPLOYEE_ALEX).json()["outlook"]["teamsJoinUrl"] == join_url
+    (event,) = mailbox(app, MANAGER)
+    assert event["isOnlineMeeting"] is True
+    assert event["onlineMeeting"]["joinUrl"] == join_url
+    (copy,) = mailbox(app, EMPLOYEE_ALEX)
+    assert copy["isOnlineMeeting"] is True
+
+    off = app.call("PATCH", path, MANAGER, json={"location": {"kind": "text", "text": "Garden"}})
+
+    assert off.status_code == 200, off.text
+    assert off.json()["sync"]["state"] == "synced"
+    assert off.json()["location"] == {"kind": "text", "text": "Garden"}
+    assert off.json()["outlook"]["teamsJoinUrl"] is None
+    assert app.call("GET", path, EMPLOYEE_ALEX).json()["outlook"]["teamsJoinUrl"] is None
+    # Graph keeps a meeting online once it is; the meeting's place is the new one for everyone.
+    for person in (MANAGER, EMPLOYEE_ALEX):
+        (event,) = mailbox(app, person)
+        assert event["location"]["displayName"] == "Garden"
+
+
+def test_a_new_time_moves_the_outlook_meeting_for_organiser_and_attendee(app):
+    conversation = create(app)
+    moved = app.call(
+        "PATCH",
+        f"conversations/{conversation['id']}",
+        MANAGER,
+        json={
+            "start": local(14, 15, days=2),
+            "end": local(15, days=2),
+            "timeZone": "Europe/London",
+        },
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["sync"]["state"] == "synced"
+    for person in (MANAGER, EMPLOYEE_ALEX):
+        (event,) = mailbox(app, person)
+        assert event["start"]["dateTime"].startswith(in_utc(local(14, 15, days=2))), person.key
+        assert event["end"]["dateTime"].startswith(in_utc(local(15, days=2))), person.key
+        assert event["start"]["timeZone"] == "UTC"
+        assert event["subject"] == "Weekly check-in"
+
+
+def test_an_action_is_recorded_and_keeps_the_conversation_when_cancelled(app):
+    conversation = create(app)
+    path = f"conversations/{conversation['id']}"
+
+    action = app.call("POST", f"{path}/actions", EMPLOYEE_ALEX, json={"text": "  Book a course "})
+
+    assert action.status_code == 201, action.text
+    record = action.json()
+    assert record["text"] == "Book a course"
+    assert record["authorId"] == EMPLOYEE_ALEX.host_user_id
+    assert set(record) == {"id", "text", "authorId", "createdAt"}
+    assert_problem(app.call("POST", f"{path}/actions", MANAGER, json={"text": " "}), 400)
+    read = app.call("GET", path, MANAGER).json()
+    assert (read["actionsCount"], read["notesCount"]) == (1, 0)
+
+    cancelled = app.call("DELETE", path, MANAGER)
+
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    assert (cancelled.json()["actionsCount"], cancelled.json()["notesCount"]) == (1, 0)
+    assert mailbox(app, MANAGER) == []
+    (copy,) = mailbox(app, EMPLOYEE_ALEX)
+    assert copy["isCancelled"] is True
+    kept = app.call("GET", path, EMPLOYEE_ALEX)
+    assert kept.status_code == 200
+    assert kept.json()["status"] == "cancelled"
+
+
+def test_someone_neither_organiser_nor_attendee_cannot_add_notes_or_actions(app):
+    conversation = create(app)
+    path = f"conversations/{conversation['id']}"
+    for kind in ("notes", "actions"):
+        stranger = app.call("POST", f"{path}/{kind}", EMPLOYEE_LYNNE, json={"text": "Hello"})
+        assert_problem(stranger, 404, "not_found")
+        elsewhere = app.call(
+            "POST", f"{path}/{kind}", MANAGER, org_id="org-other", json={"text": "Hello"}
+        )
+        assert_problem(elsewhere, 404)
+    read = app.call("GET", path, MANAGER).json()
+    assert (read["notesCount"], read["actionsCount"]) == (0, 0)
+    # Nothing protects it: cancelling still removes it.
+    assert app.call("DELETE", path, MANAGER).status_code == 204

@@ -429,17 +429,9 @@ class ConversationService:
         except (DomainError, GraphError):
             return stored  # RSVPs as last known: reading must not fail because Outlook is away
         attendees = with_responses(conversation.attendees, event)
-        if attendees == conversation.attendees:
-            return stored
-        try:
-            return self._repository.replace(
-                replace(conversation, attendees=attendees), stored.etag, conversation
-            )
-        except ConcurrencyConflict:
-            # The sync worker wrote meanwhile: answer with its version and these RSVPs.
-            current = self._repository.get(conversation.org_id, conversation.id) or stored
-            fresh = with_responses(current.conversation.attendees, event)
-            return StoredConversation(replace(current.conversation, attendees=fresh), current.etag)
+        # Shown, not stored: the sync worker stores RSVPs when Outlook's notification comes and
+        # reports each in the change feed; storing it here first would swallow that report.
+        return StoredConversation(replace(conversation, attendees=attendees), stored.etag)
 
     # --- access -------------------------------------------------------------------------------
 

@@ -7,14 +7,17 @@ The host app reads it with GET /api/me/changes?since=<cursor> to email people an
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.errors import BadRequest
 from shared.storage.entities import EntityTable, safe_key
 
 _TIME = "%Y%m%dT%H%M%S.%fZ"
+_CURSOR = re.compile(r"(\d{8}T\d{6}\.\d{6}Z)\|[0-9a-f]{8}")
 MAX_PAGE = 200
 
 
@@ -30,9 +33,24 @@ class ChangeFeed:
         self._table.create(safe_key(f"{org_id}|{user_id}"), cursor, {"Json": json.dumps(change)})
 
     def since(self, org_id: str, user_id: str, cursor: str | None) -> dict[str, Any]:
+        if cursor is not None:
+            _check_cursor(cursor)
         start = (cursor + "~") if cursor else ""
         rows = list(self._table.range(safe_key(f"{org_id}|{user_id}"), start, limit=MAX_PAGE))
         return {
             "value": [json.loads(r.properties["Json"]) | {"cursor": r.row_key} for r in rows],
             "cursor": rows[-1].row_key if rows else cursor,
         }
+
+
+def _check_cursor(cursor: str) -> None:
+    """Only a cursor this feed handed out: anything else is the caller's mistake, not a page."""
+    match = _CURSOR.fullmatch(cursor)
+    try:
+        if match is None:
+            raise ValueError(cursor)
+        datetime.strptime(match[1], _TIME)
+    except ValueError:
+        raise BadRequest(
+            "since must be a cursor returned by this feed.", code="invalid_cursor"
+        ) from None

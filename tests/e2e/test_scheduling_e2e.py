@@ -78,6 +78,14 @@ def create(app: HostApp, organiser: Person = MANAGER, **overrides) -> dict:
     return answer.json()
 
 
+def fail_event_creates(app: HostApp, *, status: int, retry_after: int | None = None) -> None:
+    """Graph refuses the next creates of an event (throttled or down)."""
+    fault = {"path_prefix": "/v1.0/me/events", "status": status, "count": 10, "method": "POST"}
+    if retry_after is not None:
+        fault["retry_after"] = retry_after
+    app.control("POST", "faults", **fault)
+
+
 # --- availability ---------------------------------------------------------------------------
 
 
@@ -280,15 +288,7 @@ def test_a_retried_create_never_makes_a_second_outlook_event(app):
 
 
 def test_when_graph_fails_the_conversation_is_saved_pending_and_pushed_later(app, storage):
-    app.control(
-        "POST",
-        "faults",
-        path_prefix="/v1.0/me/events",
-        status=503,
-        count=10,
-        retry_after=30,
-        method="POST",
-    )
+    fail_event_creates(app, status=503, retry_after=30)
     conversation = create(app)
     assert conversation["sync"]["state"] == "pending"
     assert conversation["outlook"] is None
@@ -331,15 +331,7 @@ def run_timer(app: HostApp) -> None:
 
 
 def test_a_throttled_create_answers_at_once_and_the_push_waits_for_retry_after(app, storage):
-    app.control(
-        "POST",
-        "faults",
-        path_prefix="/v1.0/me/events",
-        status=429,
-        count=10,
-        retry_after=5,
-        method="POST",
-    )
+    fail_event_creates(app, status=429, retry_after=5)
     app.control("DELETE", "requests")
     asked = datetime.now(UTC)
 
@@ -354,15 +346,7 @@ def test_a_throttled_create_answers_at_once_and_the_push_waits_for_retry_after(a
 
 
 def test_the_timer_does_not_push_before_retry_after_is_over(app, storage):
-    app.control(
-        "POST",
-        "faults",
-        path_prefix="/v1.0/me/events",
-        status=429,
-        count=10,
-        retry_after=600,
-        method="POST",
-    )
+    fail_event_creates(app, status=429, retry_after=600)
     conversation = create(app, title="Throttled check-in")
     assert conversation["sync"]["state"] == "pending"
     app.control("DELETE", "faults")
@@ -479,9 +463,7 @@ def test_attendee_responses_come_back_with_the_conversation(app):
 
 
 def test_the_timer_pushes_conversations_outlook_missed(app):
-    app.control(
-        "POST", "faults", path_prefix="/v1.0/me/events", status=503, count=10, method="POST"
-    )  # no Retry-After: the push is due at once
+    fail_event_creates(app, status=503)  # no Retry-After: the push is due at once
     day = (datetime.now(UTC) + timedelta(days=7)).date()
     created = app.call(
         "POST",

@@ -103,7 +103,7 @@ class ConnectionService:
     # --- status -------------------------------------------------------------------------------
 
     def status(self, caller: Caller) -> dict[str, Any]:
-        allowed = self._orgs.get(caller.org_id).settings.allow_outlook
+        allowed = self.outlook_allowed(caller.org_id)
         stored = self._connections.get(caller.org_id, caller.user_id)
         return status_view(
             stored.connection if stored else None,
@@ -115,7 +115,7 @@ class ConnectionService:
     # --- connect ------------------------------------------------------------------------------
 
     def begin_connect(self, caller: Caller, return_url: str | None) -> dict[str, Any]:
-        if not self._orgs.get(caller.org_id).settings.allow_outlook:
+        if not self.outlook_allowed(caller.org_id):
             raise Forbidden(
                 "Your organisation has not enabled Outlook calendar sync.", code=CONNECTING_DISABLED
             )
@@ -278,7 +278,7 @@ class ConnectionService:
         Raises Forbidden when the organisation switched the integration off (connections are
         inert then), Conflict when the user is not connected or must reconnect.
         """
-        if not self._orgs.get(org_id).settings.allow_outlook:
+        if not self.outlook_allowed(org_id):
             raise Forbidden(
                 "Outlook calendar sync is disabled for this organisation.", code="disabled"
             )

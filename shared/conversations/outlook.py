@@ -127,38 +127,21 @@ class OutlookCalendar:
         self._max_wait = max_wait
 
     def create(self, conversation: Conversation, link: str) -> OutlookEvent:
-        created = self._graph.request(
-            "POST",
-            "me/events",
-            body=event_body(conversation, link),
-            headers=_UTC,
-            max_wait=self._max_wait,
+        return outlook_event(
+            self._request("POST", "me/events", body=event_body(conversation, link))
         )
-        return outlook_event(created)
 
     def update(self, event_id: str, changes: dict[str, Any]) -> OutlookEvent:
-        updated = self._graph.request(
-            "PATCH", f"me/events/{event_id}", body=changes, headers=_UTC, max_wait=self._max_wait
-        )
-        return outlook_event(updated)
+        return outlook_event(self._request("PATCH", f"me/events/{event_id}", body=changes))
 
     def cancel(self, event_id: str, comment: str) -> None:
-        self._graph.request(
-            "POST",
-            f"me/events/{event_id}/cancel",
-            body={"comment": comment},
-            headers=_UTC,
-            max_wait=self._max_wait,
-        )
+        self._request("POST", f"me/events/{event_id}/cancel", body={"comment": comment})
 
     def read(self, event_id: str) -> dict[str, Any]:
-        return self._graph.request(
-            "GET",
-            f"me/events/{event_id}",
-            params={"$select": _EVENT_FIELDS},
-            headers=_UTC,
-            max_wait=self._max_wait,
-        )
+        return self._request("GET", f"me/events/{event_id}", params={"$select": _EVENT_FIELDS})
+
+    def _request(self, method: str, path: str, **options: Any) -> dict[str, Any]:
+        return self._graph.request(method, path, headers=_UTC, max_wait=self._max_wait, **options)
 
 
 def outlook_event(event: dict[str, Any]) -> OutlookEvent:

@@ -209,7 +209,9 @@ class SyncService:
                         graph, org_id, properties.get("DeltaLink")
                     )
                 except Exception:
-                    self._release_after_failure(keys)
+                    # Let go of the lease now, so the retry (or a newer notification) syncs
+                    # instead of finding the mailbox held by a sync that no longer runs.
+                    self._update_mailbox(org_id, user_id, LockedUntil=None, Dirty=None)
                     raise  # the queue retries the message; the delta link was not moved on
                 applied, rounds = applied + count, rounds + 1
                 properties["SyncedThrough"] = started
@@ -231,23 +233,6 @@ class SyncService:
                     return outcome
                 properties["LockedUntil"] = self._clock() + LEASE  # asked to run again: keep it
                 etag = self._mailboxes.replace(*keys, {**properties, "Dirty": False}, current.etag)
-
-    def _release_after_failure(self, keys: tuple[str, str]) -> None:
-        """Let go of the lease at once, so the retry (or a newer notification) syncs, instead
-        of finding the mailbox 'held' by a sync that is no longer running."""
-        for _ in range(3):
-            current = self._mailboxes.get(*keys)
-            if current is None:
-                return
-            unlocked = {
-                k: v for k, v in current.properties.items() if k not in ("LockedUntil", "Dirty")
-            }
-            try:
-                self._mailboxes.replace(*keys, unlocked, current.etag)
-                return
-            except ConcurrencyConflict:
-                continue
-        logger.warning("lease of mailbox %s/%s not released; it lapses by itself", *keys)
 
     def _read_changes(
         self, graph: GraphClient, org_id: str, delta_link: str | None

@@ -1,16 +1,18 @@
 """Graph's own schema (the v1.0 CSDL) and request-body validation against it.
 
-The metadata file is big (3.5 MB), so it is parsed on first use and cached per path. Bodies are
-checked the way Graph's OData reader does: unknown properties, wrong JSON node kinds, primitive
-values that do not convert, enum literals that are not members, nulls where the type forbids
-them, recursively through complex types, collections and navigation properties (deep insert).
-Keys containing '@' are annotations (`@odata.type`, `x@odata.bind`) and are not properties.
+The metadata ships with the emulator, xz-compressed (metadata/README.md: its source, and how to
+refresh it). It is big (3.5 MB of XML), so it is parsed on first use and cached per path. Bodies
+are checked the way Graph's OData reader does: unknown properties, wrong JSON node kinds,
+primitive values that do not convert, enum literals that are not members, nulls where the type
+forbids them, recursively through complex types, collections and navigation properties (deep
+insert). Keys containing '@' are annotations (`@odata.type`, `x@odata.bind`), not properties.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import lzma
 import os
 import re
 import threading
@@ -19,12 +21,12 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from devtools.graph_emulator.errors import GraphError, request_body_read
 
 METADATA_ENV = "GRAPH_METADATA_PATH"
-DEFAULT_METADATA = Path(__file__).resolve().parents[3] / "shared" / "graph" / "v1.0-metadata.xml"
+DEFAULT_METADATA = Path(__file__).resolve().parent / "metadata" / "v1.0-metadata.xml.xz"
 GRAPH_NAMESPACE = "microsoft.graph"
 # Outlook's items are declared open in the metadata, yet Exchange refuses properties it does not
 # define; bodies for these are checked as closed types.
@@ -355,6 +357,11 @@ def _null_not_allowed(expected: TypeRef, property_name: str | None) -> GraphErro
 
 
 def _parse_csdl(path: Path) -> tuple[dict[str, StructuredType], dict[str, EnumType]]:
+    with lzma.open(path) if path.suffix == ".xz" else path.open("rb") as source:
+        return _parse_csdl_stream(source)
+
+
+def _parse_csdl_stream(source: IO[bytes]) -> tuple[dict[str, StructuredType], dict[str, EnumType]]:
     structured: dict[str, StructuredType] = {}
     enums: dict[str, EnumType] = {}
     aliases: dict[str, str] = {}
@@ -366,7 +373,7 @@ def _parse_csdl(path: Path) -> tuple[dict[str, StructuredType], dict[str, EnumTy
     pending: list[tuple[StructuredType, str, str, str, bool]] = []  # resolved once aliases known
 
     # The metadata is a local file shipped with the project, not untrusted input.
-    for event, element in ElementTree.iterparse(path, events=("start", "end")):  # noqa: S314
+    for event, element in ElementTree.iterparse(source, events=("start", "end")):  # noqa: S314
         tag = element.tag.removeprefix(_EDM)
         if event == "start":
             if tag == "Schema":

@@ -1,9 +1,11 @@
 """Request bodies checked against Graph's real v1.0 schema, as Graph's OData reader checks them."""
 
+from pathlib import Path
+
 import pytest
 
 from devtools.graph_emulator.errors import GraphError
-from devtools.graph_emulator.schema import GraphSchema, load_schema, validate_body
+from devtools.graph_emulator.schema import DEFAULT_METADATA, GraphSchema, load_schema, validate_body
 
 
 def valid_event() -> dict:
@@ -217,3 +219,12 @@ def test_the_metadata_path_can_be_overridden(tmp_path, monkeypatch):
     with pytest.raises(GraphError):
         validate_body("widget", {"colour": "red"})
     assert isinstance(load_schema(), GraphSchema)
+
+
+def test_the_schema_ships_inside_the_repository():
+    """A clone alone must run the emulator: the default metadata lives in the project's tree."""
+    project = Path(__file__).resolve().parents[2]
+    assert DEFAULT_METADATA.is_relative_to(project)
+    assert DEFAULT_METADATA.exists()
+    schema = GraphSchema.parse(DEFAULT_METADATA)
+    schema.validate("event", {"subject": "x"})

@@ -1,24 +1,31 @@
 # The two commands of the README: `make run` and `make test`. Each installs what it needs.
-PYTHON ?= python3
+# `make unit` is the inner loop: unit tests only, no server, no checkov or npm install.
+PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 # checkov pins packages that conflict with the app's test tools: the template checks get a venv
 # of their own, which tests/infra calls in a subprocess.
 INFRA_VENV := .venv-infra
 
-.PHONY: run test lint format install bench clean
+.PHONY: run test unit lint typecheck format install bench clean
 
 run: $(VENV)/.installed node_modules/.installed
 	$(PY) -m devtools.stack
 
-test: install lint
+test: install lint typecheck
 	$(PY) -m pytest
 
-lint: install
+unit: $(VENV)/.installed
+	$(PY) -m pytest -q tests/unit
+
+lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-format: install
+typecheck: $(VENV)/.installed
+	$(PY) -m mypy
+
+format: $(VENV)/.installed
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
@@ -45,4 +52,4 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) node_modules .stack .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) node_modules .stack .pytest_cache .ruff_cache .mypy_cache

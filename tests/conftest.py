@@ -11,6 +11,17 @@ from shared.settings import StorageSettings
 from shared.storage import names
 from shared.storage.account import StorageAccount
 
+UNIT_TESTS = Path(__file__).parent / "unit"
+SERVER_FIXTURES = {"azurite", "emulator", "storage", "local_host", "host_app"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """tests/unit is `make unit`: it must start no server, or the inner loop stops being fast."""
+    for item in items:
+        servers = SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if servers and item.path.is_relative_to(UNIT_TESTS):
+            raise pytest.UsageError(f"{item.nodeid} is a unit test but starts {sorted(servers)}")
+
 
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[AzuriteEndpoints]:

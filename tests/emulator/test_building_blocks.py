@@ -11,6 +11,8 @@ from devtools.graph_emulator.prefer import Preferences
 from devtools.graph_emulator.sts_errors import StsError
 from devtools.graph_emulator.throttle import MailboxLimits, MailboxThrottle
 
+pytestmark = pytest.mark.integration
+
 LOOPBACK_ANY = demo_directory.APP.default_redirect_uris
 GRAPH = GraphResource.for_origins("https://127.0.0.1:7443", "https://localhost:7443")
 

@@ -11,6 +11,8 @@ from devtools.graph_emulator.errors import GraphError
 from devtools.graph_emulator.recurrence import check, occurrence_starts
 from tests.emulator.outlook_support import as_person
 
+pytestmark = pytest.mark.integration
+
 __all__ = ["as_person"]
 LONDON = ZoneInfo("Europe/London")
 YEAR_2026 = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))

@@ -13,6 +13,8 @@ import requests
 
 from devtools import demo_directory
 
+pytestmark = pytest.mark.integration
+
 PROJECT_ROOT = Path(__file__).parents[2]
 
 

@@ -13,6 +13,8 @@ from devtools.demo_directory import (
 from devtools.graph_emulator.prefer import Preferences
 from tests.emulator.outlook_support import as_person
 
+pytestmark = pytest.mark.integration
+
 __all__ = ["as_person"]
 
 

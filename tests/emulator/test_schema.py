@@ -7,6 +7,8 @@ import pytest
 from devtools.graph_emulator.errors import GraphError
 from devtools.graph_emulator.schema import DEFAULT_METADATA, GraphSchema, load_schema, validate_body
 
+pytestmark = pytest.mark.integration
+
 
 def valid_event() -> dict:
     return {

@@ -26,9 +26,11 @@ from shared.conversations.model import (
     ParticipantRole,
     SyncState,
 )
-from shared.storage.entities import EntityAlreadyExists, EntityTable, safe_key
+from shared.storage.entities import EntityAlreadyExists, EntityTable
+from shared.storage.keys import table_key
 
 _INDEX_TIME = "%Y%m%dT%H%M%SZ"
+_SERIES = "series"
 MAX_LENGTH = timedelta(hours=24)  # a one-off conversation starting this early can still overlap
 
 
@@ -45,7 +47,7 @@ class ConversationRepository:
         self._idempotency = idempotency
 
     def get(self, org_id: str, conversation_id: str) -> StoredConversation | None:
-        stored = self._table.get(safe_key(org_id), safe_key(conversation_id))
+        stored = self._table.get(table_key(org_id), table_key(conversation_id))
         return (
             StoredConversation(_conversation(org_id, stored.properties), stored.etag)
             if stored
@@ -54,7 +56,7 @@ class ConversationRepository:
 
     def add(self, conversation: Conversation) -> StoredConversation:
         etag = self._table.create(
-            safe_key(conversation.org_id), safe_key(conversation.id), _properties(conversation)
+            table_key(conversation.org_id), table_key(conversation.id), _properties(conversation)
         )
         self._index_rows(conversation, add=True)
         return StoredConversation(conversation, etag)
@@ -64,8 +66,8 @@ class ConversationRepository:
     ) -> StoredConversation:
         """Write guarded by ETag (ConcurrencyConflict if someone else wrote first)."""
         new_etag = self._table.replace(
-            safe_key(conversation.org_id),
-            safe_key(conversation.id),
+            table_key(conversation.org_id),
+            table_key(conversation.id),
             _properties(conversation),
             etag,
         )
@@ -78,13 +80,13 @@ class ConversationRepository:
 
     def remove(self, conversation: Conversation) -> None:
         self._index_rows(conversation, add=False)
-        self._table.delete(safe_key(conversation.org_id), safe_key(conversation.id))
+        self._table.delete(table_key(conversation.org_id), table_key(conversation.id))
 
     def claim_idempotency_key(
         self, org_id: str, user_id: str, key: str, conversation_id: str
     ) -> str:
         """The conversation this key stands for: ours if new, the first one's if retried."""
-        partition, row = safe_key(f"{org_id}|{user_id}"), safe_key(key)
+        partition, row = table_key(org_id, user_id), table_key(key)
         try:
             self._idempotency.create(partition, row, {"ConversationId": conversation_id})
             return conversation_id
@@ -94,11 +96,11 @@ class ConversationRepository:
 
     def for_user(self, org_id: str, user_id: str, start: datetime, end: datetime) -> Iterator[str]:
         """Ids of one-off conversations of the user overlapping [start, end), then all series."""
-        partition = safe_key(f"{org_id}|{user_id}")
+        partition = table_key(org_id, user_id)
         low = (start - MAX_LENGTH).strftime(_INDEX_TIME)
         for row in self._index.range(partition, low, end.strftime(_INDEX_TIME)):
             yield str(row.properties["ConversationId"])
-        for row in self._index.range(safe_key(f"{org_id}|{user_id}|series")):
+        for row in self._index.range(table_key(org_id, user_id, _SERIES)):
             yield str(row.properties["ConversationId"])
 
     def _index_rows(self, conversation: Conversation, *, add: bool) -> None:
@@ -107,11 +109,11 @@ class ConversationRepository:
         }
         for user in users:
             if conversation.recurrence is None:
-                partition = safe_key(f"{conversation.org_id}|{user}")
-                row = f"{conversation.start.strftime(_INDEX_TIME)}|{safe_key(conversation.id)}"
+                partition = table_key(conversation.org_id, user)
+                row = table_key(conversation.start.strftime(_INDEX_TIME), conversation.id)
             else:
-                partition = safe_key(f"{conversation.org_id}|{user}|series")
-                row = safe_key(conversation.id)
+                partition = table_key(conversation.org_id, user, _SERIES)
+                row = table_key(conversation.id)
             if add:
                 self._index.upsert(partition, row, {"ConversationId": conversation.id})
             else:
@@ -125,13 +127,12 @@ class RecordRepository:
         self._table = table
 
     def add(self, org_id: str, conversation_id: str, kind: str, record: dict[str, Any]) -> None:
-        row = f"{kind}|{record['createdAt']}|{record['id']}"
-        self._table.create(
-            safe_key(f"{org_id}|{conversation_id}"), safe_key(row), {"Json": json.dumps(record)}
-        )
+        row = table_key(kind, record["createdAt"], record["id"])
+        self._table.create(table_key(org_id, conversation_id), row, {"Json": json.dumps(record)})
 
     def list(self, org_id: str, conversation_id: str, kind: str) -> list[dict[str, Any]]:
-        rows = self._table.range(safe_key(f"{org_id}|{conversation_id}"), f"{kind}|", f"{kind}}}")
+        prefix = table_key(kind)
+        rows = self._table.range(table_key(org_id, conversation_id), prefix + "|", prefix + "}")
         return [json.loads(row.properties["Json"]) for row in rows]
 
 
@@ -217,14 +218,14 @@ class EventIndex:
 
     def link(self, event_id: str, org_id: str, conversation_id: str) -> None:
         self._table.upsert(
-            safe_key(event_id), "event", {"OrgId": org_id, "ConversationId": conversation_id}
+            table_key(event_id), "event", {"OrgId": org_id, "ConversationId": conversation_id}
         )
 
     def find(self, event_id: str) -> tuple[str, str] | None:
-        stored = self._table.get(safe_key(event_id), "event")
+        stored = self._table.get(table_key(event_id), "event")
         if stored is None:
             return None
         return str(stored.properties["OrgId"]), str(stored.properties["ConversationId"])
 
     def unlink(self, event_id: str) -> None:
-        self._table.delete(safe_key(event_id), "event")
+        self._table.delete(table_key(event_id), "event")

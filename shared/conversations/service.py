@@ -50,6 +50,7 @@ from shared.errors import (
 from shared.graph.client import GraphClient
 from shared.graph.errors import GraphError
 from shared.storage.entities import ConcurrencyConflict, EntityAlreadyExists
+from shared.storage.keys import table_key
 from shared.sync.schedule import PUSH_CONVERSATION, WorkSchedule
 
 logger = logging.getLogger(__name__)
@@ -326,7 +327,7 @@ class ConversationService:
         `due`: the work item's own due time. An item that is no longer the conversation's own
         (it was pushed, removed, or rescheduled by a later Retry-After) is dropped here.
         """
-        key = f"{org_id}|{conversation_id}"
+        key = table_key(org_id, conversation_id)
         stored = self._repository.get(org_id, conversation_id)
         if stored is None:
             self._schedule.remove(PUSH_CONVERSATION, due, key)
@@ -498,7 +499,7 @@ def etag_of(conversation: Conversation) -> str:
 
 
 def _push_key(conversation: Conversation) -> str:
-    return f"{conversation.org_id}|{conversation.id}"
+    return table_key(conversation.org_id, conversation.id)
 
 
 def _not_before(now: datetime, retry_after: float) -> datetime:

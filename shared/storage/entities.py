@@ -34,19 +34,6 @@ class StoredEntity:
     etag: str
 
 
-_FORBIDDEN_IN_KEYS = set("/\\#?%")
-
-
-def safe_key(value: str) -> str:
-    """Any string as a PartitionKey/RowKey: characters Azure Tables forbids, percent-encoded."""
-    return "".join(
-        f"%{ord(c):02X}"
-        if c in _FORBIDDEN_IN_KEYS or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F
-        else c
-        for c in value
-    )
-
-
 def _escape(value: str) -> str:
     return value.replace("'", "''")
 

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.errors import BadRequest
-from shared.storage.entities import EntityTable, safe_key
+from shared.storage.entities import EntityTable
+from shared.storage.keys import table_key
 
 _TIME = "%Y%m%dT%H%M%S.%fZ"
 _CURSOR = re.compile(r"(\d{8}T\d{6}\.\d{6}Z)\|[0-9a-f]{8}")
@@ -28,15 +29,15 @@ class ChangeFeed:
 
     def record(self, org_id: str, user_id: str, kind: str, **details: Any) -> None:
         now = self._clock().astimezone(UTC)
-        cursor = f"{now.strftime(_TIME)}|{uuid.uuid4().hex[:8]}"
+        cursor = table_key(now.strftime(_TIME), uuid.uuid4().hex[:8])
         change = {"kind": kind, "at": now.isoformat(), **details}
-        self._table.create(safe_key(f"{org_id}|{user_id}"), cursor, {"Json": json.dumps(change)})
+        self._table.create(table_key(org_id, user_id), cursor, {"Json": json.dumps(change)})
 
     def since(self, org_id: str, user_id: str, cursor: str | None) -> dict[str, Any]:
         if cursor is not None and not _handed_out(cursor):
             raise BadRequest("since must be a cursor returned by this feed.", code="invalid_cursor")
         start = (cursor + "~") if cursor else ""
-        rows = list(self._table.range(safe_key(f"{org_id}|{user_id}"), start, limit=MAX_PAGE))
+        rows = list(self._table.range(table_key(org_id, user_id), start, limit=MAX_PAGE))
         return {
             "value": [json.loads(r.properties["Json"]) | {"cursor": r.row_key} for r in rows],
             "cursor": rows[-1].row_key if rows else cursor,

@@ -15,6 +15,7 @@ from typing import Any
 from shared.connections.model import Connection, ReconnectReason
 from shared.connections.service import ConnectionService
 from shared.conversations.service import ConversationService
+from shared.storage.keys import key_parts, table_key
 from shared.sync import schedule as work
 from shared.sync.changes import ChangeFeed
 from shared.sync.schedule import WorkSchedule
@@ -41,7 +42,7 @@ class ConnectionLifecycle:
         self._clock = clock
 
     def connected(self, connection: Connection) -> None:
-        key = f"{connection.org_id}|{connection.user_id}"
+        key = table_key(connection.org_id, connection.user_id)
         self._schedule.add(work.WARN_RECONNECT, connection.reconnect_by - self._warning, key,
                            OrgId=connection.org_id, UserId=connection.user_id)  # fmt: skip
         self._sync.on_connected(connection.org_id, connection.user_id)
@@ -52,7 +53,7 @@ class ConnectionLifecycle:
         self._schedule.add(work.RESUME_ORGANISATION, self._clock(), org_id, OrgId=org_id)
 
     def disconnecting(self, connection: Connection) -> None:
-        key = f"{connection.org_id}|{connection.user_id}"
+        key = table_key(connection.org_id, connection.user_id)
         self._schedule.remove(work.WARN_RECONNECT, connection.reconnect_by - self._warning, key)
         self._schedule.remove(work.EXPIRE_CONNECTION, connection.reconnect_by, key)
         self._sync.on_disconnecting(connection.org_id, connection.user_id)
@@ -82,7 +83,7 @@ class MaintenanceService:
         now = self._clock()
         report: dict[str, Any] = {}
         for kind, handle in (
-            (work.RENEW_SUBSCRIPTION, lambda item: self._sync.renew(item.key)),
+            (work.RENEW_SUBSCRIPTION, lambda item: self._sync.renew(key_parts(item.key)[0])),
             (work.CREATE_SUBSCRIPTION, self._create_subscription),
             (work.PUSH_CONVERSATION, self._push),
             (work.WARN_RECONNECT, self._warn),

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.storage.entities import EntityTable, safe_key
+from shared.storage.entities import EntityTable
+from shared.storage.keys import table_key
 
 _TIME = "%Y%m%dT%H%M%SZ"
 
@@ -54,4 +55,4 @@ class WorkSchedule:
 
 
 def _row(due: datetime, key: str) -> str:
-    return f"{due.astimezone(UTC).strftime(_TIME)}|{safe_key(key)}"
+    return f"{table_key(due.astimezone(UTC).strftime(_TIME))}|{key}"  # key: a table_key already

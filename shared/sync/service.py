@@ -25,7 +25,8 @@ from shared.conversations.service import ConversationService
 from shared.errors import BadRequest, DomainError, UnreadableMessage
 from shared.graph.client import GraphClient
 from shared.graph.errors import GraphError
-from shared.storage.entities import ConcurrencyConflict, EntityAlreadyExists, EntityTable, safe_key
+from shared.storage.entities import ConcurrencyConflict, EntityAlreadyExists, EntityTable
+from shared.storage.keys import table_key
 from shared.sync.changes import ChangeFeed
 from shared.sync.outlook_changes import apply_event, is_removal
 from shared.sync.subscriptions import (
@@ -172,7 +173,7 @@ class SyncService:
         again" flag instead of waiting or failing, and the holder does one more round before it
         lets go. A burst of notifications costs a round or two, and none ends in the poison queue.
         """
-        keys = (safe_key(org_id), safe_key(user_id))
+        keys = (table_key(org_id), table_key(user_id))
         for _ in range(5):
             state = self._mailboxes.get(*keys)
             properties = dict(state.properties) if state else {}
@@ -195,7 +196,7 @@ class SyncService:
         raise MailboxBusy(f"{org_id}/{user_id}")
 
     def _sync_rounds(self, org_id: str, user_id: str, properties: dict[str, Any], etag: str) -> str:
-        keys = (safe_key(org_id), safe_key(user_id))
+        keys = (table_key(org_id), table_key(user_id))
         applied = rounds = 0
         while True:
             started = self._clock()
@@ -323,7 +324,7 @@ class SyncService:
         return True
 
     def _subscribe(self, org_id: str, user_id: str) -> bool:
-        state = self._mailboxes.get(safe_key(org_id), safe_key(user_id))
+        state = self._mailboxes.get(table_key(org_id), table_key(user_id))
         old = state.properties.get("SubscriptionId") if state else None
         graph = self._graph_for(org_id, user_id)
         try:
@@ -346,15 +347,15 @@ class SyncService:
 
     def on_disconnecting(self, org_id: str, user_id: str) -> None:
         """Before the tokens go: delete the subscription in Graph (best effort) and locally."""
-        state = self._mailboxes.get(safe_key(org_id), safe_key(user_id))
+        state = self._mailboxes.get(table_key(org_id), table_key(user_id))
         subscription_id = state.properties.get("SubscriptionId") if state else None
         if subscription_id:
             self._manager.delete(self._graph_for(org_id, user_id), subscription_id)
         if state is not None:
-            self._mailboxes.delete(safe_key(org_id), safe_key(user_id))
+            self._mailboxes.delete(table_key(org_id), table_key(user_id))
 
     def ensure_subscription(self, org_id: str, user_id: str) -> str:
-        state = self._mailboxes.get(safe_key(org_id), safe_key(user_id))
+        state = self._mailboxes.get(table_key(org_id), table_key(user_id))
         if (
             state
             and state.properties.get("SubscriptionId")
@@ -390,15 +391,15 @@ class SyncService:
 
     def _update_mailbox(self, org_id: str, user_id: str, **values: Any) -> None:
         for _ in range(3):
-            state = self._mailboxes.get(safe_key(org_id), safe_key(user_id))
+            state = self._mailboxes.get(table_key(org_id), table_key(user_id))
             properties = {**(state.properties if state else {}), **values}
             properties = {k: v for k, v in properties.items() if v is not None}
             try:
                 if state is None:
-                    self._mailboxes.create(safe_key(org_id), safe_key(user_id), properties)
+                    self._mailboxes.create(table_key(org_id), table_key(user_id), properties)
                 else:
                     self._mailboxes.replace(
-                        safe_key(org_id), safe_key(user_id), properties, state.etag
+                        table_key(org_id), table_key(user_id), properties, state.etag
                     )
                 return
             except (ConcurrencyConflict, EntityAlreadyExists):

@@ -21,7 +21,8 @@ from typing import Any
 from shared.conversations.time_zones import parse_timestamp
 from shared.graph.client import GraphClient
 from shared.graph.errors import GraphError
-from shared.storage.entities import EntityTable, safe_key
+from shared.storage.entities import EntityTable
+from shared.storage.keys import table_key
 from shared.sync.schedule import (
     CREATE_SUBSCRIPTION,
     RENEW_SUBSCRIPTION,
@@ -75,7 +76,7 @@ class SubscriptionRepository:
         with self._lock:
             if subscription_id in self._cache and self._cache[subscription_id] is not None:
                 return self._cache[subscription_id]
-        stored = self._table.get(safe_key(subscription_id), _ROW)
+        stored = self._table.get(table_key(subscription_id), _ROW)
         found = None
         if stored is not None:
             p = stored.properties
@@ -87,7 +88,7 @@ class SubscriptionRepository:
         return found
 
     def put(self, subscription: Subscription) -> None:
-        self._table.upsert(safe_key(subscription.id), _ROW, {
+        self._table.upsert(table_key(subscription.id), _ROW, {
             "OrgId": subscription.org_id,
             "UserId": subscription.user_id,
             "ClientStateHash": subscription.client_state_hash,
@@ -97,7 +98,7 @@ class SubscriptionRepository:
             self._cache[subscription.id] = subscription
 
     def remove(self, subscription_id: str) -> None:
-        self._table.delete(safe_key(subscription_id), _ROW)
+        self._table.delete(table_key(subscription_id), _ROW)
         with self._lock:
             self._cache.pop(subscription_id, None)
 
@@ -139,7 +140,7 @@ class SubscriptionManager:
         )  # fmt: skip
         self._repository.put(subscription)
         self._schedule.add(
-            RENEW_SUBSCRIPTION, subscription.expires_at - RENEW_BEFORE, subscription.id
+            RENEW_SUBSCRIPTION, subscription.expires_at - RENEW_BEFORE, table_key(subscription.id)
         )
         logger.info("subscription %s created for %s/%s", subscription.id, org_id, user_id)
         return subscription
@@ -162,10 +163,12 @@ class SubscriptionManager:
             subscription.client_state_hash, new_expiry,
         )  # fmt: skip
         self._schedule.remove(
-            RENEW_SUBSCRIPTION, subscription.expires_at - RENEW_BEFORE, subscription.id
+            RENEW_SUBSCRIPTION, subscription.expires_at - RENEW_BEFORE, table_key(subscription.id)
         )
         self._repository.put(updated)
-        self._schedule.add(RENEW_SUBSCRIPTION, updated.expires_at - RENEW_BEFORE, updated.id)
+        self._schedule.add(
+            RENEW_SUBSCRIPTION, updated.expires_at - RENEW_BEFORE, table_key(updated.id)
+        )
         return updated
 
     def reauthorize(self, graph: GraphClient, subscription: Subscription) -> bool:
@@ -193,20 +196,24 @@ class SubscriptionManager:
 
     def forget(self, subscription: Subscription) -> None:
         self._schedule.remove(
-            RENEW_SUBSCRIPTION, subscription.expires_at - RENEW_BEFORE, subscription.id
+            RENEW_SUBSCRIPTION, subscription.expires_at - RENEW_BEFORE, table_key(subscription.id)
         )
         self._repository.remove(subscription.id)
 
     def request_creation(self, org_id: str, user_id: str) -> None:
         """Create it on the timer's next run (after a failure, or when Graph removed it)."""
         self._schedule.add(
-            CREATE_SUBSCRIPTION, self._clock(), f"{org_id}|{user_id}", OrgId=org_id, UserId=user_id
+            CREATE_SUBSCRIPTION,
+            self._clock(),
+            table_key(org_id, user_id),
+            OrgId=org_id,
+            UserId=user_id,
         )
 
     def request_resync(self, org_id: str, user_id: str) -> None:
         """Read the mailbox from Outlook on the timer's next run (catch up after a gap)."""
         self._schedule.add(
-            RESYNC_MAILBOX, self._clock(), f"{org_id}|{user_id}", OrgId=org_id, UserId=user_id
+            RESYNC_MAILBOX, self._clock(), table_key(org_id, user_id), OrgId=org_id, UserId=user_id
         )
 
 

@@ -24,7 +24,7 @@ from devtools.demo_directory import (
 from devtools.host_app import HostApp
 from shared.storage import names
 from shared.storage.account import StorageAccount
-from shared.storage.entities import safe_key
+from shared.storage.keys import table_key as safe_key
 from shared.sync.schedule import PUSH_CONVERSATION
 from tests.e2e.test_connect_e2e import assert_problem
 

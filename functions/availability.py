@@ -4,11 +4,11 @@ import azure.functions as func
 
 from functions.http import api, authenticate, json_response, services
 from shared.availability import MAX_WINDOW_DAYS, AttendeeRef
+from shared.conversations.model import MAX_ATTENDEES
 from shared.conversations.requests import parse_window_query
 from shared.errors import BadRequest
 
 blueprint = func.Blueprint()
-MAX_ATTENDEES = 100
 
 
 @blueprint.route(route="availability", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

@@ -18,18 +18,17 @@ from shared.caller import Caller
 from shared.conversations.requests import Window
 from shared.conversations.time_zones import parse_graph_date_time
 from shared.errors import Conflict, Unavailable
+from shared.graph.client import GraphClient, prefer_header
 from shared.graph.errors import GraphError
 
 if TYPE_CHECKING:
     from shared.connections.service import ConnectionService
-    from shared.graph.client import GraphClient
 
 logger = logging.getLogger(__name__)
 
 SCHEDULES_PER_CALL = 20  # getSchedule's limit
 MAILBOX_CONCURRENCY = 4  # Outlook's concurrent requests per app and mailbox
 MAX_WINDOW_DAYS = 61  # getSchedule needs under 62 days
-_UTC = {"Prefer": 'outlook.timezone="UTC", IdType="ImmutableId"'}
 _BUSY = {"busy", "tentative", "oof", "workingElsewhere"}
 
 MESSAGES = {
@@ -142,7 +141,7 @@ class AvailabilityService:
             "$top": "250",
         }
         while page:
-            answer = graph.request("GET", page, params=params, headers=_UTC)
+            answer = graph.request("GET", page, params=params, headers=prefer_header(utc=True))
             for event in answer.get("value", []):
                 if event.get("isCancelled") or event.get("showAs") == "free":
                     continue
@@ -179,7 +178,9 @@ class AvailabilityService:
             "endTime": _utc(window.end),
             "availabilityViewInterval": 15,
         }
-        answer = graph.request("POST", "me/calendar/getSchedule", body=body, headers=_UTC)
+        answer = graph.request(
+            "POST", "me/calendar/getSchedule", body=body, headers=prefer_header(utc=True)
+        )
         return list(answer.get("value", []))
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 BUILT_IN_TYPES = ("check_in", "wellbeing", "performance_development", "mentoring_session")
 PENDING_SINCE = datetime(1970, 1, 1, tzinfo=UTC)  # a pending push due at once
+# Conversations are listed, and series and Outlook edits synced, this far ahead (two years); they
+# are stored whatever their date.
+SYNC_HORIZON = timedelta(days=2 * 365)
+MAX_ATTENDEES = 100
 
 
 class ConversationStatus(StrEnum):

@@ -13,15 +13,19 @@ import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from shared.conversations.model import Conversation, LocationKind, OutlookEvent, Participant
+from shared.conversations.model import (
+    SYNC_HORIZON,
+    Conversation,
+    LocationKind,
+    OutlookEvent,
+    Participant,
+)
 from shared.conversations.recurrence import occurrences
 from shared.conversations.time_zones import graph_date_time, iana_zone, parse_timestamp
-from shared.graph.client import GraphClient
+from shared.graph.client import GraphClient, prefer_header
 
-SYNC_HORIZON = timedelta(days=2 * 365)  # a series is synced this far past its first day
 TEAMS_LOCATION = "Microsoft Teams Meeting"
 _EVENT_FIELDS = "id,iCalUId,webLink,onlineMeeting,changeKey,lastModifiedDateTime,attendees"
-_UTC = {"Prefer": 'outlook.timezone="UTC", IdType="ImmutableId"'}
 
 
 def transaction_id(conversation_id: str) -> str:
@@ -141,7 +145,9 @@ class OutlookCalendar:
         return self._request("GET", f"me/events/{event_id}", params={"$select": _EVENT_FIELDS})
 
     def _request(self, method: str, path: str, **options: Any) -> dict[str, Any]:
-        return self._graph.request(method, path, headers=_UTC, max_wait=self._max_wait, **options)
+        return self._graph.request(
+            method, path, headers=prefer_header(utc=True), max_wait=self._max_wait, **options
+        )
 
 
 def outlook_event(event: dict[str, Any]) -> OutlookEvent:

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from shared.conversations.model import Location, LocationKind, Participant
+from shared.conversations.model import MAX_ATTENDEES, Location, LocationKind, Participant
 from shared.conversations.time_zones import iana_zone
 from shared.errors import BadRequest
 
 MAX_TITLE = 255
-MAX_ATTENDEES = 100
 MAX_DURATION = timedelta(hours=24)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TYPE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")

@@ -19,6 +19,7 @@ from shared.caller import Caller
 from shared.connections.service import ConnectionService
 from shared.conversations.model import (
     PENDING_SINCE,
+    SYNC_HORIZON,
     Conversation,
     ConversationStatus,
     LocationKind,
@@ -55,7 +56,6 @@ from shared.sync.schedule import PUSH_CONVERSATION, WorkSchedule
 
 logger = logging.getLogger(__name__)
 
-LISTING_HORIZON = timedelta(days=2 * 366)  # stored beyond this, but neither listed nor synced
 CANCEL_COMMENT = "This conversation has been cancelled."
 IN_LINE_WAIT = 0.0  # seconds a user's request may sleep on Graph's Retry-After: none
 
@@ -138,7 +138,7 @@ class ConversationService:
         return self.view(stored.conversation), etag_of(stored.conversation)
 
     def list(self, caller: Caller, window: Window) -> list[dict[str, Any]]:
-        horizon = self._clock() + LISTING_HORIZON
+        horizon = self._clock() + SYNC_HORIZON
         end = min(window.end, horizon)
         found = []
         if window.start >= end:

@@ -24,6 +24,16 @@ logger = logging.getLogger(__name__)
 _TIMEOUT_SECONDS = (5, 20)  # connect, read
 
 
+def prefer_header(*, utc: bool = False, max_page_size: int | None = None) -> dict[str, str]:
+    """Graph's Prefer header: immutable ids always; with `utc`, event times in UTC; with
+    `max_page_size`, pages of at most that many items (delta queries)."""
+    preferences = ['outlook.timezone="UTC"'] if utc else []
+    preferences.append('IdType="ImmutableId"')
+    if max_page_size is not None:
+        preferences.append(f"odata.maxpagesize={max_page_size}")
+    return {"Prefer": ", ".join(preferences)}
+
+
 class GraphClient:
     def __init__(
         self,
@@ -88,7 +98,7 @@ class GraphClient:
     ) -> dict[str, Any] | GraphError:
         request_headers = {
             "Authorization": f"Bearer {self._access_token()}",
-            "Prefer": 'IdType="ImmutableId"',
+            **prefer_header(),
             "client-request-id": str(uuid.uuid4()),
             **(headers or {}),
         }

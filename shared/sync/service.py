@@ -19,11 +19,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.connections.service import ConnectionService
-from shared.conversations.model import ConversationStatus, SyncState
+from shared.conversations.model import SYNC_HORIZON, ConversationStatus, SyncState
 from shared.conversations.repository import ConversationRepository, EventIndex
 from shared.conversations.service import ConversationService
 from shared.errors import BadRequest, DomainError, UnreadableMessage
-from shared.graph.client import GraphClient
+from shared.graph.client import GraphClient, prefer_header
 from shared.graph.errors import GraphError
 from shared.storage.entities import ConcurrencyConflict, EntityAlreadyExists, EntityTable
 from shared.storage.keys import table_key
@@ -40,8 +40,7 @@ logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
 DELTA_BACK = timedelta(days=1)
-DELTA_AHEAD = timedelta(days=2 * 365)  # recurrences and conversations are synced 2 years ahead
-_UTC = {"Prefer": 'outlook.timezone="UTC", IdType="ImmutableId", odata.maxpagesize=200'}
+DELTA_PAGE_SIZE = 200
 
 
 class MailboxBusy(Exception):
@@ -245,12 +244,17 @@ class SyncService:
             page = "me/calendarView/delta"
             params = {
                 "startDateTime": (now - DELTA_BACK).isoformat(),
-                "endDateTime": (now + DELTA_AHEAD).isoformat(),
+                "endDateTime": (now + SYNC_HORIZON).isoformat(),
             }
         applied = 0
         while True:
             try:
-                answer = graph.request("GET", page, params=params, headers=_UTC)
+                answer = graph.request(
+                    "GET",
+                    page,
+                    params=params,
+                    headers=prefer_header(utc=True, max_page_size=DELTA_PAGE_SIZE),
+                )
             except GraphError as error:
                 if error.status == 410 and delta_link is not None:  # sync state too old: start over
                     return self._read_changes(graph, org_id, None)

@@ -37,7 +37,6 @@ RENEW_BEFORE = timedelta(days=2)
 NOTIFICATIONS_PATH = "/api/graph/notifications"
 LIFECYCLE_PATH = "/api/graph/lifecycle"
 _ROW = "subscription"
-_PREFER = {"Prefer": 'IdType="ImmutableId"'}
 
 
 @dataclass(frozen=True)
@@ -126,7 +125,7 @@ class SubscriptionManager:
     def create(self, graph: GraphClient, org_id: str, user_id: str) -> Subscription:
         client_state = secrets.token_urlsafe(48)
         expires = self._clock() + LIFETIME
-        created = graph.request("POST", "subscriptions", headers=_PREFER, body={
+        created = graph.request("POST", "subscriptions", body={
             "changeType": "created,updated,deleted",
             "notificationUrl": self._base + NOTIFICATIONS_PATH,
             "lifecycleNotificationUrl": self._base + LIFECYCLE_PATH,

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.conversations.model import Conversation
-from shared.conversations.outlook import SYNC_HORIZON, event_body, graph_recurrence
+from shared.conversations.model import SYNC_HORIZON, Conversation
+from shared.conversations.outlook import event_body, graph_recurrence
 
 START = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # a Monday, 09:00 in London
 LAST_DAY = "2028-12-06"  # 2026-12-07 + SYNC_HORIZON (730 days)

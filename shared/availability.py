@@ -18,11 +18,12 @@ from shared.caller import Caller
 from shared.conversations.requests import Window
 from shared.conversations.time_zones import parse_graph_date_time
 from shared.errors import Conflict, Unavailable
-from shared.graph.client import GraphClient, prefer_header
 from shared.graph.errors import GraphError
+from shared.graph.headers import prefer_header
 
 if TYPE_CHECKING:
     from shared.connections.service import ConnectionService
+    from shared.graph.client import GraphClient
 
 logger = logging.getLogger(__name__)
 

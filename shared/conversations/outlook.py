@@ -22,7 +22,8 @@ from shared.conversations.model import (
 )
 from shared.conversations.recurrence import occurrences
 from shared.conversations.time_zones import graph_date_time, iana_zone, parse_timestamp
-from shared.graph.client import GraphClient, prefer_header
+from shared.graph.client import GraphClient
+from shared.graph.headers import prefer_header
 
 TEAMS_LOCATION = "Microsoft Teams Meeting"
 _EVENT_FIELDS = "id,iCalUId,webLink,onlineMeeting,changeKey,lastModifiedDateTime,attendees"

@@ -17,21 +17,12 @@ from typing import Any
 import requests
 
 from shared.graph.errors import GraphError
+from shared.graph.headers import prefer_header
 from shared.identity import trusting_session
 
 logger = logging.getLogger(__name__)
 
 _TIMEOUT_SECONDS = (5, 20)  # connect, read
-
-
-def prefer_header(*, utc: bool = False, max_page_size: int | None = None) -> dict[str, str]:
-    """Graph's Prefer header: immutable ids always; with `utc`, event times in UTC; with
-    `max_page_size`, pages of at most that many items (delta queries)."""
-    preferences = ['outlook.timezone="UTC"'] if utc else []
-    preferences.append('IdType="ImmutableId"')
-    if max_page_size is not None:
-        preferences.append(f"odata.maxpagesize={max_page_size}")
-    return {"Prefer": ", ".join(preferences)}
 
 
 class GraphClient:

@@ -23,8 +23,9 @@ from shared.conversations.model import SYNC_HORIZON, ConversationStatus, SyncSta
 from shared.conversations.repository import ConversationRepository, EventIndex
 from shared.conversations.service import ConversationService
 from shared.errors import BadRequest, DomainError, UnreadableMessage
-from shared.graph.client import GraphClient, prefer_header
+from shared.graph.client import GraphClient
 from shared.graph.errors import GraphError
+from shared.graph.headers import prefer_header
 from shared.storage.entities import ConcurrencyConflict, EntityAlreadyExists, EntityTable
 from shared.storage.keys import table_key
 from shared.sync.changes import ChangeFeed

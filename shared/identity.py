@@ -50,7 +50,9 @@ class SignInFailed(Exception):
         super().__init__(f"{error}: {description}")
 
 
-class ReconnectRequired(Exception):
+class RefreshRefused(Exception):
+    """The identity platform refused to refresh: the user must sign in (connect) again."""
+
     def __init__(self, reason: ReconnectReason, detail: str) -> None:
         self.reason, self.detail = reason, detail
         super().__init__(f"{reason.value}: {detail}")
@@ -123,13 +125,14 @@ class IdentityClient:
 
     def begin_sign_in(self, redirect_uri: str, login_hint: str | None = None) -> dict[str, Any]:
         """MSAL's auth-code flow (state, nonce, PKCE verifier): keep it server side, sealed."""
-        return self._app().initiate_auth_code_flow(
+        flow: dict[str, Any] = self._app().initiate_auth_code_flow(
             self.scopes,
             redirect_uri=redirect_uri,
             login_hint=login_hint,
             prompt="select_account",
             response_mode="query",
         )
+        return flow
 
     def complete_sign_in(self, flow: dict[str, Any], auth_response: dict[str, str]) -> SignedIn:
         cache = msal.SerializableTokenCache()
@@ -166,7 +169,7 @@ class IdentityClient:
             (a for a in app.get_accounts() if a.get("home_account_id") == home_account_id), None
         )
         if account is None:
-            raise ReconnectRequired(ReconnectReason.SIGN_IN_EXPIRED, "no cached account")
+            raise RefreshRefused(ReconnectReason.SIGN_IN_EXPIRED, "no cached account")
         try:
             result = app.acquire_token_silent_with_error(self.scopes, account)
         except requests.RequestException as error:
@@ -174,7 +177,7 @@ class IdentityClient:
                 f"token endpoint unreachable: {type(error).__name__}"
             ) from error
         if not result:
-            raise ReconnectRequired(ReconnectReason.SIGN_IN_EXPIRED, "no refresh token cached")
+            raise RefreshRefused(ReconnectReason.SIGN_IN_EXPIRED, "no refresh token cached")
         if "error" in result:
             raise _refresh_failure(result)
         return AccessToken(
@@ -202,7 +205,8 @@ def _client_info(result: dict[str, Any]) -> dict[str, Any]:
     if not raw:
         return {}
     try:
-        return json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        info: dict[str, Any] = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        return info
     except ValueError:
         return {}
 
@@ -213,12 +217,12 @@ def _refresh_failure(result: dict[str, Any]) -> Exception:
     detail = f"{error} {sorted(codes)}".strip()
     if error == "invalid_grant":
         if codes & _REVOKED_CODES:
-            return ReconnectRequired(ReconnectReason.ACCESS_REVOKED, detail)
+            return RefreshRefused(ReconnectReason.ACCESS_REVOKED, detail)
         if codes & _CONSENT_CODES or result.get("suberror") == "consent_required":
-            return ReconnectRequired(ReconnectReason.CONSENT_REQUIRED, detail)
-        return ReconnectRequired(ReconnectReason.SIGN_IN_EXPIRED, detail)
+            return RefreshRefused(ReconnectReason.CONSENT_REQUIRED, detail)
+        return RefreshRefused(ReconnectReason.SIGN_IN_EXPIRED, detail)
     if error in ("interaction_required", "consent_required", "login_required"):
-        return ReconnectRequired(ReconnectReason.CONSENT_REQUIRED, detail)
+        return RefreshRefused(ReconnectReason.CONSENT_REQUIRED, detail)
     if error == "invalid_client":  # the app's own secret: an operator problem, not the user's
         return IdentityUnavailable(f"the app's client credential was refused: {detail}")
     return IdentityUnavailable(f"token refresh failed: {detail}")

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.connections.model import Connection, MicrosoftAccount, ReconnectReason
-from shared.storage.entities import EntityTable, StoredEntity
+from shared.storage.entities import EntityStore, StoredEntity
 from shared.storage.keys import key_parts, table_key
 from shared.token_cipher import Sealed
 
@@ -25,7 +25,7 @@ class StoredConnection:
 
 
 class ConnectionRepository:
-    def __init__(self, table: EntityTable) -> None:
+    def __init__(self, table: EntityStore) -> None:
         self._table = table
 
     def get(self, org_id: str, user_id: str) -> StoredConnection | None:
@@ -103,7 +103,7 @@ class AccountLink:
 
 
 class AccountLinkRepository:
-    def __init__(self, table: EntityTable) -> None:
+    def __init__(self, table: EntityStore) -> None:
         self._table = table
 
     def get(self, tenant_id: str, object_id: str) -> AccountLink | None:
@@ -147,7 +147,7 @@ class PendingSignIn:
 
 
 class PendingSignInRepository:
-    def __init__(self, table: EntityTable) -> None:
+    def __init__(self, table: EntityStore) -> None:
         self._table = table
 
     def add(self, pending: PendingSignIn) -> None:

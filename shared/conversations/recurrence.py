@@ -7,7 +7,7 @@ saving changes, then converted to UTC.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from dateutil import rrule
 
@@ -18,7 +18,7 @@ _DAYS = {
     "friday": rrule.FR, "saturday": rrule.SA, "sunday": rrule.SU,
 }  # fmt: skip
 _INDEX = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
-_FREQUENCY = {
+_FREQUENCY: dict[str, Literal[0, 1, 2, 3, 4, 5, 6]] = {
     "daily": rrule.DAILY,
     "weekly": rrule.WEEKLY,
     "absoluteMonthly": rrule.MONTHLY,

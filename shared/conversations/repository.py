@@ -5,6 +5,7 @@ conversationindex:  PK org|user,          RK start (UTC, sortable)|conversation 
                     PK org|user|series,   RK conversation id                         (recurring)
 idempotency:        PK org|user,          RK client's Idempotency-Key -> conversation id
 conversationrecords PK org|conversation,  RK kind|time|id  (notes and actions)
+eventindex:         PK Outlook event id,  RK "event"  -> org id, conversation id
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from shared.conversations.model import (
     OutlookEvent,
     Participant,
     ParticipantRole,
+    Record,
     SyncState,
 )
-from shared.storage.entities import EntityAlreadyExists, EntityTable
+from shared.storage.entities import EntityAlreadyExists, EntityStore
 from shared.storage.keys import table_key
 
 _INDEX_TIME = "%Y%m%dT%H%M%SZ"
@@ -41,7 +43,7 @@ class StoredConversation:
 
 
 class ConversationRepository:
-    def __init__(self, table: EntityTable, index: EntityTable, idempotency: EntityTable) -> None:
+    def __init__(self, table: EntityStore, index: EntityStore, idempotency: EntityStore) -> None:
         self._table = table
         self._index = index
         self._idempotency = idempotency
@@ -123,17 +125,18 @@ class ConversationRepository:
 class RecordRepository:
     """Notes and actions: minimal records whose existence protects a conversation."""
 
-    def __init__(self, table: EntityTable) -> None:
+    def __init__(self, table: EntityStore) -> None:
         self._table = table
 
-    def add(self, org_id: str, conversation_id: str, kind: str, record: dict[str, Any]) -> None:
-        row = table_key(kind, record["createdAt"], record["id"])
-        self._table.create(table_key(org_id, conversation_id), row, {"Json": json.dumps(record)})
-
-    def list(self, org_id: str, conversation_id: str, kind: str) -> list[dict[str, Any]]:
-        prefix = table_key(kind)
-        rows = self._table.range(table_key(org_id, conversation_id), prefix + "|", prefix + "}")
-        return [json.loads(row.properties["Json"]) for row in rows]
+    def add(self, org_id: str, conversation_id: str, record: Record) -> None:
+        row = table_key(record.kind, record.created_at.isoformat(), record.id)
+        stored = {
+            "id": record.id,
+            "text": record.text,
+            "authorId": record.author_id,
+            "createdAt": record.created_at.isoformat(),
+        }
+        self._table.create(table_key(org_id, conversation_id), row, {"Json": json.dumps(stored)})
 
 
 def _properties(c: Conversation) -> dict[str, Any]:
@@ -213,7 +216,7 @@ class EventIndex:
     eventindex: PartitionKey = event id, RowKey = "event"
     """
 
-    def __init__(self, table: EntityTable) -> None:
+    def __init__(self, table: EntityStore) -> None:
         self._table = table
 
     def link(self, event_id: str, org_id: str, conversation_id: str) -> None:

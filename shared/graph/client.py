@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
@@ -25,13 +25,28 @@ logger = logging.getLogger(__name__)
 _TIMEOUT_SECONDS = (5, 20)  # connect, read
 
 
+class HttpSession(Protocol):
+    """The transport: a requests.Session, or an in-memory Graph in unit tests."""
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = ...,
+        json: Any = ...,
+        headers: Mapping[str, str] | None = ...,
+        timeout: tuple[float, float] = ...,
+    ) -> requests.Response: ...
+
+
 class GraphClient:
     def __init__(
         self,
         base_url: str,
         access_token: Callable[[], str],
         *,
-        session: requests.Session | None = None,
+        session: HttpSession | None = None,
         ca_bundle: str | None = None,
         max_attempts: int = 3,
         max_total_wait: float = 8.0,
@@ -95,9 +110,13 @@ class GraphClient:
         }
         try:
             response = self._session.request(
-                method, url, params=params, json=body, headers=request_headers,
+                method,
+                url,
+                params=params,
+                json=body,
+                headers=request_headers,
                 timeout=_TIMEOUT_SECONDS,
-            )  # fmt: skip
+            )
         except requests.RequestException as failure:
             return GraphError(0, "NetworkError", type(failure).__name__)
         if response.status_code < 400:

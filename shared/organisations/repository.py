@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.organisations.model import AdminConsent, ConsentStatus, OrgSettings
-from shared.storage.entities import EntityTable
+from shared.storage.entities import EntityStore
 from shared.storage.keys import table_key
 
 _ROW = "settings"
@@ -18,7 +18,7 @@ class StoredOrgSettings:
 
 
 class OrgSettingsRepository:
-    def __init__(self, table: EntityTable) -> None:
+    def __init__(self, table: EntityStore) -> None:
         self._table = table
 
     def get(self, org_id: str) -> StoredOrgSettings:

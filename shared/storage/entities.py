@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient
@@ -32,6 +32,34 @@ class StoredEntity:
     row_key: str
     properties: Mapping[str, Any]
     etag: str
+
+
+class EntityStore(Protocol):
+    """What repositories need of a table: EntityTable over Azure Tables, or a fake in tests."""
+
+    @property
+    def name(self) -> str: ...
+
+    def get(self, partition_key: str, row_key: str) -> StoredEntity | None: ...
+
+    def create(self, partition_key: str, row_key: str, properties: Mapping[str, Any]) -> str: ...
+
+    def replace(
+        self, partition_key: str, row_key: str, properties: Mapping[str, Any], etag: str
+    ) -> str: ...
+
+    def upsert(self, partition_key: str, row_key: str, properties: Mapping[str, Any]) -> str: ...
+
+    def delete(self, partition_key: str, row_key: str, etag: str | None = None) -> None: ...
+
+    def range(
+        self,
+        partition_key: str,
+        row_key_from: str = "",
+        row_key_to: str | None = None,
+        *,
+        limit: int | None = None,
+    ) -> Iterator[StoredEntity]: ...
 
 
 def _escape(value: str) -> str:

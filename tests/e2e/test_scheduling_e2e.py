@@ -22,10 +22,10 @@ from devtools.demo_directory import (
     Person,
 )
 from devtools.host_app import HostApp
+from shared.schedule import WorkKind
 from shared.storage import names
 from shared.storage.account import StorageAccount
 from shared.storage.keys import table_key as safe_key
-from shared.sync.schedule import PUSH_CONVERSATION
 from tests.e2e.test_connect_e2e import assert_problem
 
 pytestmark = pytest.mark.e2e
@@ -53,7 +53,7 @@ def app(host_app: HostApp, storage: StorageAccount) -> Iterator[HostApp]:
     host_app.control("DELETE", "faults")
     # Pushes left pending (Graph throttled) would be done by a later test's timer run.
     schedule = storage.table(names.SCHEDULE_TABLE)
-    for row in schedule.query_entities(f"PartitionKey eq '{PUSH_CONVERSATION}'"):
+    for row in schedule.query_entities(f"PartitionKey eq '{WorkKind.PUSH_CONVERSATION}'"):
         if row.get("OrgId") == host_app.org_id:
             schedule.delete_entity(row["PartitionKey"], row["RowKey"])
 
@@ -317,7 +317,7 @@ def push_due_times(storage: StorageAccount, app: HostApp, conversation: dict) ->
     """When the timer's work items for pushing this conversation are due (from the schedule)."""
     key = f"{app.org_id}|{conversation['id']}"
     rows = storage.table(names.SCHEDULE_TABLE).query_entities(
-        f"PartitionKey eq '{PUSH_CONVERSATION}' and Key eq '{key}'"
+        f"PartitionKey eq '{WorkKind.PUSH_CONVERSATION}' and Key eq '{key}'"
     )
     return [
         datetime.strptime(r["RowKey"].split("|", 1)[0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)

@@ -1,0 +1,111 @@
+"""The maintenance timer: bounded runs, oldest first, and what each kind of work does."""
+
+from datetime import timedelta
+
+from shared.schedule import WorkKind, WorkSchedule
+from shared.storage.keys import table_key
+from shared.sync.maintenance import MaintenanceService
+from shared.sync.subscriptions import LIFETIME, RENEW_BEFORE
+from tests.fakes import FakeEntityTable
+from tests.unit.world import ADELE, ALEX, NOW, World
+
+
+class RenewingWatcher:
+    """Renews like the real watcher: the item due now goes, the next one is days away."""
+
+    def __init__(self, schedule: WorkSchedule) -> None:
+        self.renewed: list[str] = []
+        self._schedule = schedule
+
+    def renew(self, subscription_id: str) -> str:
+        self.renewed.append(subscription_id)
+        for item in self._schedule.due(WorkKind.RENEW_SUBSCRIPTION, NOW, 10):
+            if item.key == table_key(subscription_id):
+                self._schedule.remove(item.kind, item.due, item.key)
+        self._schedule.add(WorkKind.RENEW_SUBSCRIPTION, NOW + timedelta(days=5), subscription_id)
+        return "renewed"
+
+
+def test_each_run_takes_at_most_a_batch_most_overdue_first_and_the_next_run_the_rest():
+    world = World()
+    schedule = WorkSchedule(FakeEntityTable("schedule"))
+    for i in range(3):
+        schedule.add(WorkKind.RENEW_SUBSCRIPTION, NOW - timedelta(hours=3 - i), f"sub-{i}")
+    schedule.add(WorkKind.RENEW_SUBSCRIPTION, NOW + timedelta(hours=1), "not-yet")
+    watcher = RenewingWatcher(schedule)
+    maintenance = MaintenanceService(
+        schedule=schedule,
+        watcher=watcher,  # type: ignore[arg-type]  # only renew() is due
+        mailbox_sync=world.app.mailbox_sync,
+        conversations=world.app.conversations,
+        connections=world.app.connections,
+        clock=lambda: NOW,
+        batch=2,
+    )
+
+    assert maintenance.run()[WorkKind.RENEW_SUBSCRIPTION] == {"renewed": 2}
+    assert watcher.renewed == ["sub-0", "sub-1"]
+    assert maintenance.run()[WorkKind.RENEW_SUBSCRIPTION] == {"renewed": 1}
+    assert watcher.renewed == ["sub-0", "sub-1", "sub-2"]
+    assert maintenance.run()[WorkKind.RENEW_SUBSCRIPTION] == {}
+
+
+def connected_world() -> World:
+    world = World()
+    world.switch()
+    assert world.connect(ADELE) == "connected"
+    world.timer()
+    return world
+
+
+def test_subscriptions_are_renewed_before_they_expire():
+    world = connected_world()
+    (subscription,) = world.graph.subscriptions.values()
+    world.clock.advance(LIFETIME - RENEW_BEFORE)
+
+    report = world.timer()
+
+    assert report[WorkKind.RENEW_SUBSCRIPTION] == {"renewed": 1}
+    assert subscription["expirationDateTime"].startswith(
+        (world.clock() + LIFETIME).strftime("%Y-%m-%dT%H:%M")
+    )
+    assert world.timer()[WorkKind.RENEW_SUBSCRIPTION] == {}, "due again only days later"
+
+
+def test_a_subscription_graph_forgot_is_recreated_and_the_mailbox_read_again():
+    world = connected_world()
+    world.graph.subscriptions.clear()
+    world.clock.advance(LIFETIME - RENEW_BEFORE)
+
+    report = world.timer()
+
+    assert report[WorkKind.RENEW_SUBSCRIPTION] == {"recreated": 1}
+    assert len(world.graph.subscriptions) == 1
+    assert world.graph.requests[-1] == "GET me/calendarView/delta"
+
+
+def test_a_subscription_graph_refused_at_connect_is_created_by_the_timer():
+    world = World()
+    world.switch()
+    world.graph.fail("POST", "subscriptions", 503, times=3)  # every attempt
+    assert world.connect(ALEX) == "connected"
+    assert world.graph.subscriptions == {}
+
+    report = world.timer()
+
+    assert report[WorkKind.CREATE_SUBSCRIPTION] == {"created": 1}
+    assert len(world.graph.subscriptions) == 1
+
+
+def test_one_failing_item_does_not_stop_the_others():
+    world = connected_world()
+    world.switch()  # an item for an organisation that fails below
+    world.app.schedule.add(WorkKind.RESYNC_MAILBOX, NOW, "broken", OrgId="o")  # no UserId
+    world.app.schedule.add(
+        WorkKind.RESYNC_MAILBOX, NOW, table_key("org-contoso", ADELE.user_id),
+        OrgId="org-contoso", UserId=ADELE.user_id,
+    )  # fmt: skip
+
+    report = world.timer()
+
+    assert report[WorkKind.RESYNC_MAILBOX] == {"failed": 1, "applied 0 in 1 round(s)": 1}

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.errors import ErrorCode, InvalidRequest
@@ -22,6 +23,7 @@ from shared.storage.keys import table_key
 _TIME = "%Y%m%dT%H%M%S.%fZ"
 _CURSOR = re.compile(r"(\d{8}T\d{6}\.\d{6}Z)\|[0-9a-f]{8}")
 MAX_PAGE = 200
+_TICK = timedelta(microseconds=1)  # the cursor's resolution
 
 
 @dataclass(frozen=True)
@@ -40,10 +42,15 @@ class ChangeFeed:
     def __init__(self, table: EntityStore, clock: Callable[[], datetime]) -> None:
         self._table = table
         self._clock = clock
+        self._last = datetime.min.replace(tzinfo=UTC)
+        self._lock = threading.Lock()
 
     def record(self, org_id: str, user_id: str, change: Mapping[str, Any]) -> None:
-        """Add a change ({"kind": ..., ...}) to the user's feed, stamped with the time."""
-        now = self._clock().astimezone(UTC)
+        """Add a change ({"kind": ..., ...}) to the user's feed, stamped with the time. Changes
+        recorded one after another come back in that order, even within one clock tick."""
+        with self._lock:
+            now = max(self._clock().astimezone(UTC), self._last + _TICK)
+            self._last = now
         entry = {"kind": change["kind"], "at": now.isoformat(), **change}
         cursor = table_key(now.strftime(_TIME), uuid.uuid4().hex[:8])
         self._table.create(table_key(org_id, user_id), cursor, {"Json": json.dumps(entry)})

@@ -61,7 +61,9 @@ class SyncMessage:
                 kind=NotificationKind.LIFECYCLE if lifecycle else NotificationKind.CHANGE,
                 org_id=str(work["orgId"]),
                 user_id=str(work["userId"]),
-                subscription_id=str(work["subscriptionId"]) if lifecycle else "",
+                subscription_id=str(
+                    work["subscriptionId"] if lifecycle else work.get("subscriptionId", "")
+                ),
                 received_at=datetime.fromisoformat(work["receivedAt"]),
                 lifecycle_event=work.get("lifecycleEvent"),
                 change_type=work.get("changeType"),

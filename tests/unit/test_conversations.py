@@ -60,7 +60,7 @@ def stored(world: World, conversation: Conversation) -> Conversation:
     return world.app.conversations.get(ADELE.caller, conversation.id)
 
 
-# --- create -------------------------------------------------------------------------------------
+# --- create ---------------------------------------------------------------------------------------
 
 
 def test_a_conversation_becomes_a_meeting_in_the_organisers_outlook(world):
@@ -181,7 +181,7 @@ def notification(world: World, person: Person) -> str:
     return message.to_json()
 
 
-# --- change and cancel --------------------------------------------------------------------------
+# --- change and cancel ----------------------------------------------------------------------------
 
 
 def test_only_the_organiser_changes_and_only_the_version_they_read(world):
@@ -242,7 +242,7 @@ def test_a_cancellation_outlook_missed_is_finished_by_the_timer(world):
     assert world.table_rows(names.CONVERSATIONS_TABLE) == 0
 
 
-# --- who may read and add ------------------------------------------------------------------------
+# --- who may read and add -------------------------------------------------------------------------
 
 
 def test_attendees_add_notes_and_actions_guests_and_strangers_do_not(world):
@@ -288,7 +288,7 @@ def test_only_the_organiser_and_invited_attendees_are_members():
     assert conversation.involves(LYNNE.user_id)
 
 
-# --- reading ------------------------------------------------------------------------------------
+# --- reading --------------------------------------------------------------------------------------
 
 
 def test_the_organiser_sees_fresh_rsvps_which_are_not_stored_before_the_feed_reports_them(world):

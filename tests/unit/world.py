@@ -45,9 +45,10 @@ LYNNE = Person("u-lynne", "lynne@contoso.test", "Lynne Robbins")
 
 
 class World:
-    def __init__(self, now: datetime = NOW) -> None:
+    def __init__(self, now: datetime = NOW, tables: FakeTables | None = None) -> None:
+        """`tables`: another World's, for a second instance of the app over the same storage."""
         self.clock = Clock(now)
-        self.tables = FakeTables()
+        self.tables = tables or FakeTables()
         self.graph = FakeGraph(self.clock)
         self.identity = FakeIdentity(self.graph)
         self.secrets = FakeSecrets(dict(SECRETS))

@@ -25,8 +25,12 @@ _HTTP_TIMEOUT_SECONDS = 10
 _REVOKED_CODES = {50173, 50133, 50140, 50132, 50089}  # password change, revoked, session expired
 _CONSENT_CODES = {65001, 65004, 65002}
 # The token endpoint refusing the app itself (its secret or client assertion), not the user:
-# an operator's problem (docs/deploy.md, Troubleshooting), never a reason to reconnect.
+# an operator's problem (docs/deploy.md, Troubleshooting), never a reason to reconnect. Entra
+# sends some of these as invalid_request: no federated credential matches the assertion
+# (70021, 700211, 700212, 700213), or as invalid_client: a wrong or expired secret (7000215,
+# 7000222), an assertion out of its time range or wrongly signed (700024, 700027).
 _CLIENT_REFUSED_ERRORS = {"invalid_client", "unauthorized_client"}
+_CLIENT_CREDENTIAL_CODES = {70021, 700211, 700212, 700213, 700024, 700027, 7000215, 7000222}
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,7 @@ class IdentityClient:
             ) from error
         except CredentialUnavailable as error:
             raise IdentityUnavailable(f"the app's client credential: {error}") from error
-        if result.get("error") in _CLIENT_REFUSED_ERRORS:
+        if _client_refused_in(result):
             raise _client_refused(result)
         if "error" in result:
             raise SignInFailed(
@@ -218,6 +222,8 @@ def _client_info(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def _refresh_failure(result: dict[str, Any]) -> Exception:
+    if _client_refused_in(result):
+        return _client_refused(result)
     error = result.get("error", "")
     codes = set(result.get("error_codes") or [])
     detail = f"{error} {sorted(codes)}".strip()
@@ -229,9 +235,12 @@ def _refresh_failure(result: dict[str, Any]) -> Exception:
         return ReconnectRequired(ReconnectReason.SIGN_IN_EXPIRED, detail)
     if error in ("interaction_required", "consent_required", "login_required"):
         return ReconnectRequired(ReconnectReason.CONSENT_REQUIRED, detail)
-    if error in _CLIENT_REFUSED_ERRORS:
-        return _client_refused(result)
     return IdentityUnavailable(f"token refresh failed: {detail}")
+
+
+def _client_refused_in(result: dict[str, Any]) -> bool:
+    codes = set(result.get("error_codes") or [])
+    return result.get("error") in _CLIENT_REFUSED_ERRORS or bool(codes & _CLIENT_CREDENTIAL_CODES)
 
 
 def _client_refused(result: dict[str, Any]) -> IdentityUnavailable:

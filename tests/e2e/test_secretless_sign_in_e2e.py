@@ -8,7 +8,6 @@ emulator's clock.
 """
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -18,18 +17,15 @@ from devtools.demo_directory import EMPLOYEE_ALEX, EMPLOYEE_LYNNE, FUNCTION_APP_
 from devtools.graph_emulator.server import GraphEmulator
 from devtools.host_app import HostApp
 from devtools.stack import free_port
-from tests.conftest import app_settings
-from tests.e2e.conftest import RunningHost, emulator_settings, start_local_host, stop_local_host
+from tests.conftest import app_settings, running_emulator
+from tests.e2e.conftest import RunningHost, emulator_settings, hosting
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def own_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphEmulator]:
-    server = GraphEmulator(state_dir=Path(tmp_path_factory.mktemp("emulator")), port=0)
-    server.start()
-    yield server
-    server.stop()
+    yield from running_emulator(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +45,7 @@ def secretless_environment(azurite, own_emulator) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def secretless_host(secretless_environment, storage, tmp_path_factory) -> Iterator[RunningHost]:
-    port = int(secretless_environment["APP_PUBLIC_BASE_URL"].rsplit(":", 1)[1])
-    host = start_local_host(secretless_environment, tmp_path_factory.mktemp("host"), port)
-    yield host
-    stop_local_host(host)
+    yield from hosting(secretless_environment, tmp_path_factory)
 
 
 @pytest.fixture
@@ -94,24 +87,30 @@ def test_a_user_connects_and_refreshes_with_no_client_secret_configured(
 
 def test_a_refused_assertion_tells_the_user_to_try_later_and_stores_nothing(app, secretless_host):
     app.control("PUT", "app/federated-credentials")  # as if register-app.sh never created it
-    secretless_host.skip_log()
 
-    outcome = app.connect(EMPLOYEE_LYNNE)
-
-    assert outcome == {"outlook": "temporarily_unavailable"}
-    line = secretless_host.wait_for("identity platform unavailable")
-    assert "the app's client credential was refused: invalid_request [700211]" in line
-    assert app.call("GET", "me/calendar", EMPLOYEE_LYNNE).json() == {"status": "not_connected"}
+    assert_refused_sign_in(
+        app, secretless_host, "the app's client credential was refused: invalid_request [700211]"
+    )
 
 
 def test_an_expired_assertion_is_refused_like_entra_refuses_it(app, secretless_host):
     assert app.connect(EMPLOYEE_ALEX) == {"outlook": "connected"}  # the assertion is cached now
     app.control("POST", "clock", advance_seconds=24 * 3600 + 60)
-    secretless_host.skip_log()
+
+    assert_refused_sign_in(
+        app,
+        secretless_host,
+        "invalid_client [700024] AADSTS700024: Client assertion is not within its valid",
+    )
+
+
+def assert_refused_sign_in(app: HostApp, host: RunningHost, logged: str) -> None:
+    """Lynne's sign-in comes back as temporarily unavailable, stores nothing, and the host's
+    log says why in Entra's words."""
+    host.skip_log()
 
     outcome = app.connect(EMPLOYEE_LYNNE)
 
     assert outcome == {"outlook": "temporarily_unavailable"}
-    line = secretless_host.wait_for("identity platform unavailable")
-    assert "invalid_client [700024] AADSTS700024: Client assertion is not within its valid" in line
+    assert logged in host.wait_for("identity platform unavailable")
     assert app.call("GET", "me/calendar", EMPLOYEE_LYNNE).json() == {"status": "not_connected"}

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from shared.availability.service import AvailabilityService
 from shared.caller import HostTokenVerifier
 from shared.changes.feed import ChangeFeed
+from shared.client_credential import msal_client_credential
 from shared.connections.repository import (
     AccountLinkRepository,
     ConnectionRepository,
@@ -106,7 +107,9 @@ class AppServices:
             return self._identity
         return IdentityClient(
             client_id=self.settings.entra_client_id,
-            client_secret=self.secrets.get(SecretName.ENTRA_CLIENT_SECRET),
+            client_credential=msal_client_credential(
+                self.settings.entra_credential, self.secrets, ca_bundle=self.settings.tls_ca_bundle
+            ),
             authority=self.settings.entra_authority,
             graph_base_url=self.settings.graph_base_url,
             ca_bundle=self.settings.tls_ca_bundle,

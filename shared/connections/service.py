@@ -189,9 +189,12 @@ class ConnectionService:
         pending = self._sign_ins.take(query.get("state"), SignInKind.CONNECT)
         try:
             outcome, connection = self._finish(pending, query)
-        except IdentityUnavailable:
+        except IdentityUnavailable as error:
             logger.warning(
-                "sign-in of %s/%s: identity platform unavailable", pending.org_id, pending.user_id
+                "sign-in of %s/%s: identity platform unavailable: %s",
+                pending.org_id,
+                pending.user_id,
+                error,
             )
             outcome, connection = ConnectOutcome.TEMPORARILY_UNAVAILABLE, None
         logger.info("sign-in of %s/%s: %s", pending.org_id, pending.user_id, outcome)

@@ -10,7 +10,7 @@ from tests.infra.conftest import CHECKOV_CONFIG
 
 pytestmark = pytest.mark.infra
 
-OWN_POLICIES = {f"CKV_CALSYNC_{n}" for n in range(1, 6)}
+OWN_POLICIES = {f"CKV_CALSYNC_{n}" for n in range(1, 7)}
 
 
 def test_policy_scan_is_clean(checkov_report: dict[str, Any]) -> None:

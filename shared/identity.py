@@ -8,6 +8,8 @@ fetching the authority's metadata again on every request.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -145,15 +147,10 @@ class IdentityClient:
     def complete_sign_in(self, flow: dict[str, Any], auth_response: dict[str, str]) -> SignedIn:
         cache = msal.SerializableTokenCache()
         try:
-            result = self._app(cache).acquire_token_by_auth_code_flow(flow, auth_response)
+            with _token_endpoint():
+                result = self._app(cache).acquire_token_by_auth_code_flow(flow, auth_response)
         except ValueError as error:  # MSAL: state mismatch or a response to another flow
             raise SignInFailed("invalid_state", str(error), []) from error
-        except requests.RequestException as error:
-            raise IdentityUnavailable(
-                f"token endpoint unreachable: {type(error).__name__}"
-            ) from error
-        except CredentialUnavailable as error:
-            raise IdentityUnavailable(f"the app's client credential: {error}") from error
         if _client_refused_in(result):
             raise _client_refused(result)
         if "error" in result:
@@ -182,14 +179,8 @@ class IdentityClient:
         )
         if account is None:
             raise RefreshRefused(ReconnectReason.SIGN_IN_EXPIRED, "no cached account")
-        try:
+        with _token_endpoint():
             result = app.acquire_token_silent_with_error(self.scopes, account)
-        except requests.RequestException as error:
-            raise IdentityUnavailable(
-                f"token endpoint unreachable: {type(error).__name__}"
-            ) from error
-        except CredentialUnavailable as error:
-            raise IdentityUnavailable(f"the app's client credential: {error}") from error
         if not result:
             raise RefreshRefused(ReconnectReason.SIGN_IN_EXPIRED, "no refresh token cached")
         if "error" in result:
@@ -210,6 +201,18 @@ class IdentityClient:
             }
         )
         return f"{authority_host}/{tenant}/v2.0/adminconsent?{query}"
+
+
+@contextmanager
+def _token_endpoint() -> Iterator[None]:
+    """A call to the token endpoint: unreachable, or no client credential to send, is the
+    identity platform being unavailable (try again later), never the user's fault."""
+    try:
+        yield
+    except requests.RequestException as error:
+        raise IdentityUnavailable(f"token endpoint unreachable: {type(error).__name__}") from error
+    except CredentialUnavailable as error:
+        raise IdentityUnavailable(f"the app's client credential: {error}") from error
 
 
 def _client_info(result: dict[str, Any]) -> dict[str, Any]:

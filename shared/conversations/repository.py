@@ -74,8 +74,10 @@ class ConversationRepository:
             etag,
         )
         if (previous.start, previous.attendees, previous.recurrence is None) != (
-            conversation.start, conversation.attendees, conversation.recurrence is None
-        ):  # fmt: skip
+            conversation.start,
+            conversation.attendees,
+            conversation.recurrence is None,
+        ):
             self._index_rows(previous, add=False)
             self._index_rows(conversation, add=True)
         return StoredConversation(conversation, new_etag)

@@ -140,13 +140,15 @@ def test_admin_invocation_of_a_queue_function_enqueues_its_input(host, settled):
 
 def test_a_timer_fires_on_its_schedule_and_says_when_it_is_past_due(host):
     start = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
-    readings = iter([
-        start,  # the schedule is checked at start
-        start,  # next occurrence: 12:05:00
-        start + timedelta(minutes=5, milliseconds=500),  # due: fires on time
-        start + timedelta(minutes=5, milliseconds=500),  # next occurrence: 12:10:00
-        start + timedelta(minutes=12),  # two minutes late: fires past due
-    ])  # fmt: skip
+    readings = iter(
+        [
+            start,  # the schedule is checked at start
+            start,  # next occurrence: 12:05:00
+            start + timedelta(minutes=5, milliseconds=500),  # due: fires on time
+            start + timedelta(minutes=5, milliseconds=500),  # next occurrence: 12:10:00
+            start + timedelta(minutes=12),  # two minutes late: fires past due
+        ]
+    )
     last = start + timedelta(minutes=12)
     stopping = threading.Event()
     results: list[object] = []

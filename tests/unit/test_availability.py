@@ -12,11 +12,14 @@ WINDOW = {"start": "2026-12-07T00:00:00", "end": "2026-12-08T00:00:00", "timeZon
 
 
 def event(world: World, upn: str, subject: str, hour: int) -> None:
-    world.graph._create(world.graph.mailboxes[upn], {
-        "subject": subject,
-        "start": {"dateTime": f"2026-12-07T{hour:02}:00:00", "timeZone": "UTC"},
-        "end": {"dateTime": f"2026-12-07T{hour:02}:30:00", "timeZone": "UTC"},
-    })  # fmt: skip
+    world.graph._create(
+        world.graph.mailboxes[upn],
+        {
+            "subject": subject,
+            "start": {"dateTime": f"2026-12-07T{hour:02}:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": f"2026-12-07T{hour:02}:30:00", "timeZone": "UTC"},
+        },
+    )
 
 
 @pytest.fixture
@@ -42,10 +45,14 @@ def test_own_events_have_titles_and_attendees_only_busy_time(world):
     assert [(e["title"], e["colour"]) for e in answer["events"]] == [("1:1 prep", "blue")]
     (alex,) = answer["attendees"]
     assert (alex["attendee"], alex["email"], alex["status"]) == (ALEX.user_id, ALEX.upn, "ok")
-    assert alex["busy"] == [{
-        "start": "2026-12-07T10:00:00+00:00", "end": "2026-12-07T10:30:00+00:00",
-        "status": "busy", "colour": "green",
-    }]  # fmt: skip
+    assert alex["busy"] == [
+        {
+            "start": "2026-12-07T10:00:00+00:00",
+            "end": "2026-12-07T10:30:00+00:00",
+            "status": "busy",
+            "colour": "green",
+        }
+    ]
     assert "Medical" not in str(answer)
 
 

@@ -79,13 +79,17 @@ def test_switching_off_between_the_redirect_and_the_callback_connects_nobody(wor
     [
         ({"error": "access_denied"}, "consent_declined"),
         ({"error": "consent_required"}, "admin_approval_required"),
-        ({"error": "invalid_request", "error_description": "AADSTS90094: approval"},
-         "admin_approval_required"),
-        ({"error": "invalid_request", "error_description": "AADSTS65004: declined"},
-         "consent_declined"),
+        (
+            {"error": "invalid_request", "error_description": "AADSTS90094: approval"},
+            "admin_approval_required",
+        ),
+        (
+            {"error": "invalid_request", "error_description": "AADSTS65004: declined"},
+            "consent_declined",
+        ),
         ({"error": "server_error"}, "sign_in_failed"),
     ],
-)  # fmt: skip
+)
 def test_microsofts_answers_become_outcomes_the_host_app_can_show(world, answer, outcome):
     assert world.connect(ALEX, **answer) == outcome
     assert status(world)["status"] == "not_connected"
@@ -225,10 +229,16 @@ def test_disconnecting_stops_watching_first_and_keeps_the_conversations(world):
     world.connect(ADELE)
     from shared.conversations.requests import parse_new_conversation
 
-    new = parse_new_conversation({
-        "type": "check_in", "title": "1:1", "attendees": [], "timeZone": "UTC",
-        "start": "2026-12-07T09:00:00", "end": "2026-12-07T09:30:00",
-    })  # fmt: skip
+    new = parse_new_conversation(
+        {
+            "type": "check_in",
+            "title": "1:1",
+            "attendees": [],
+            "timeZone": "UTC",
+            "start": "2026-12-07T09:00:00",
+            "end": "2026-12-07T09:30:00",
+        }
+    )
     conversation = world.app.conversations.create(ADELE.caller, new, None).conversation
 
     world.app.lifecycle.disconnect(ADELE.caller)

@@ -84,8 +84,10 @@ def test_the_title_never_changes_after_creation():
 
 
 def test_weekly_occurrences_keep_their_local_time_across_daylight_saving():
-    recurrence = {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},
-                  "range": {"type": "noEnd", "startDate": "2026-03-16"}}  # fmt: skip
+    recurrence = {
+        "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},
+        "range": {"type": "noEnd", "startDate": "2026-03-16"},
+    }
     found = occurrences(
         recurrence,
         datetime(2026, 3, 16, 9, tzinfo=UTC),

@@ -186,8 +186,9 @@ def notification(world: World, person: Person) -> str:
 
 def test_only_the_organiser_changes_and_only_the_version_they_read(world):
     conversation = create(world)
-    change = parse_change({"start": "2026-12-08T10:00:00", "end": "2026-12-08T10:30:00",
-                           "timeZone": "Europe/London"})  # fmt: skip
+    change = parse_change(
+        {"start": "2026-12-08T10:00:00", "end": "2026-12-08T10:30:00", "timeZone": "Europe/London"}
+    )
 
     with pytest.raises(OrganiserOnly):
         world.app.conversations.update(ALEX.caller, conversation.id, change, None)
@@ -277,13 +278,20 @@ def test_a_guest_added_in_outlook_reads_but_adds_nothing(world):
 
 def test_only_the_organiser_and_invited_attendees_are_members():
     conversation = Conversation(
-        id="c", org_id=ORG, type="check_in", title="t", organiser_id=ADELE.user_id,
-        organiser_email=ADELE.upn, start=NOW, end=NOW + timedelta(minutes=30), time_zone="UTC",
+        id="c",
+        org_id=ORG,
+        type="check_in",
+        title="t",
+        organiser_id=ADELE.user_id,
+        organiser_email=ADELE.upn,
+        start=NOW,
+        end=NOW + timedelta(minutes=30),
+        time_zone="UTC",
         attendees=(
             Participant(ALEX.upn, user_id=ALEX.user_id),
             Participant(LYNNE.upn, user_id=LYNNE.user_id, role=ParticipantRole.GUEST),
         ),
-    )  # fmt: skip
+    )
     assert [conversation.is_member(p.user_id) for p in (ADELE, ALEX, LYNNE)] == [True, True, False]
     assert conversation.involves(LYNNE.user_id)
 

@@ -102,9 +102,12 @@ def test_one_failing_item_does_not_stop_the_others():
     world.switch()  # an item for an organisation that fails below
     world.app.schedule.add(WorkKind.RESYNC_MAILBOX, NOW, "broken", OrgId="o")  # no UserId
     world.app.schedule.add(
-        WorkKind.RESYNC_MAILBOX, NOW, table_key("org-contoso", ADELE.user_id),
-        OrgId="org-contoso", UserId=ADELE.user_id,
-    )  # fmt: skip
+        WorkKind.RESYNC_MAILBOX,
+        NOW,
+        table_key("org-contoso", ADELE.user_id),
+        OrgId="org-contoso",
+        UserId=ADELE.user_id,
+    )
 
     report = world.timer()
 

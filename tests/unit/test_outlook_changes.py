@@ -109,12 +109,16 @@ def test_an_echo_of_our_own_write_or_an_older_state_changes_nothing():
 
 
 def test_responses_become_rsvps_and_people_added_in_outlook_become_guests():
-    answered = event(attendees=[
-        {"emailAddress": {"address": "Alex@Contoso.com"}, "status": {"response": "accepted"}},
-        {"emailAddress": {"address": "adele@contoso.com"}, "status": {"response": "organizer"}},
-        {"emailAddress": {"address": "coach@northwind.example", "name": "Coach"},
-         "status": {"response": "none"}},
-    ])  # fmt: skip
+    answered = event(
+        attendees=[
+            {"emailAddress": {"address": "Alex@Contoso.com"}, "status": {"response": "accepted"}},
+            {"emailAddress": {"address": "adele@contoso.com"}, "status": {"response": "organizer"}},
+            {
+                "emailAddress": {"address": "coach@northwind.example", "name": "Coach"},
+                "status": {"response": "none"},
+            },
+        ]
+    )
     applied = apply_event(CONVERSATION, answered)
     alex, guest = applied.conversation.attendees
     assert alex.response == "accepted"

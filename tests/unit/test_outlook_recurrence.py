@@ -56,8 +56,10 @@ def test_a_longer_series_ends_two_years_after_its_start_in_outlook(span, pattern
     }
     assert conversation.recurrence is not None
     assert conversation.recurrence["range"] == {
-        "startDate": "2026-12-07", "recurrenceTimeZone": "Europe/London", **span
-    }  # fmt: skip
+        "startDate": "2026-12-07",
+        "recurrenceTimeZone": "Europe/London",
+        **span,
+    }
 
 
 @pytest.mark.parametrize(

@@ -111,8 +111,9 @@ def test_a_move_in_outlook_moves_the_conversation_and_tells_everyone_in_it(world
     conversation = create(world)
     start = {"dateTime": "2026-12-08T14:00:00.0000000", "timeZone": "UTC"}
     end = {"dateTime": "2026-12-08T15:00:00.0000000", "timeZone": "UTC"}
-    world.graph.edit(ADELE.upn, conversation.outlook.event_id, start=start, end=end,
-                     subject="Renamed in Outlook")  # fmt: skip
+    world.graph.edit(
+        ADELE.upn, conversation.outlook.event_id, start=start, end=end, subject="Renamed in Outlook"
+    )
 
     assert notified(world) == "applied 1 in 1 round(s)"
 
@@ -179,10 +180,14 @@ def test_a_meeting_deleted_in_outlook_cancels_the_conversation_which_goes_withou
 
 
 def test_events_the_integration_did_not_create_are_never_touched(world):
-    own = world.graph._create(world.graph.mailboxes[ADELE.upn], {
-        "subject": "Dentist", "start": {"dateTime": "2026-12-07T11:00:00", "timeZone": "UTC"},
-        "end": {"dateTime": "2026-12-07T12:00:00", "timeZone": "UTC"},
-    })  # fmt: skip
+    own = world.graph._create(
+        world.graph.mailboxes[ADELE.upn],
+        {
+            "subject": "Dentist",
+            "start": {"dateTime": "2026-12-07T11:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-12-07T12:00:00", "timeZone": "UTC"},
+        },
+    )
     world.graph.edit(ADELE.upn, own["id"], subject="Dentist (moved)")
     assert notified(world) == "applied 0 in 1 round(s)"
     assert world.table_rows(names.CONVERSATIONS_TABLE) == 0

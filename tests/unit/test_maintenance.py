@@ -2,51 +2,41 @@
 
 from datetime import timedelta
 
-from shared.schedule import WorkKind, WorkSchedule
+from shared.schedule import WorkKind
 from shared.storage.keys import table_key
 from shared.sync.maintenance import MaintenanceService
 from shared.sync.subscriptions import LIFETIME, RENEW_BEFORE
-from tests.fakes import FakeEntityTable
-from tests.unit.world import ADELE, ALEX, NOW, World
-
-
-class RenewingWatcher:
-    """Renews like the real watcher: the item due now goes, the next one is days away."""
-
-    def __init__(self, schedule: WorkSchedule) -> None:
-        self.renewed: list[str] = []
-        self._schedule = schedule
-
-    def renew(self, subscription_id: str) -> str:
-        self.renewed.append(subscription_id)
-        for item in self._schedule.due(WorkKind.RENEW_SUBSCRIPTION, NOW, 10):
-            if item.key == table_key(subscription_id):
-                self._schedule.remove(item.kind, item.due, item.key)
-        self._schedule.add(WorkKind.RENEW_SUBSCRIPTION, NOW + timedelta(days=5), subscription_id)
-        return "renewed"
+from tests.unit.world import ADELE, ALEX, LYNNE, NOW, World
 
 
 def test_each_run_takes_at_most_a_batch_most_overdue_first_and_the_next_run_the_rest():
     world = World()
-    schedule = WorkSchedule(FakeEntityTable("schedule"))
-    for i in range(3):
-        schedule.add(WorkKind.RENEW_SUBSCRIPTION, NOW - timedelta(hours=3 - i), f"sub-{i}")
-    schedule.add(WorkKind.RENEW_SUBSCRIPTION, NOW + timedelta(hours=1), "not-yet")
-    watcher = RenewingWatcher(schedule)
+    world.switch()
+    for person in (LYNNE, ALEX, ADELE):  # their renewals fall due an hour apart, in this order
+        assert world.connect(person) == "connected"
+        world.clock.advance(timedelta(hours=1))
+    world.timer()
+    owner = {s["id"]: s["upn"] for s in world.graph.subscriptions.values()}
+    world.clock.now = NOW + LIFETIME - RENEW_BEFORE + timedelta(hours=3)
+    app = world.app
     maintenance = MaintenanceService(
-        schedule=schedule,
-        watcher=watcher,  # type: ignore[arg-type]  # only renew() is due
-        mailbox_sync=world.app.mailbox_sync,
-        conversations=world.app.conversations,
-        connections=world.app.connections,
-        clock=lambda: NOW,
+        schedule=app.schedule,
+        watcher=app.watcher,
+        mailbox_sync=app.mailbox_sync,
+        conversations=app.conversations,
+        connections=app.connections,
+        clock=world.clock,
         batch=2,
     )
 
+    def renewed() -> list[str]:
+        patches = [r.split("/")[1] for r in world.graph.requests if r.startswith("PATCH subs")]
+        return [owner[subscription_id] for subscription_id in patches]
+
     assert maintenance.run()[WorkKind.RENEW_SUBSCRIPTION] == {"renewed": 2}
-    assert watcher.renewed == ["sub-0", "sub-1"]
+    assert renewed() == [LYNNE.upn, ALEX.upn]
     assert maintenance.run()[WorkKind.RENEW_SUBSCRIPTION] == {"renewed": 1}
-    assert watcher.renewed == ["sub-0", "sub-1", "sub-2"]
+    assert renewed() == [LYNNE.upn, ALEX.upn, ADELE.upn]
     assert maintenance.run()[WorkKind.RENEW_SUBSCRIPTION] == {}
 
 

@@ -218,6 +218,18 @@ class FakeGraph:
         """The next `times` requests matching answer `status` (with Retry-After if given)."""
         self._faults.append(Fault(method, path, status, code, retry_after, times))
 
+    def add_event(
+        self, upn: str, subject: str, start: str, end: str, show_as: str = "busy"
+    ) -> dict[str, Any]:
+        """Someone puts an event of their own in their Outlook calendar (times in UTC)."""
+        body = {
+            "subject": subject,
+            "start": {"dateTime": start, "timeZone": "UTC"},
+            "end": {"dateTime": end, "timeZone": "UTC"},
+            "showAs": show_as,
+        }
+        return self._create(self.mailboxes[upn.lower()], body)
+
     def edit(self, upn: str, event_id: str, **fields: Any) -> None:
         """Someone changes the event in Outlook."""
         mailbox = self.mailboxes[upn.lower()]
@@ -318,7 +330,7 @@ class FakeGraph:
 
     def _create(self, mailbox: Mailbox, body: dict[str, Any]) -> dict[str, Any]:
         for event in mailbox.events.values():
-            if event.get("transactionId") == body.get("transactionId"):
+            if body.get("transactionId") and event.get("transactionId") == body["transactionId"]:
                 return copy.deepcopy(event)  # a retried create: Graph makes no second event
         event_id = f"event-{uuid.uuid4().hex[:12]}"
         event = copy.deepcopy(body) | {
@@ -375,7 +387,12 @@ class FakeGraph:
         if not mailbox.shares_free_busy:
             return {"scheduleId": address, "error": {"responseCode": "ErrorNoFreeBusyAccess"}}
         items = [
-            {"status": "busy", "subject": e.get("subject"), "start": e["start"], "end": e["end"]}
+            {
+                "status": e.get("showAs", "busy"),
+                "subject": e.get("subject"),
+                "start": e["start"],
+                "end": e["end"],
+            }
             for e in mailbox.events.values()
         ]
         return {"scheduleId": address, "scheduleItems": items}

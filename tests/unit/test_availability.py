@@ -11,15 +11,9 @@ from tests.unit.world import ADELE, ALEX, LYNNE, World
 WINDOW = {"start": "2026-12-07T00:00:00", "end": "2026-12-08T00:00:00", "timeZone": "UTC"}
 
 
-def event(world: World, upn: str, subject: str, hour: int) -> None:
-    world.graph._create(
-        world.graph.mailboxes[upn],
-        {
-            "subject": subject,
-            "start": {"dateTime": f"2026-12-07T{hour:02}:00:00", "timeZone": "UTC"},
-            "end": {"dateTime": f"2026-12-07T{hour:02}:30:00", "timeZone": "UTC"},
-        },
-    )
+def event(world: World, upn: str, subject: str, hour: int, show_as: str = "busy") -> None:
+    start, end = f"2026-12-07T{hour:02}:00:00", f"2026-12-07T{hour:02}:30:00"
+    world.graph.add_event(upn, subject, start, end, show_as)
 
 
 @pytest.fixture
@@ -30,6 +24,8 @@ def world() -> World:
         assert world.connect(person) == "connected"
     event(world, ADELE.upn, "1:1 prep", 9)
     event(world, ALEX.upn, "Medical appointment", 10)
+    event(world, ALEX.upn, "Lunch, happy to move", 12, show_as="free")
+    event(world, ADELE.upn, "Reading time", 15, show_as="free")
     return world
 
 

@@ -214,6 +214,15 @@ def test_past_the_reconnect_date_the_connection_must_be_renewed(world):
     assert status(world)["status"] == "connected"
 
 
+def test_an_expiry_that_comes_after_a_reconnect_leaves_the_connection_alone(world):
+    world.connect(ALEX)
+    world.clock.now = add_months(NOW, 9)
+    world.connect(ALEX)  # renewed: a new reconnect date
+    outcome = world.app.connections.expire_if_due(ORG, ALEX.user_id)
+    assert outcome == "renewed meanwhile"
+    assert status(world)["status"] == "connected"
+
+
 def test_reconnecting_before_the_date_moves_the_reminders(world):
     world.connect(ALEX)
     world.clock.advance(timedelta(days=100))

@@ -1,5 +1,6 @@
 """The conversation service's rules, on the fakes: what is stored, what reaches Outlook, who may."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,10 +15,12 @@ from shared.conversations.model import (
     RecordKind,
     SyncState,
 )
+from shared.conversations.repository import ConversationRepository
 from shared.conversations.requests import parse_change, parse_new_conversation, parse_window_query
 from shared.errors import (
     ConversationCancelled,
     ConversationNotFound,
+    GuestNotAllowed,
     OrganiserOnly,
     StaleVersion,
 )
@@ -25,6 +28,11 @@ from shared.schedule import WorkKind
 from shared.storage import names
 from tests.unit.world import ADELE, ALEX, HOST_APP, LYNNE, NOW, ORG, Person, World
 
+CONVERSATION_TABLES = (
+    names.CONVERSATIONS_TABLE,
+    names.CONVERSATION_INDEX_TABLE,
+    names.IDEMPOTENCY_TABLE,
+)
 BODY = {
     "type": "check_in",
     "title": "Weekly check-in",
@@ -274,6 +282,27 @@ def test_a_guest_added_in_outlook_reads_but_adds_nothing(world):
         world.app.conversations.get(lynne_by_id.caller, conversation.id)
     roles = [a.role for a in world.app.conversations.get(ADELE.caller, conversation.id).attendees]
     assert roles == ["attendee", "guest"]
+
+
+def test_a_guest_known_to_the_host_app_still_adds_no_notes(world):
+    conversation = create(world)
+    repository = ConversationRepository(
+        *(world.tables.table(name) for name in CONVERSATION_TABLES)
+    )  # a state no use case makes today: a guest carrying a host-app user id
+    stored_conversation = repository.get(ORG, conversation.id)
+    guest = Participant(LYNNE.upn, user_id=LYNNE.user_id, role=ParticipantRole.GUEST)
+    with_guest = replace(conversation, attendees=(*conversation.attendees, guest))
+    repository.replace(with_guest, stored_conversation.etag, conversation)
+
+    assert world.app.conversations.get(LYNNE.caller, conversation.id).id == conversation.id
+    with pytest.raises(GuestNotAllowed):
+        world.app.conversations.add_record(LYNNE.caller, conversation.id, RecordKind.NOTE, "x")
+
+
+def test_an_event_is_found_only_for_the_organisation_whose_mailbox_reported_it(world):
+    event_id = create(world).outlook.event_id
+    assert world.app.conversations.carrying_event(ORG, event_id) is not None
+    assert world.app.conversations.carrying_event("org-fabrikam", event_id) is None
 
 
 def test_only_the_organiser_and_invited_attendees_are_members():

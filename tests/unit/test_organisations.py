@@ -1,10 +1,13 @@
 """An organisation's switches and admin consent, on the fakes."""
 
+from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from shared.errors import AdminOnly, ErrorCode, InvalidRequest, StaleVersion
+from shared.connections.model import ReconnectReason
+from shared.errors import AdminOnly, ErrorCode, InvalidRequest, ReconnectRequired, StaleVersion
+from shared.identity import RefreshRefused
 from shared.organisations.model import Switches
 from shared.organisations.views import settings_view
 from shared.schedule import WorkKind
@@ -59,6 +62,28 @@ def test_switching_on_again_resubscribes_the_connections_left_inert():
 
     assert report[WorkKind.RESUME_ORGANISATION] == {"resumed": 1}
     assert sorted(s["upn"] for s in world.graph.subscriptions.values()) == [ALEX.upn, LYNNE.upn]
+
+
+def test_resuming_leaves_connections_that_must_be_reconnected_to_their_users():
+    world = World()
+    world.switch()
+    for person in (ALEX, LYNNE):
+        assert world.connect(person) == "connected"
+    world.identity.refresh_failure = RefreshRefused(ReconnectReason.SIGN_IN_EXPIRED, "700082")
+    with pytest.raises(ReconnectRequired):
+        world.app.connections.graph_for(ORG, LYNNE.user_id)
+    world.identity.refresh_failure = None
+    world.switch(allow=False)
+    world.clock.advance(LIFETIME - RENEW_BEFORE)
+    world.timer()
+    world.graph.subscriptions.clear()
+
+    world.switch(allow=True)
+    world.timer()
+
+    assert [s["upn"] for s in world.graph.subscriptions.values()] == [ALEX.upn]
+    later = world.clock() + timedelta(days=1)
+    assert world.app.schedule.due(WorkKind.CREATE_SUBSCRIPTION, later, 10) == []
 
 
 def test_switching_when_nothing_was_off_resumes_nothing():

@@ -180,14 +180,7 @@ def test_a_meeting_deleted_in_outlook_cancels_the_conversation_which_goes_withou
 
 
 def test_events_the_integration_did_not_create_are_never_touched(world):
-    own = world.graph._create(
-        world.graph.mailboxes[ADELE.upn],
-        {
-            "subject": "Dentist",
-            "start": {"dateTime": "2026-12-07T11:00:00", "timeZone": "UTC"},
-            "end": {"dateTime": "2026-12-07T12:00:00", "timeZone": "UTC"},
-        },
-    )
+    own = world.graph.add_event(ADELE.upn, "Dentist", "2026-12-07T11:00:00", "2026-12-07T12:00:00")
     world.graph.edit(ADELE.upn, own["id"], subject="Dentist (moved)")
     assert notified(world) == "applied 0 in 1 round(s)"
     assert world.table_rows(names.CONVERSATIONS_TABLE) == 0

@@ -220,10 +220,9 @@ class Mailboxes:
                 "showAs": _SHOWN_AFTER[response] or (meeting or invitation)["showAs"],
             })  # fmt: skip
             if organiser is not None and meeting is not None:
-                addresses = {attendee.mail.lower(), attendee.user_principal_name.lower()}
                 attendees = [
                     {**a, "status": dict(status)}
-                    if a["emailAddress"]["address"].lower() in addresses
+                    if attendee.has_smtp_address(a["emailAddress"]["address"])
                     else a
                     for a in meeting["attendees"]
                 ]
@@ -289,7 +288,7 @@ class Mailboxes:
         self, invitation: dict[str, Any]
     ) -> tuple[DirectoryUser | None, dict[str, Any] | None]:
         """The organiser of an attendee's copy and their event (None once cancelled)."""
-        organiser = self._directory.user_by_sign_in_name(
+        organiser = self._directory.user_by_smtp_address(
             invitation["organizer"]["emailAddress"]["address"]
         )
         if organiser is None:
@@ -309,13 +308,15 @@ class Mailboxes:
         )  # fmt: skip
 
     def _invitees(self, event: dict[str, Any]) -> list[DirectoryUser]:
-        """Attendees whose mailboxes Exchange Online delivers the invitation to."""
-        organiser = event["organizer"]["emailAddress"]["address"].lower()
+        """Attendees whose mailboxes Exchange Online delivers the invitation to (by SMTP address,
+        as mail is routed: a userPrincipalName that is no address of theirs reaches nobody)."""
+        organiser = event["organizer"]["emailAddress"]["address"]
         found: dict[str, DirectoryUser] = {}
         for attendee in event["attendees"]:
-            user = self._directory.user_by_sign_in_name(attendee["emailAddress"]["address"])
-            if user is not None and not user.mailbox_on_premises and user.mail.lower() != organiser:
-                found.setdefault(user.object_id, user)
+            user = self._directory.user_by_smtp_address(attendee["emailAddress"]["address"])
+            if user is None or user.mailbox_on_premises or user.has_smtp_address(organiser):
+                continue
+            found.setdefault(user.object_id, user)
         return list(found.values())
 
     def _invite(self, invitee: DirectoryUser, meeting: dict[str, Any]) -> None:

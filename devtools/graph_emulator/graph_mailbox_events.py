@@ -1,8 +1,10 @@
-"""Events in the user's calendar: `POST /me/events`, `GET | PATCH | DELETE /me/events/{id}` and
-`POST /me/events/{id}/cancel` (also under `/users/{id}`).
+"""Events in the user's calendar: `POST /me/events`, `GET | PATCH | DELETE /me/events/{id}`,
+`POST /me/events/{id}/cancel` and `GET /me/events/{id}/instances` (also under `/users/{id}`).
 
 Bodies are checked against Graph's schema; answers follow `Prefer: outlook.timezone`. The store
-(mailboxes.py) does what Exchange does with meetings: invitations, updates, cancellations.
+(mailboxes.py) does what Exchange does with meetings: invitations, updates, cancellations. An
+occurrence's id works for GET, PATCH (it becomes an exception), DELETE and cancel (that
+occurrence only), as event-update / event-delete / event-cancel allow for any event id.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from devtools.graph_emulator.mailboxes import (
 )
 from devtools.graph_emulator.schema import validate_body
 from devtools.graph_emulator.state import EmulatorState
+from devtools.graph_emulator.time_zones import query_instant
 
 __all__ = ["CALENDAR_WRITE", "mailboxes_of", "register"]
 
@@ -41,6 +44,10 @@ def register(routes: GraphRoutes, state: EmulatorState) -> None:
     routes.add_for_user("/events/<event_id>", update_event, ["PATCH"], **write)
     routes.add_for_user("/events/<event_id>", delete_event, ["DELETE"], **write)
     routes.add_for_user("/events/<event_id>/cancel", cancel_event, ["POST"], **write)
+    routes.add_for_user(
+        "/events/<event_id>/instances", list_instances, ["GET"], self_scopes=CALENDAR_READ,
+        mailbox=True,
+    )  # fmt: skip
 
 
 def create_event(request: GraphRequest, target: DirectoryUser) -> Response:
@@ -52,10 +59,41 @@ def create_event(request: GraphRequest, target: DirectoryUser) -> Response:
 
 def get_event(request: GraphRequest, target: DirectoryUser, event_id: str) -> Response:
     zone_name = answer_zone(request)
-    event = mailboxes_of(request.state).event(target, _checked(event_id))
+    mailboxes = mailboxes_of(request.state)
+    event = mailboxes.event(target, _checked(event_id))
     if event is None:
         raise not_found()
+    if "cancelledOccurrences" in (request.select() or ()):
+        # Returned only when selected, and for a series master only (event resource).
+        event["cancelledOccurrences"] = mailboxes.cancelled_occurrences(target, event_id) or []
     return _answer(request, target, event, zone_name)
+
+
+def list_instances(request: GraphRequest, target: DirectoryUser, event_id: str) -> Response:
+    """The occurrences and exceptions of a series in a window, not the cancelled ones
+    (event-list-instances; `startDateTime` and `endDateTime` are required)."""
+    zone_name = answer_zone(request)
+    args = {k.lower(): v for k, v in request.http.args.items()}
+    if not args.get("startdatetime") or not args.get("enddatetime"):
+        raise GraphError(
+            400,
+            "ErrorInvalidParameter",
+            "This request requires a time window specified by the query string parameters "
+            "StartDateTime and EndDateTime.",
+        )
+    start = query_instant(args["startdatetime"], "StartDateTime")
+    end = query_instant(args["enddatetime"], "EndDateTime")
+    mailboxes = mailboxes_of(request.state)
+    master = mailboxes.event(target, _checked(event_id))
+    if master is None:
+        raise not_found()
+    found = [
+        shown(e, zone_name, request.select())
+        for e in mailboxes.instances(target, start, end)
+        if e.get("seriesMasterId") == event_id
+    ]
+    context = f"{request.graph_base_url}/$metadata#Collection(event)"
+    return request.respond({"@odata.context": context, "value": found}, headers=applied(request))
 
 
 def update_event(request: GraphRequest, target: DirectoryUser, event_id: str) -> Response:

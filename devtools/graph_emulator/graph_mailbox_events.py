@@ -154,8 +154,8 @@ def graph_error(error: CalendarError) -> GraphError:
         return GraphError(
             501,
             "NotImplemented",
-            "The emulator does not change single occurrences of a series (no exceptions); "
-            "change the series master.",
+            "The emulator does not take responses or invitations for a single occurrence of a "
+            "series; use the series master.",
         )
     return not_found()
 

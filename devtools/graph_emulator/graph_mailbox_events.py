@@ -19,6 +19,7 @@ from devtools.graph_emulator.errors import GraphError
 from devtools.graph_emulator.event_views import answer_zone, applied, shown
 from devtools.graph_emulator.graph_api import GraphRequest, GraphRoutes
 from devtools.graph_emulator.graph_calendar import CALENDAR_READ
+from devtools.graph_emulator.graph_calendar_view import required_window
 from devtools.graph_emulator.mailboxes import (
     CalendarError,
     NotOrganizer,
@@ -27,7 +28,6 @@ from devtools.graph_emulator.mailboxes import (
 )
 from devtools.graph_emulator.schema import validate_body
 from devtools.graph_emulator.state import EmulatorState
-from devtools.graph_emulator.time_zones import query_instant
 
 __all__ = ["CALENDAR_WRITE", "mailboxes_of", "register"]
 
@@ -73,16 +73,7 @@ def list_instances(request: GraphRequest, target: DirectoryUser, event_id: str) 
     """The occurrences and exceptions of a series in a window, not the cancelled ones
     (event-list-instances; `startDateTime` and `endDateTime` are required)."""
     zone_name = answer_zone(request)
-    args = {k.lower(): v for k, v in request.http.args.items()}
-    if not args.get("startdatetime") or not args.get("enddatetime"):
-        raise GraphError(
-            400,
-            "ErrorInvalidParameter",
-            "This request requires a time window specified by the query string parameters "
-            "StartDateTime and EndDateTime.",
-        )
-    start = query_instant(args["startdatetime"], "StartDateTime")
-    end = query_instant(args["enddatetime"], "EndDateTime")
+    start, end = required_window(request)
     mailboxes = mailboxes_of(request.state)
     master = mailboxes.event(target, _checked(event_id))
     if master is None:

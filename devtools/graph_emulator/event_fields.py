@@ -208,10 +208,11 @@ def _online(
     teams: bool,
 ) -> None:
     """Teams: calendars allow teamsForBusiness or nothing; any provider the calendar does not
-    allow is ignored: the event is saved without an online meeting, no error (Graph's
-    outlook-calendar-online-meetings: the provider must be "one of the providers supported by
-    the parent calendar"; what happens otherwise is not documented, so the quiet, stricter
-    outcome). Without a provider, the calendar's default (Teams, or none) applies."""
+    allow is ignored: the event is saved without an online meeting, no error
+    (outlook-calendar-online-meetings: the provider must be "one of the providers supported by
+    the parent calendar"; what happens otherwise is not documented; microsoft-graph-docs #9741
+    shows Graph answering 201 with isOnlineMeeting false and provider unknown when it could not
+    make the meeting). Without a provider, the calendar's default (Teams, or none) applies."""
     if "isOnlineMeeting" not in fields and "onlineMeetingProvider" not in fields:
         return
     provider = fields.get("onlineMeetingProvider", "teamsForBusiness" if teams else "unknown")

@@ -47,8 +47,8 @@ class OnlineMeetings:
     allows (None: the directory's, Teams unless the person has none). `join_url_delay`: seconds
     a new Teams meeting's join URL takes to appear (None: at once, in the answer that created
     it; a number, even 0: never in that answer, in reads from that many seconds on), as Graph
-    may answer a create or update before the meeting is provisioned (graph-facts: "joinUrl may
-    be missing from the create answer ... read the event again later")."""
+    may answer a create before the Teams meeting is provisioned (an event created with
+    teamsForBusiness and no meeting URL in the answer: microsoft-graph-explorer-v4 #3315)."""
 
     providers: tuple[str, ...] | None = None
     join_url_delay: float | None = None

@@ -16,9 +16,9 @@ import requests
 
 from devtools.demo_directory import FABRIKAM_USER, MANAGER
 from devtools.host_app import HostApp
+from shared.schedule import WorkKind
 from shared.storage import names
 from shared.storage.account import StorageAccount
-from shared.sync.schedule import PUSH_CONVERSATION
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +35,7 @@ def orgs(host_app: HostApp, storage: StorageAccount) -> Iterator[tuple[str, str]
     yield stuck, waiting
     host_app.control("DELETE", "faults")
     schedule = storage.table(names.SCHEDULE_TABLE)
-    for row in schedule.query_entities(f"PartitionKey eq '{PUSH_CONVERSATION}'"):
+    for row in schedule.query_entities(f"PartitionKey eq '{WorkKind.PUSH_CONVERSATION}'"):
         if row.get("OrgId") in (stuck, waiting):  # later tests' timer runs must not meet them
             schedule.delete_entity(row["PartitionKey"], row["RowKey"])
 

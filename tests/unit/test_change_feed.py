@@ -27,7 +27,8 @@ def test_the_feed_pages_through_every_change_exactly_once_and_in_order(feed):
         feed.record("org", "u-1", {"kind": "conversation_moved", "number": number})
     feed.record("org", "u-2", {"kind": "conversation_moved", "number": -1})
 
-    pages, cursor = [], None
+    pages: list[list[dict]] = []
+    cursor = None
     while (current := page(feed, cursor))["value"]:
         assert len(pages) < 4, "the feed never ends"
         assert current["cursor"] == current["value"][-1]["cursor"]

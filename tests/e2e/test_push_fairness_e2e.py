@@ -93,14 +93,20 @@ def test_pushes_that_cannot_proceed_do_not_starve_another_organisations(
     assert app.set_switches(FABRIKAM_USER, allow=True, org_id=waiting).status_code == 200
     assert app.connect(FABRIKAM_USER, org_id=waiting) == {"outlook": "connected"}
     app.control("POST", "faults", **down, count=1)
-    made = app.call("POST", "conversations", FABRIKAM_USER, org_id=waiting,
-                    json=conversation("Pradeep's check-in"))  # fmt: skip
+    made = app.call(
+        "POST",
+        "conversations",
+        FABRIKAM_USER,
+        org_id=waiting,
+        json=conversation("Pradeep's check-in"),
+    )
     assert made.json()["sync"]["state"] == "pending", made.text
 
     run_timer(app, local_host)
 
     after = app.call("GET", f"conversations/{made.json()['id']}", FABRIKAM_USER, org_id=waiting)
     assert after.json()["sync"]["state"] == "synced"
-    subjects = [e["subject"] for e in app.control(
-        "GET", f"mailboxes/{FABRIKAM_USER.mail}/events")["value"]]  # fmt: skip
+    subjects = [
+        e["subject"] for e in app.control("GET", f"mailboxes/{FABRIKAM_USER.mail}/events")["value"]
+    ]
     assert subjects == ["Pradeep's check-in"]

@@ -189,13 +189,21 @@ def test_a_refused_getschedule_call_falls_back_to_one_call_per_attendee(app):
 
 def test_when_getschedule_keeps_failing_attendees_show_as_unavailable_beside_own_events(app):
     app.control(
-        "POST", f"mailboxes/{MANAGER.mail}/events", subject="Own planning", start=local(10),
-        end=local(11), timeZone="Europe/London",
-    )  # fmt: skip
+        "POST",
+        f"mailboxes/{MANAGER.mail}/events",
+        subject="Own planning",
+        start=local(10),
+        end=local(11),
+        timeZone="Europe/London",
+    )
     app.control(
-        "POST", "faults", path_prefix="/v1.0/me/calendar/getSchedule", status=503, count=50,
+        "POST",
+        "faults",
+        path_prefix="/v1.0/me/calendar/getSchedule",
+        status=503,
+        count=50,
         retry_after=30,
-    )  # fmt: skip
+    )
     answer = availability(app, MANAGER, [EMPLOYEE_ALEX.host_user_id, EXTERNAL_ATTENDEE.mail])
 
     assert answer.status_code == 200, answer.text
@@ -535,9 +543,13 @@ def test_the_integration_never_changes_an_outlook_event_it_did_not_create(app, l
         "PATCH",
         path,
         MANAGER,
-        json={"start": local(10), "end": local(10, 30), "timeZone": "Europe/London",
-              "location": {"kind": "text", "text": "Garden"}},
-    )  # fmt: skip
+        json={
+            "start": local(10),
+            "end": local(10, 30),
+            "timeZone": "Europe/London",
+            "location": {"kind": "text", "text": "Garden"},
+        },
+    )
     assert moved.status_code == 200, moved.text
     assert app.call("DELETE", path, MANAGER).status_code == 204
     run_timer(app)

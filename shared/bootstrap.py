@@ -83,10 +83,13 @@ class AppServices:
             http_cache=self._msal_http_cache,
         )
 
-    def graph(self, access_token: Callable[[], str]) -> GraphClient:
+    def graph(
+        self, access_token: Callable[[], str], renew_token: Callable[[], str] | None = None
+    ) -> GraphClient:
         return GraphClient(
             self.settings.graph_base_url,
             access_token,
+            renew_token=renew_token,
             session=self._graph_session,
             ca_bundle=self.settings.tls_ca_bundle,
         )

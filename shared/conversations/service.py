@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.caller import Caller
-from shared.connections.service import ConnectionService
+from shared.connections.service import ConnectionService, GraphFactory
 from shared.conversations.model import (
     PENDING_SINCE,
     Conversation,
@@ -68,7 +68,7 @@ class ConversationService:
         events: EventIndex,
         schedule: WorkSchedule,
         connections: ConnectionService,
-        graph: Callable[[Callable[[], str]], GraphClient],
+        graph: GraphFactory,
         app_link: Callable[[str], str],
         clock: Callable[[], datetime],
     ) -> None:
@@ -361,8 +361,7 @@ class ConversationService:
         """The conversation after one push, and Graph's Retry-After when it stays pending."""
         conversation = stored.conversation
         try:
-            token = self._connections.access_token(conversation.org_id, conversation.organiser_id)
-            calendar = OutlookCalendar(self._graph(lambda: token), max_wait=max_wait)
+            calendar = OutlookCalendar(self._organiser_graph(conversation), max_wait=max_wait)
             if conversation.status is ConversationStatus.CANCELLED:
                 if conversation.outlook:
                     calendar.cancel(conversation.outlook.event_id, CANCEL_COMMENT)
@@ -406,6 +405,12 @@ class ConversationService:
             # event must not be forgotten though, so record it on the newer version.
             return self._remember_event(conversation, synced.outlook) or stored, None
 
+    def _organiser_graph(self, conversation: Conversation) -> GraphClient:
+        """Graph as the organiser (their refreshed token on a 401); DomainError if unusable."""
+        org_id, user_id = conversation.org_id, conversation.organiser_id
+        token = self._connections.access_token(org_id, user_id)
+        return self._graph(lambda: token, self._connections.token_renewal(org_id, user_id))
+
     def _remember_event(
         self, conversation: Conversation, event: OutlookEvent | None
     ) -> StoredConversation | None:
@@ -423,8 +428,7 @@ class ConversationService:
         conversation = stored.conversation
         assert conversation.outlook is not None
         try:
-            token = self._connections.access_token(conversation.org_id, conversation.organiser_id)
-            calendar = OutlookCalendar(self._graph(lambda: token), max_wait=IN_LINE_WAIT)
+            calendar = OutlookCalendar(self._organiser_graph(conversation), max_wait=IN_LINE_WAIT)
             event = calendar.read(conversation.outlook.event_id)
         except (DomainError, GraphError):
             return stored  # RSVPs as last known: reading must not fail because Outlook is away

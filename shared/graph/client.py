@@ -4,6 +4,9 @@ Retries are bounded in count and in total wait, because callers answer a user's 
 past the budget the error says when to try again and the caller saves work for later. A call
 made while a user waits passes `max_wait=0`: one attempt, and Graph's Retry-After goes to the
 work item that tries again later instead of into a sleep.
+
+An access token can be refused before the time MSAL's cache gives it (revoked sessions, a clock
+that differs): with `renew_token`, a 401 is answered by one forced refresh and one more attempt.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class GraphClient:
         base_url: str,
         access_token: Callable[[], str],
         *,
+        renew_token: Callable[[], str] | None = None,
         session: requests.Session | None = None,
         ca_bundle: str | None = None,
         max_attempts: int = 3,
@@ -38,6 +42,7 @@ class GraphClient:
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._access_token = access_token
+        self._renew_token = renew_token
         self._session = session or trusting_session(ca_bundle)
         self._max_attempts = max_attempts
         self._max_total_wait = max_total_wait
@@ -66,6 +71,8 @@ class GraphClient:
         waited = 0.0
         for attempt in range(1, self._max_attempts + 1):
             error = self._attempt(method, url, params, body, headers)
+            if isinstance(error, GraphError) and self._renewed_after(error):
+                error = self._attempt(method, url, params, body, headers)
             if isinstance(error, dict):
                 return error
             if not error.transient or attempt == self._max_attempts:
@@ -77,6 +84,16 @@ class GraphClient:
             self._sleep(delay)
             waited += delay
         raise AssertionError("unreachable")
+
+    def _renewed_after(self, error: GraphError) -> bool:
+        """On Graph's 401, take a freshly refreshed token, once in this client's life."""
+        if error.status != 401 or self._renew_token is None:
+            return False
+        renew, self._renew_token = self._renew_token, None
+        logger.info("Graph refused the access token (%s); refreshing it once", error.code)
+        token = renew()
+        self._access_token = lambda: token
+        return True
 
     def _attempt(
         self,

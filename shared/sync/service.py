@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.connections.service import ConnectionService
+from shared.connections.service import ConnectionService, GraphFactory
 from shared.conversations.model import ConversationStatus, SyncState
 from shared.conversations.repository import ConversationRepository, EventIndex
 from shared.conversations.service import ConversationService
@@ -59,7 +59,7 @@ class SyncService:
         subscriptions: SubscriptionRepository,
         manager: SubscriptionManager,
         changes: ChangeFeed,
-        graph: Callable[[Callable[[], str]], GraphClient],
+        graph: GraphFactory,
         clock: Callable[[], datetime],
     ) -> None:
         self._connections = connections
@@ -386,7 +386,7 @@ class SyncService:
             token = self._connections.access_token(org_id, user_id)
         except DomainError:
             return None
-        return self._graph(lambda: token)
+        return self._graph(lambda: token, self._connections.token_renewal(org_id, user_id))
 
     def _update_mailbox(self, org_id: str, user_id: str, **values: Any) -> None:
         for _ in range(3):

@@ -237,6 +237,17 @@ class _LazyLifecycle:
 
 _lock = threading.Lock()
 _services: AppServices | None = None
+_clock: Callable[[], datetime] = utc_now
+
+
+def use_clock(clock: Callable[[], datetime]) -> None:
+    """The clock the services are built with, for a development host (a clock a person can
+    move); it must be called before the first request. Deployed, nothing calls it."""
+    global _clock
+    with _lock:
+        if _services is not None:
+            raise RuntimeError("use_clock() comes before the services are built")
+        _clock = clock
 
 
 def services(environ: Mapping[str, str] = os.environ) -> AppServices:
@@ -245,5 +256,6 @@ def services(environ: Mapping[str, str] = os.environ) -> AppServices:
     with _lock:
         if _services is None:
             settings = load_settings(environ)
-            _services = AppServices(settings, secret_provider(settings.key_vault_url, environ))
+            secrets = secret_provider(settings.key_vault_url, environ)
+            _services = AppServices(settings, secrets, clock=_clock)
         return _services

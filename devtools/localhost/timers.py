@@ -63,9 +63,11 @@ class TimerRunner:
             self.fire()
         due = next_occurrence(self._entry.schedule, self._clock())
         while not self._stopping.is_set():
-            wait = (due - self._clock()).total_seconds()
+            now = self._clock()
+            wait = (due - now).total_seconds()
             if wait > 0:
                 self._stopping.wait(min(wait, _LOOK_EVERY))
                 continue
             self.fire(past_due=wait < -1)
-            due = next_occurrence(self._entry.schedule, self._clock())
+            # From the reading that made it due: a clock moved during the run runs it again.
+            due = next_occurrence(self._entry.schedule, now)

@@ -125,6 +125,7 @@ class ConversationService:
             return self.view(existing.conversation), False
         if syncing:
             stored = self.push(stored)
+        _log("created", stored.conversation, caller, stored.conversation.sync_state.value)
         return self.view(stored.conversation), True
 
     # --- read ---------------------------------------------------------------------------------
@@ -213,6 +214,7 @@ class ConversationService:
             ) from error
         if stored.conversation.sync_state is SyncState.PENDING:
             stored = self.push(stored)
+        _log("changed", stored.conversation, caller, stored.conversation.sync_state.value)
         return self.view(stored.conversation), etag_of(stored.conversation)
 
     def cancel(self, caller: Caller, conversation_id: str) -> str:
@@ -221,6 +223,7 @@ class ConversationService:
         conversation = stored.conversation
         if conversation.status is ConversationStatus.CANCELLED and not conversation.has_records:
             self.remove(conversation)
+            _log("deleted", conversation, caller, "was cancelled")
             return "deleted"
         cancelled = replace(
             conversation,
@@ -242,7 +245,9 @@ class ConversationService:
             and not stored.conversation.has_records
         ):
             self.remove(stored.conversation)
+            _log("cancelled and deleted", stored.conversation, caller, "no notes or actions")
             return "deleted"
+        _log("cancelled", stored.conversation, caller, stored.conversation.sync_state.value)
         return "cancelled"
 
     def add_record(
@@ -516,3 +521,9 @@ def _merged(previous: OutlookEvent, event: OutlookEvent) -> OutlookEvent:
     return replace(
         event, join_url=event.join_url or None, ical_uid=event.ical_uid or previous.ical_uid
     )
+
+
+def _log(event: str, conversation: Conversation, caller: Caller, outcome: str) -> None:
+    """One line per change a user makes: the conversation, organisation and user, the outcome."""
+    logger.info("conversation %s %s by %s/%s: %s",
+                conversation.id, event, conversation.org_id, caller.user_id, outcome)  # fmt: skip

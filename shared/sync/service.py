@@ -306,6 +306,9 @@ class SyncService:
     def _notify(self, conversation: Any, change: dict[str, Any]) -> None:
         details = {"conversationId": conversation.id, "title": conversation.title, **change}
         kind = details.pop("kind")
+        logger.info("conversation %s of %s/%s: %s from Outlook",
+                    conversation.id, conversation.org_id, conversation.organiser_id,
+                    kind)  # fmt: skip
         users = {conversation.organiser_id} | {
             a.user_id for a in conversation.attendees if a.user_id
         }

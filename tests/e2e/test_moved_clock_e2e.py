@@ -5,6 +5,7 @@ HTTP API; Graph's refusals of tokens MSAL still thinks fresh are answered by a r
 
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -65,6 +66,12 @@ def move_until(app: HostApp, home: StackHome, target: datetime) -> None:
     move_clock(home, f"+{int(gap.total_seconds())}s")
 
 
+def alex_status_if(app: HostApp, wanted: Callable[[dict], bool]) -> dict | None:
+    """Alex's GET /api/me/calendar, when it is as wanted."""
+    status = app.call("GET", "me/calendar", EMPLOYEE_ALEX).json()
+    return status if wanted(status) else None
+
+
 def kinds_of_changes(app: HostApp) -> list[str]:
     answer = app.call("GET", "me/changes", EMPLOYEE_ALEX)
     assert answer.status_code == 200, answer.text
@@ -96,8 +103,7 @@ def test_moving_the_clock_renews_subscriptions_warns_then_expires_the_connection
         move_until(app, home, reconnect_by - timedelta(days=10))
 
         warned = eventually(
-            lambda: (s := app.call("GET", "me/calendar", EMPLOYEE_ALEX).json())["expiringSoon"]
-            and s,
+            lambda: alex_status_if(app, lambda s: s["expiringSoon"]),
             "the connection is flagged as expiring soon",
         )
         assert warned["status"] == "connected"
@@ -110,9 +116,7 @@ def test_moving_the_clock_renews_subscriptions_warns_then_expires_the_connection
         move_clock(home, "+10d1h")  # past the reconnect date
 
         expired = eventually(
-            lambda: (s := app.call("GET", "me/calendar", EMPLOYEE_ALEX).json())["status"]
-            == "reconnect_required"
-            and s,
+            lambda: alex_status_if(app, lambda s: s["status"] == "reconnect_required"),
             "the connection must be reconnected",
         )
         assert expired["reason"] == "reconnect_due"

@@ -95,7 +95,5 @@ def test_an_unreadable_state_file_is_set_aside_and_the_emulator_starts_from_the_
 
 def test_without_persist_nothing_is_written(tmp_path):
     with GraphEmulator(state_dir=tmp_path, port=0) as emulator:
-        Identity(emulator, trusting_session(emulator.ca_file)).sign_in(
-            MANAGER.user_principal_name
-        )
+        Identity(emulator, trusting_session(emulator.ca_file)).sign_in(MANAGER.user_principal_name)
     assert not (tmp_path / FILE_NAME).exists()

@@ -6,10 +6,15 @@ PY := $(VENV)/bin/python
 # of their own, which tests/infra calls in a subprocess.
 INFRA_VENV := .venv-infra
 
-.PHONY: run test lint format install bench clean
+.PHONY: run test lint format install bench reset fresh-clone-check clean
 
+# RUN_ARGS: e.g. "--host-port 0 ..." (python -m devtools.stack --help)
 run: $(VENV)/.installed node_modules/.installed
-	$(PY) -m devtools.stack
+	$(PY) -m devtools.stack $(RUN_ARGS)
+
+# The next `make run` starts clean: Azurite's data, the emulator's state and the clock go together.
+reset:
+	$(PYTHON) -m devtools.stack_reset
 
 test: install lint
 	$(PY) -m pytest
@@ -27,6 +32,11 @@ bench: install
 	$(PY) -m bench.scheduling
 	$(PY) -m bench.sync
 	$(PY) -m bench.renewal
+
+# Slow (a fresh install and the whole suite): clone HEAD into an empty folder, `make test` and
+# `make run` there. Proves the project needs nothing outside its own tree.
+fresh-clone-check: $(VENV)/.installed
+	$(PY) -m devtools.fresh_clone
 
 install: $(VENV)/.installed $(INFRA_VENV)/.installed node_modules/.installed
 

@@ -166,3 +166,33 @@ def test_a_timer_fires_on_its_schedule_and_says_when_it_is_past_due(host):
     give_up.cancel()
 
     assert sample_app.timer_runs == [False, True]
+
+
+def test_a_clock_moved_while_the_timer_runs_runs_it_again(host):
+    """The local stack's clock can be moved at any moment (devtools.clock): not even a move made
+    during a run is lost."""
+    start = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
+    moved = start + timedelta(days=8)
+    readings = iter([
+        start,  # the schedule is checked at start
+        start,  # next occurrence: 12:05:00
+        start + timedelta(minutes=5, milliseconds=500),  # due: fires; meanwhile, the move
+    ])  # fmt: skip
+    stopping = threading.Event()
+    results: list[object] = []
+
+    def on_result(invocation: object) -> None:
+        results.append(invocation)
+        if len(results) == 2:
+            stopping.set()
+
+    entry = replace(host.catalog.timers[0], schedule="0 */5 * * * *")
+    sample_app.timer_runs.clear()
+    runner = TimerRunner(entry, on_result, stopping, clock=lambda: next(readings, moved))
+    give_up = threading.Timer(SETTLE_TIMEOUT, stopping.set)  # an upper bound, never a delay
+    give_up.start()
+    runner.start()
+    runner.join()
+    give_up.cancel()
+
+    assert sample_app.timer_runs == [False, True]

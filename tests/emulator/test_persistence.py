@@ -9,9 +9,11 @@ import msal
 import pytest
 
 from devtools.demo_directory import MANAGER
+from devtools.graph_emulator.app import EmulatorApp
 from devtools.graph_emulator.control_client import EmulatorControl, trusting_session
 from devtools.graph_emulator.persistence import FILE_NAME
 from devtools.graph_emulator.server import GraphEmulator
+from devtools.graph_emulator.state import EmulatorState
 from devtools.stack import free_port
 from tests.emulator.conftest import Identity
 from tests.emulator.sync_support import Graph
@@ -97,3 +99,14 @@ def test_without_persist_nothing_is_written(tmp_path):
     with GraphEmulator(state_dir=tmp_path, port=0) as emulator:
         Identity(emulator, trusting_session(emulator.ca_file)).sign_in(MANAGER.user_principal_name)
     assert not (tmp_path / FILE_NAME).exists()
+
+
+def test_every_kept_store_can_be_saved_and_restored():
+    """Stores change (other modules add fields): each one named for keeping must still save."""
+    state = EmulatorState()
+    EmulatorApp(state)  # every module registers its stores
+    kept = state.persistent_stores()
+
+    assert {"SigningKey", "RefreshTokenStore", "Mailboxes", "SubscriptionStore"} <= set(kept)
+    for store in kept.values():
+        store.import_state(store.export_state())

@@ -12,6 +12,7 @@ that differs): with `renew_token`, a 401 is answered by one forced refresh and o
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -43,6 +44,8 @@ class GraphClient:
         self._base_url = base_url.rstrip("/")
         self._access_token = access_token
         self._renew_token = renew_token
+        self._renewed: str | None = None
+        self._renew_lock = threading.Lock()  # availability calls Graph from several threads
         self._session = session or trusting_session(ca_bundle)
         self._max_attempts = max_attempts
         self._max_total_wait = max_total_wait
@@ -70,9 +73,12 @@ class GraphClient:
         budget = self._max_total_wait if max_wait is None else max_wait
         waited = 0.0
         for attempt in range(1, self._max_attempts + 1):
-            error = self._attempt(method, url, params, body, headers)
-            if isinstance(error, GraphError) and self._renewed_after(error):
-                error = self._attempt(method, url, params, body, headers)
+            token = self._renewed or self._access_token()
+            error = self._attempt(token, method, url, params, body, headers)
+            if isinstance(error, GraphError):
+                renewed = self._token_after_refusal(error, token)
+                if renewed is not None:
+                    error = self._attempt(renewed, method, url, params, body, headers)
             if isinstance(error, dict):
                 return error
             if not error.transient or attempt == self._max_attempts:
@@ -85,18 +91,24 @@ class GraphClient:
             waited += delay
         raise AssertionError("unreachable")
 
-    def _renewed_after(self, error: GraphError) -> bool:
-        """On Graph's 401, take a freshly refreshed token, once in this client's life."""
-        if error.status != 401 or self._renew_token is None:
-            return False
-        renew, self._renew_token = self._renew_token, None
-        logger.info("Graph refused the access token (%s); refreshing it once", error.code)
-        token = renew()
-        self._access_token = lambda: token
-        return True
+    def _token_after_refusal(self, error: GraphError, refused: str) -> str | None:
+        """On Graph's 401, a freshly refreshed token: refreshed once in this client's life; a
+        request refused while another thread refreshed gets that new token."""
+        if error.status != 401:
+            return None
+        with self._renew_lock:
+            if self._renewed is not None:
+                return self._renewed if self._renewed != refused else None
+            if self._renew_token is None:
+                return None
+            renew, self._renew_token = self._renew_token, None
+            logger.info("Graph refused the access token (%s); refreshing it once", error.code)
+            self._renewed = renew()
+            return self._renewed
 
     def _attempt(
         self,
+        token: str,
         method: str,
         url: str,
         params: Mapping[str, str] | None,
@@ -104,7 +116,7 @@ class GraphClient:
         headers: Mapping[str, str] | None,
     ) -> dict[str, Any] | GraphError:
         request_headers = {
-            "Authorization": f"Bearer {self._access_token()}",
+            "Authorization": f"Bearer {token}",
             "Prefer": 'IdType="ImmutableId"',
             "client-request-id": str(uuid.uuid4()),
             **(headers or {}),

@@ -95,3 +95,29 @@ def test_a_refresh_that_needs_the_user_to_reconnect_says_so():
         GraphClient("https://graph.test/v1.0", lambda: "cached", renew_token=reconnect,
                     session=graph).get("me")  # fmt: skip
     assert graph.tokens == ["cached"]
+
+
+def test_a_request_refused_while_another_refreshed_uses_that_token_without_a_second_refresh():
+    """Availability calls Graph from several threads with one client: here the second request
+    is made and refreshed while the first still waits for its (401) answer."""
+
+    class Overlapping:
+        def __init__(self) -> None:
+            self.tokens: list[str] = []
+            self.client: GraphClient | None = None
+
+        def request(self, method: str, url: str, *, headers: dict[str, str], **_: object):
+            token = headers["Authorization"].removeprefix("Bearer ")
+            self.tokens.append(token)
+            if url.endswith("/me") and len(self.tokens) == 1 and self.client is not None:
+                assert self.client.get("me/calendar") == {"id": "me"}  # the other thread
+            return answer(401 if token == "cached" else 200, EXPIRED if token == "cached" else
+                          {"id": "me"})  # fmt: skip
+
+    graph, renew = Overlapping(), Renewals("fresh", "another")
+    graph.client = client(graph, renew)  # type: ignore[arg-type]
+
+    assert graph.client.get("me") == {"id": "me"}
+
+    assert graph.tokens == ["cached", "cached", "fresh", "fresh"]
+    assert renew.calls == 1

@@ -14,10 +14,16 @@ PIP_TOOLS := pip-tools==7.6.2
 PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
 	--strip-extras --no-emit-index-url --no-emit-find-links $(PIP_COMPILE_ARGS)
 
-.PHONY: run test unit lint typecheck format install bench clean lock
+.PHONY: run test unit lint typecheck format install bench reset fresh-clone-check clean \
+	lock
 
+# RUN_ARGS: e.g. "--host-port 0 ..." (python -m devtools.stack --help)
 run: $(VENV)/.installed node_modules/.installed
-	$(PY) -m devtools.stack
+	$(PY) -m devtools.stack $(RUN_ARGS)
+
+# The next `make run` starts clean: Azurite's data, the emulator's state and the clock go together.
+reset:
+	$(PYTHON) -m devtools.stack_reset
 
 test: install lint typecheck
 	$(PY) -m pytest
@@ -41,6 +47,11 @@ bench: install
 	$(PY) -m bench.scheduling
 	$(PY) -m bench.sync
 	$(PY) -m bench.renewal
+
+# Slow (a fresh install and the whole suite): clone HEAD into an empty folder, `make test` and
+# `make run` there. Proves the project needs nothing outside its own tree.
+fresh-clone-check: $(VENV)/.installed
+	$(PY) -m devtools.fresh_clone
 
 install: $(VENV)/.installed $(INFRA_VENV)/.installed node_modules/.installed
 

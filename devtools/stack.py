@@ -2,6 +2,11 @@
 
 Ctrl-C (or SIGTERM) stops all three and waits for them; if any of them dies, the others are
 stopped too, so no process is left behind either way.
+
+State lives in `.stack/`: Azurite's data, the emulator's (keys, sign-ins, mailboxes,
+subscriptions), and the shared clock (`python -m devtools.clock`), so a second `make run` goes on
+where the first stopped. `make reset` (devtools/stack_reset.py) wipes it all, so the next run
+starts clean, every part together.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from pathlib import Path
 
 import requests
 
-from devtools import demo_directory
+from devtools import clock, demo_directory
 from devtools.azurite import Azurite
 from devtools.stack_info import describe_stack
+from devtools.stack_reset import RUN_PID, running_pid
 from shared.settings import StorageSettings
 from shared.storage import names
 from shared.storage.account import StorageAccount
@@ -133,6 +139,8 @@ class LocalStack:
         self.host_port = host_port
         self.emulator_url = f"https://127.0.0.1:{emulator_port}"
         self.ca_file = state / "emulator" / "ca.pem"
+        self.clock_file = state / clock.FILE_NAME
+        self._persist = not in_memory
         self.host_url = f"http://127.0.0.1:{host_port}"
         self._emulator_port = emulator_port
         self._extra = extra_settings or {}
@@ -151,21 +159,13 @@ class LocalStack:
         emulator = Child(
             "graph emulator",
             [sys.executable, "-m", "devtools.graph_emulator", "--port", str(self._emulator_port),
-             "--state-dir", str(self.state / "emulator")],
+             "--state-dir", str(self.state / "emulator"), "--clock-file", str(self.clock_file),
+             *(["--persist"] if self._persist else [])],
             dict(os.environ),
             emulator_log,
         )  # fmt: skip
         self.children.append(emulator)
-        discovery = f"{self.emulator_url}/organizations/v2.0/.well-known/openid-configuration"
-        wait_until(
-            lambda: (
-                self.ca_file.exists()
-                and requests.get(discovery, verify=str(self.ca_file), timeout=2).ok
-            ),
-            emulator,
-            60,
-            emulator_log,
-        )
+        wait_until(self._emulator_ready, emulator, 60, emulator_log)
 
         self.environ = (
             stack_environment(
@@ -179,10 +179,11 @@ class LocalStack:
         host_log = self.state / "logs" / "functions-host.log"
         host = Child(
             "functions host",
-            [sys.executable, "-m", "devtools.localhost", "--port", str(self.host_port)],
+            [sys.executable, "-m", "devtools.localhost", "--port", str(self.host_port),
+             "--clock-file", str(self.clock_file)],
             self.environ,
             host_log,
-        )
+        )  # fmt: skip
         self.children.append(host)
         wait_until(
             lambda: requests.get(self.health_url, timeout=5).status_code in (200, 503),
@@ -190,6 +191,21 @@ class LocalStack:
             60,
             host_log,
         )
+
+    def _emulator_ready(self) -> bool:
+        """The sign-in metadata answers and the emulator's own health check passes."""
+        if not self.ca_file.exists():
+            return False
+        discovery = f"{self.emulator_url}/organizations/v2.0/.well-known/openid-configuration"
+        if not requests.get(discovery, verify=str(self.ca_file), timeout=2).ok:
+            return False
+        health = requests.get(
+            f"{self.emulator_url}/_emulator/health", verify=str(self.ca_file), timeout=10
+        )
+        if health.status_code == 503:
+            problems = "; ".join(health.json().get("problems", []))
+            raise RuntimeError(f"the graph emulator is broken: {problems}")
+        return health.ok
 
     @property
     def health_url(self) -> str:
@@ -234,8 +250,15 @@ def main(argv: list[str] | None = None) -> int:
         "--azurite-ports", default="10000,10001,10002", help="blob,queue,table (0 = any free port)"
     )
     parser.add_argument("--state-dir", type=Path, default=PROJECT_ROOT / ".stack")
-    parser.add_argument("--in-memory", action="store_true", help="keep Azurite data in memory")
+    parser.add_argument(
+        "--in-memory", action="store_true", help="keep nothing: Azurite's data and the emulator's "
+        "state in memory only"
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    state = args.state_dir.resolve()
+    if running_pid(state) is not None:
+        print(f"make run: another `make run` uses {state}", file=sys.stderr)
+        return 1
     blob, queue, table = (int(p) for p in args.azurite_ports.split(","))
 
     stopping = threading.Event()
@@ -243,12 +266,14 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, lambda *_: stopping.set())
 
     stack = LocalStack(
-        args.state_dir.resolve(),
+        state,
         host_port=args.host_port,
         emulator_port=args.emulator_port,
         azurite_ports=(blob, queue, table),
         in_memory=args.in_memory,
     )
+    state.mkdir(parents=True, exist_ok=True)
+    (state / RUN_PID).write_text(str(os.getpid()))
     try:
         stack.start()
         print(
@@ -269,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         stack.stop()
+        (state / RUN_PID).unlink(missing_ok=True)
         print("stack stopped", flush=True)
 
 

@@ -422,6 +422,7 @@ class FakeIdentity:
         self._graph = graph
         self.signing_in: str | None = None
         self.refresh_failure: Exception | None = None  # what the next refreshes raise
+        self.forced_refreshes = 0
 
     def begin_sign_in(self, redirect_uri: str, login_hint: str | None = None) -> dict[str, Any]:
         state = uuid.uuid4().hex
@@ -440,9 +441,12 @@ class FakeIdentity:
             token_cache=json.dumps({"upn": mailbox.upn}),
         )
 
-    def access_token(self, token_cache: str, home_account_id: str) -> AccessToken:
+    def access_token(
+        self, token_cache: str, home_account_id: str, *, force_refresh: bool = False
+    ) -> AccessToken:
         if self.refresh_failure is not None:
             raise self.refresh_failure
+        self.forced_refreshes += force_refresh
         return AccessToken(self._graph.token_for(json.loads(token_cache)["upn"]), None)
 
     def admin_consent_url(self, tenant: str, redirect_uri: str, state: str) -> str:

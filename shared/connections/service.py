@@ -3,6 +3,7 @@ reconnect reminders, and a Graph client on the user's behalf for the other servi
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -104,12 +105,19 @@ class Identity(Protocol):
 
     def complete_sign_in(self, flow: dict[str, Any], auth_response: dict[str, str]) -> SignedIn: ...
 
-    def access_token(self, token_cache: str, home_account_id: str) -> AccessToken: ...
+    def access_token(
+        self, token_cache: str, home_account_id: str, *, force_refresh: bool = False
+    ) -> AccessToken: ...
 
     def admin_consent_url(self, tenant: str, redirect_uri: str, state: str) -> str: ...
 
 
-GraphFactory = Callable[[Callable[[], str]], GraphClient]
+class GraphFactory(Protocol):
+    """A Graph client with this access token; `renew_token` is called once if Graph says 401."""
+
+    def __call__(
+        self, access_token: Callable[[], str], renew_token: Callable[[], str] | None = None
+    ) -> GraphClient: ...
 
 
 class OutlookAccess(Protocol):
@@ -300,13 +308,16 @@ class ConnectionService:
         return self._connections.get(org_id, user_id) is not None
 
     def graph_for(self, org_id: str, user_id: str) -> GraphClient:
-        """Microsoft Graph on the user's behalf (OutlookNotUsable when it cannot be)."""
+        """Microsoft Graph on the user's behalf (OutlookNotUsable when it cannot be). A token
+        Graph refuses (401) is refreshed once and the request tried again."""
         token = self.access_token(org_id, user_id)
-        return self._graph(lambda: token)
+        renewal = functools.partial(self.access_token, org_id, user_id, force_refresh=True)
+        return self._graph(lambda: token, renewal)
 
-    def access_token(self, org_id: str, user_id: str) -> str:
+    def access_token(self, org_id: str, user_id: str, *, force_refresh: bool = False) -> str:
         """A Graph token for the user; marks the connection for reconnecting when refresh fails.
 
+        `force_refresh`: skip the cached access token (Graph refused it) and use the refresh token.
         OutlookSwitchedOff while the organisation has the integration off (connections are
         inert then), NotConnected or ReconnectRequired, SignInUnavailable when Microsoft's
         identity platform cannot be reached.
@@ -321,7 +332,9 @@ class ConnectionService:
             raise ReconnectRequired("Reconnect your Outlook calendar.")
         cache = self._cipher.open(stored.token_cache, _row_binding(org_id, user_id)).decode()
         try:
-            token = self._identity.access_token(cache, connection.account.home_account_id)
+            token = self._identity.access_token(
+                cache, connection.account.home_account_id, force_refresh=force_refresh
+            )
         except RefreshRefused as failure:
             self._mark_reconnect(stored, failure.reason, failure.detail)
             raise ReconnectRequired("Reconnect your Outlook calendar.") from failure

@@ -135,6 +135,7 @@ class ConversationService:
             return Created(existing.conversation, new=False)
         if syncing:
             stored = self._push(stored)
+        _log("created", stored.conversation, caller, stored.conversation.sync_state.value)
         return Created(stored.conversation, new=True)
 
     # --- read ---------------------------------------------------------------------------------
@@ -199,6 +200,7 @@ class ConversationService:
             raise StaleVersion("The conversation changed meanwhile; reload it.") from error
         if stored.conversation.sync_state is SyncState.PENDING:
             stored = self._push(stored)
+        _log("changed", stored.conversation, caller, stored.conversation.sync_state.value)
         return stored.conversation
 
     def cancel(self, caller: Caller, conversation_id: str) -> Cancelled:
@@ -207,6 +209,7 @@ class ConversationService:
         conversation = stored.conversation
         if conversation.status is ConversationStatus.CANCELLED and not conversation.has_records:
             self._remove(conversation)
+            _log("deleted", conversation, caller, "was cancelled")
             return Cancelled(CancelOutcome.REMOVED, conversation)
         cancelled = replace(
             conversation,
@@ -224,7 +227,9 @@ class ConversationService:
         result = stored.conversation
         if result.sync_state is not SyncState.PENDING and not result.has_records:
             self._remove(result)
+            _log("cancelled and deleted", result, caller, "no notes or actions")
             return Cancelled(CancelOutcome.REMOVED, result)
+        _log("cancelled", result, caller, result.sync_state.value)
         return Cancelled(CancelOutcome.KEPT, result)
 
     def add_record(
@@ -273,7 +278,15 @@ class ConversationService:
                 logger.info("conversation %s changed meanwhile; read again", conversation.id)
                 raise
         for change in edit.changes:
-            self._tell_everyone(conversation, views.outlook_change_entry(conversation, change))
+            entry = views.outlook_change_entry(conversation, change)
+            logger.info(
+                "conversation %s of %s/%s: %s from Outlook",
+                conversation.id,
+                conversation.org_id,
+                conversation.organiser_id,
+                entry["kind"],
+            )
+            self._tell_everyone(conversation, entry)
 
     def _tell_everyone(self, conversation: Conversation, entry: dict[str, object]) -> None:
         """The organiser and every attendee invited from the app (guests have no feed here)."""
@@ -496,3 +509,15 @@ def _not_before(now: datetime, retry_after: float) -> datetime:
     moment = now.astimezone(UTC) + timedelta(seconds=max(0.0, retry_after))
     whole = moment.replace(microsecond=0)
     return whole if whole == moment else whole + timedelta(seconds=1)
+
+
+def _log(event: str, conversation: Conversation, caller: Caller, outcome: str) -> None:
+    """One line per change a user makes: the conversation, organisation and user, the outcome."""
+    logger.info(
+        "conversation %s %s by %s/%s: %s",
+        conversation.id,
+        event,
+        conversation.org_id,
+        caller.user_id,
+        outcome,
+    )

@@ -174,6 +174,16 @@ def test_no_graph_for_the_unconnected_or_a_switched_off_organisation(world):
         world.app.connections.graph_for(ORG, ALEX.user_id)
 
 
+def test_a_token_graph_refuses_is_refreshed_once_and_the_request_tried_again(world):
+    world.connect(ALEX)
+    world.graph.fail("GET", "me", 401, code="InvalidAuthenticationToken")
+
+    assert world.app.connections.check(ALEX.caller).status is ConnectionStatus.CONNECTED
+
+    assert world.identity.forced_refreshes == 1
+    assert world.graph.requests[-2:] == ["GET me", "GET me"]
+
+
 def test_check_proves_the_connection_works_now(world):
     world.connect(ALEX)
     assert world.app.connections.check(ALEX.caller).status is ConnectionStatus.CONNECTED

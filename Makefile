@@ -1,6 +1,7 @@
 # The two commands of the README: `make run` and `make test`. Each installs what it needs.
+# `make unit` is the inner loop: unit tests only, no server, no checkov or npm install.
 # `make lock` recompiles the pinned, hashed requirements after a dependency changes.
-PYTHON ?= python3
+PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 # checkov pins packages that conflict with the app's test tools: the template checks get a venv
@@ -13,7 +14,8 @@ PIP_TOOLS := pip-tools==7.6.2
 PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
 	--strip-extras --no-emit-index-url --no-emit-find-links $(PIP_COMPILE_ARGS)
 
-.PHONY: run test lint format install bench reset fresh-clone-check clean lock
+.PHONY: run test unit lint typecheck format install bench reset fresh-clone-check clean \
+	lock
 
 # RUN_ARGS: e.g. "--host-port 0 ..." (python -m devtools.stack --help)
 run: $(VENV)/.installed node_modules/.installed
@@ -23,14 +25,20 @@ run: $(VENV)/.installed node_modules/.installed
 reset:
 	$(PYTHON) -m devtools.stack_reset
 
-test: install lint
+test: install lint typecheck
 	$(PY) -m pytest
 
-lint: install
+unit: $(VENV)/.installed
+	$(PY) -m pytest -q tests/unit
+
+lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-format: install
+typecheck: $(VENV)/.installed
+	$(PY) -m mypy
+
+format: $(VENV)/.installed
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
@@ -74,4 +82,5 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) $(LOCK_VENV) node_modules .stack .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) $(LOCK_VENV) node_modules .stack .pytest_cache .ruff_cache \
+		.mypy_cache

@@ -73,7 +73,7 @@ class MailboxWatcher:
             return "exists"
         if not self._subscribe(org_id, user_id):
             return "failed, retried next run"
-        self._sync.resync(org_id, user_id, self._clock(), force=True)  # what changed unwatched
+        self._request(WorkKind.RESYNC_MAILBOX, org_id, user_id)  # what changed unwatched
         return "created"
 
     def renew(self, subscription_id: str) -> str:
@@ -88,7 +88,7 @@ class MailboxWatcher:
             return "renewed"
         if not self._recreate(graph, subscription.org_id, subscription.user_id):
             return "recreation left to the next run"
-        self._sync.resync(subscription.org_id, subscription.user_id, self._clock(), force=True)
+        self._request(WorkKind.RESYNC_MAILBOX, subscription.org_id, subscription.user_id)
         return "recreated"
 
     def on_lifecycle(
@@ -114,7 +114,7 @@ class MailboxWatcher:
         elif event != "missed":
             logger.warning("unknown lifecycle event %r", event)
             return "ignored"
-        return self._sync.resync(org_id, user_id, self._clock(), force=True)
+        return self._sync.resync(org_id, user_id, self._clock())
 
     def resume_later(self, org_id: str) -> None:
         """Connections made inert while the organisation's switch was off lost their
@@ -151,9 +151,10 @@ class MailboxWatcher:
         return True
 
     def _request(self, kind: WorkKind, org_id: str, user_id: str) -> None:
-        """Work for the timer's next run about this mailbox."""
-        key = table_key(org_id, user_id)
-        self._schedule.add(kind, self._clock(), key, OrgId=org_id, UserId=user_id)
+        """Work for the timer about this mailbox, due now (a read covers what changed until
+        now: a sync that starts later does)."""
+        key, now = table_key(org_id, user_id), self._clock()
+        self._schedule.add(kind, now, key, OrgId=org_id, UserId=user_id, Since=now)
 
     def _graph_for(self, org_id: str, user_id: str) -> GraphClient | None:
         try:

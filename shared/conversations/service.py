@@ -36,6 +36,7 @@ from shared.conversations.model import (
     Created,
     Listed,
     OutlookEdit,
+    OutlookEvent,
     Record,
     RecordKind,
     SyncState,
@@ -419,29 +420,36 @@ class ConversationService:
     def _pushed_meanwhile(
         self, pushed: Conversation, done: Conversation, item_due: datetime
     ) -> StoredConversation | None:
-        """The conversation changed while this push ran. A created event must not be forgotten;
-        and a newer version already marked synced may have reached Graph before this older one
-        did, so it is pushed once more to be sure Outlook ends with the newest."""
+        """The conversation was written while this push ran. If only Outlook's own news came
+        meanwhile (RSVPs, what it last saw: the same version), the push's outcome stands. A
+        newer version already marked synced may have reached Graph before this older one did,
+        so it is pushed once more, to be sure Outlook ends with the newest. And a created event
+        is never forgotten."""
         for _ in range(3):
             current = self._repository.get(pushed.org_id, pushed.id)
             if current is None:
                 return None
             latest = current.conversation
-            if done.outlook is not None and latest.outlook is None:
+            if latest.version == pushed.version and latest.sync_state is SyncState.PENDING:
+                latest = replace(
+                    latest,
+                    sync_state=done.sync_state,
+                    sync_error=done.sync_error,
+                    outlook=_newer(latest.outlook, done.outlook),
+                    push_due=PENDING_SINCE,
+                )
+            elif done.outlook is not None and latest.outlook is None:
                 latest = replace(latest, outlook=done.outlook)
             if latest.version != pushed.version and latest.sync_state is SyncState.SYNCED:
                 latest = self._intended(replace(latest, sync_state=SyncState.PENDING))
-            if latest == current.conversation:
-                if current.conversation.push_due != item_due:
-                    self._forget_item(pushed, item_due)
-                return current
-            try:
-                result = self._repository.replace(latest, current.etag, current.conversation)
-            except ConcurrencyConflict:
-                continue
-            if latest.push_due != item_due:
+            if latest != current.conversation:
+                try:
+                    current = self._repository.replace(latest, current.etag, current.conversation)
+                except ConcurrencyConflict:
+                    continue
+            if current.conversation.push_due != item_due:
                 self._forget_item(pushed, item_due)
-            return result
+            return current
         return None  # busy: the item stays, and the timer looks again
 
     def _retry_later(
@@ -452,11 +460,11 @@ class ConversationService:
         due = self._outbox.retry(conversation, retry_after)
         if due == conversation.push_due:
             return stored
-        try:  # the conversation remembers its item's key, so whoever finishes it removes it
-            moved = self._repository.replace(
-                replace(conversation, push_due=due, sync_error=None), stored.etag, conversation
-            )
-        except ConcurrencyConflict:
+        # The conversation remembers its item's key, so whoever finishes it removes it.
+        moved = self._rewritten(
+            stored, item_due, lambda c: replace(c, push_due=due, sync_error=None)
+        )
+        if moved is None:
             self._drop_if_not_current(conversation, due, item_due)
             return stored
         if item_due != due:
@@ -471,14 +479,37 @@ class ConversationService:
         conversation = stored.conversation
         logger.info("conversation %s waits: %s", conversation.id, reason.code)
         self._outbox.park(conversation)
-        parked = replace(conversation, push_due=PARKED, sync_error=f"waiting: {reason.code}")
-        try:
-            result = self._repository.replace(parked, stored.etag, conversation)
-        except ConcurrencyConflict:
+        waiting = f"waiting: {reason.code}"
+        parked = self._rewritten(
+            stored, item_due, lambda c: replace(c, push_due=PARKED, sync_error=waiting)
+        )
+        if parked is None:
             self._drop_if_not_current(conversation, item_due)
             return stored
         self._forget_item(conversation, item_due)
-        return result
+        return parked
+
+    def _rewritten(
+        self,
+        stored: StoredConversation,
+        item_due: datetime,
+        change: Callable[[Conversation], Conversation],
+    ) -> StoredConversation | None:
+        """The push's outcome written, also over a write that came meanwhile as long as that was
+        Outlook's news only (the same version, the same item); None once a newer version owns
+        the push."""
+        current: StoredConversation | None = stored
+        for _ in range(3):
+            if current is None:
+                return None
+            seen = current.conversation
+            if seen.version != stored.conversation.version or seen.push_due != item_due:
+                return None
+            try:
+                return self._repository.replace(change(seen), current.etag, seen)
+            except ConcurrencyConflict:
+                current = self._repository.get(seen.org_id, seen.id)
+        return None
 
     def _drop_if_not_current(self, conversation: Conversation, *dues: datetime) -> None:
         """After losing a race: these items go unless the newer write owns one of them."""
@@ -567,6 +598,15 @@ def _occurrences(
         start,
         end,
     )
+
+
+def _newer(known: OutlookEvent | None, pushed: OutlookEvent | None) -> OutlookEvent | None:
+    """The later of two states of the event (Outlook's news may be newer than a push's answer)."""
+    if known is None or pushed is None:
+        return known or pushed
+    if known.last_modified and pushed.last_modified and known.last_modified > pushed.last_modified:
+        return known
+    return replace(pushed, join_url=pushed.join_url or known.join_url)
 
 
 def _log(event: str, conversation: Conversation, caller: Caller, outcome: str) -> None:

@@ -18,6 +18,7 @@ from shared.conversations.requests import parse_change, parse_new_conversation
 from shared.errors import ConversationNotFound
 from shared.schedule import WorkKind
 from shared.storage import names
+from shared.sync.notifications import NotificationKind, SyncMessage
 from tests.fakes import ProcessDied
 from tests.unit.world import ADELE, ALEX, NOW, ORG, World
 
@@ -31,6 +32,7 @@ BODY = {
     "location": {"kind": "text", "text": "Room 1"},
 }
 MOVE = {"start": "2026-12-08T10:00:00", "end": "2026-12-08T10:30:00", "timeZone": "UTC"}
+BACK = {"start": "2026-12-07T09:00:00", "end": "2026-12-07T09:30:00", "timeZone": "UTC"}
 
 
 class StorageDown(Exception):
@@ -178,6 +180,32 @@ def test_a_push_that_lost_a_race_to_a_newer_version_makes_sure_outlook_ends_with
     (event,) = events(world)
     assert event["start"]["dateTime"].startswith("2026-12-09")
     assert stored(world).sync_state is SyncState.SYNCED
+
+
+def test_a_push_whose_record_outlooks_own_news_overtook_still_ends_synced(world):
+    """Graph's change notification for the push itself is read before the push stores its
+    outcome: only what Outlook last saw changed, so the push stands."""
+    conversation = create(world)
+
+    def the_notification_is_read_first() -> None:
+        message = SyncMessage(NotificationKind.CHANGE, ORG, ADELE.user_id, "s", world.clock())
+        assert world.app.sync_worker.process(message.to_json()).startswith("applied")
+
+    world.graph.on("PATCH", "me/events", after=the_notification_is_read_first)
+    moved = world.app.conversations.update(ADELE.caller, conversation.id, parse_change(MOVE), None)
+
+    assert moved.sync_state is SyncState.SYNCED
+    assert world.timer()[WorkKind.PUSH_CONVERSATION] == {}
+    assert after_the_grace(world)[WorkKind.PUSH_CONVERSATION] == {}, "no work left behind"
+
+    def read_first_then_lost() -> None:
+        the_notification_is_read_first()
+        answer_lost()
+
+    world.graph.on("PATCH", "me/events", after=read_first_then_lost)
+    again = world.app.conversations.update(ADELE.caller, conversation.id, parse_change(BACK), None)
+    assert again.sync_state is SyncState.PENDING
+    assert world.timer()[WorkKind.PUSH_CONVERSATION] == {"synced": 1}, "due at once, no grace"
 
 
 # --- pushes that cannot proceed wait out of the way ----------------------------------------------

@@ -113,7 +113,10 @@ class OrganisationService:
             return with_query(pending.return_url, {"adminConsent": "expired"})
         granted = query.get("admin_consent", "").lower() == "true" and "error" not in query
         if not granted and "error" not in query:
-            raise BadRequest("The consent response says neither granted nor an error.")
+            raise BadRequest(
+                "The consent response says neither granted nor an error.",
+                code="invalid_consent_response",
+            )
         consent = AdminConsent(
             status=ConsentStatus.GRANTED if granted else ConsentStatus.DECLINED,
             tenant_id=query.get("tenant"),

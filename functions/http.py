@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger("functions.http")
 
 Handler = Callable[..., func.HttpResponse]
+# Browsers calling from the host app's origin (CORS) may read these, not only the safelisted ones.
+_COMMON_HEADERS = {
+    "Cache-Control": "no-store",
+    "Access-Control-Expose-Headers": "ETag, Location, Retry-After",
+}
 
 
 def json_response(
@@ -32,7 +37,7 @@ def json_response(
         json.dumps(body),
         status_code=status,
         mimetype="application/json",
-        headers={"Cache-Control": "no-store", **(headers or {})},
+        headers={**_COMMON_HEADERS, **(headers or {})},
     )
 
 
@@ -56,7 +61,7 @@ def problem_response(
         json.dumps(body),
         status_code=status,
         mimetype="application/problem+json",
-        headers={"Cache-Control": "no-store", **(headers or {})},
+        headers={**_COMMON_HEADERS, **(headers or {})},
     )
 
 

@@ -26,10 +26,20 @@ def apply_local_settings(path: Path, environ: dict[str, str]) -> None:
         environ.setdefault(name, str(value))
 
 
+def host_cors(path: Path) -> tuple[str | None, bool]:
+    """Core Tools' `Host.CORS` and `Host.CORSCredentials` from local.settings.json."""
+    if not path.exists():
+        return None, False
+    host = json.loads(path.read_text()).get("Host", {})
+    return host.get("CORS"), bool(host.get("CORSCredentials", False))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.localhost")
     parser.add_argument("--port", type=int, default=7071)
     parser.add_argument("--settings", type=Path, default=PROJECT_ROOT / "local.settings.json")
+    parser.add_argument("--cors", help="allowed origins, comma-separated (default: Host.CORS)")
+    parser.add_argument("--cors-credentials", action="store_true", default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
@@ -42,16 +52,22 @@ def main(argv: list[str] | None = None) -> int:
 
     # Imported after the settings check, like the worker loading the app once the host is ready.
     sys.path.insert(0, str(PROJECT_ROOT))
+    from devtools.localhost.cors import CorsPolicy
     from devtools.localhost.host import LocalHost
     from function_app import app
     from shared.storage.account import StorageAccount
 
+    cors, credentials = host_cors(args.settings)
     host = LocalHost(
         app,
         config=HostConfig.load(PROJECT_ROOT / "host.json"),
         environ=os.environ,
         storage=StorageAccount(settings.storage),
         port=args.port,
+        cors=CorsPolicy.parse(
+            args.cors if args.cors is not None else cors,
+            credentials if args.cors_credentials is None else args.cors_credentials,
+        ),
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -74,6 +74,22 @@ class SteppingClock:
 # --- paging -------------------------------------------------------------------------------------
 
 
+def moved(number: int) -> dict:
+    """A change as the sync worker records it, numbered through its conversation id."""
+    start = datetime(2030, 1, 1, tzinfo=UTC) + timedelta(hours=number)
+    return {
+        "kind": "conversation_moved",
+        "conversationId": f"c{number}",
+        "title": "Check-in",
+        "start": start.isoformat(),
+        "end": (start + timedelta(minutes=30)).isoformat(),
+    }
+
+
+def number_of(change: dict) -> int:
+    return int(change["conversationId"][1:])
+
+
 def test_the_feed_pages_through_every_change_exactly_once_and_in_order(
     host_app: HostApp, storage: StorageAccount
 ):
@@ -83,8 +99,8 @@ def test_the_feed_pages_through_every_change_exactly_once_and_in_order(
     )
     recorded = 2 * MAX_PAGE + 37  # three pages, the last one partial
     for number in range(recorded):
-        feed.record(host_app.org_id, MANAGER.host_user_id, "conversation_moved", number=number)
-    feed.record(host_app.org_id, EMPLOYEE_ALEX.host_user_id, "conversation_moved", number=-1)
+        feed.record(host_app.org_id, MANAGER.host_user_id, **moved(number))
+    feed.record(host_app.org_id, EMPLOYEE_ALEX.host_user_id, **moved(-1))
 
     pages, cursor = [], None
     while len(pages) < MAX_PAGES:
@@ -97,7 +113,7 @@ def test_the_feed_pages_through_every_change_exactly_once_and_in_order(
         cursor = page["cursor"]
 
     assert [len(p) for p in pages] == [MAX_PAGE, MAX_PAGE, 37]
-    seen = [c["number"] for p in pages for c in p]
+    seen = [number_of(c) for p in pages for c in p]
     assert seen == list(range(recorded)), "every change once, oldest first; nobody else's"
     cursors = [c["cursor"] for p in pages for c in p]
     assert cursors == sorted(set(cursors))
@@ -106,15 +122,15 @@ def test_the_feed_pages_through_every_change_exactly_once_and_in_order(
 
     # From the end: nothing new, and the cursor stays; what is recorded next comes, once.
     assert feed_page(host_app, MANAGER, cursor) == {"value": [], "cursor": cursor}
-    feed.record(host_app.org_id, MANAGER.host_user_id, "conversation_relocated", number=recorded)
+    feed.record(host_app.org_id, MANAGER.host_user_id, **moved(recorded))
     after = feed_page(host_app, MANAGER, cursor)
-    assert [c["number"] for c in after["value"]] == [recorded]
+    assert [number_of(c) for c in after["value"]] == [recorded]
     assert feed_page(host_app, MANAGER, after["cursor"]) == {"value": [], "cursor": after["cursor"]}
 
     # A cursor from the middle of a page resumes right after that change.
     middle = pages[1][17]
     resumed = feed_page(host_app, MANAGER, middle["cursor"])["value"]
-    assert resumed[0]["number"] == middle["number"] + 1
+    assert number_of(resumed[0]) == number_of(middle) + 1
 
 
 @pytest.mark.parametrize(
@@ -136,7 +152,8 @@ def test_a_malformed_cursor_is_a_bad_request(host_app: HostApp, since: str):
 
 def test_a_cursor_the_feed_gave_out_is_never_a_bad_request(host_app: HostApp, storage):
     feed = ChangeFeed(EntityTable(storage.table(names.CHANGES_TABLE)), lambda: datetime.now(UTC))
-    feed.record(host_app.org_id, MANAGER.host_user_id, "connection_expiring_soon")
+    feed.record(host_app.org_id, MANAGER.host_user_id, "connection_expiring_soon",
+                reconnectBy=datetime(2030, 1, 1, tzinfo=UTC).isoformat())  # fmt: skip
     first = feed_page(host_app)
     assert [c["kind"] for c in first["value"]] == ["connection_expiring_soon"]
     assert feed_page(host_app, since=first["cursor"])["value"] == []

@@ -12,6 +12,8 @@ PROJECT_ROOT = Path(__file__).parents[2]
 # name -> (trigger, route, methods, auth level, schedule or queue)
 EXPECTED_FUNCTIONS = {
     "health": ("httpTrigger", "health", ["GET"], "ANONYMOUS", None),
+    "openapi_json": ("httpTrigger", "openapi.json", ["GET"], "ANONYMOUS", None),
+    "api_docs": ("httpTrigger", "docs", ["GET"], "ANONYMOUS", None),
     "calendar_status": ("httpTrigger", "me/calendar", ["GET"], "ANONYMOUS", None),
     "connect_calendar": ("httpTrigger", "me/calendar/connect", ["POST"], "ANONYMOUS", None),
     "check_calendar": ("httpTrigger", "me/calendar/check", ["POST"], "ANONYMOUS", None),

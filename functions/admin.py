@@ -62,7 +62,9 @@ def parse_switches(body: dict[str, Any]) -> Switches:
             code="invalid_settings",
         )
     tenant = body.get("tenantId")
-    if tenant is not None and (not isinstance(tenant, str) or not _TENANT.match(tenant)):
+    if tenant is not None and (
+        not isinstance(tenant, str) or len(tenant) > 253 or not _TENANT.fullmatch(tenant)
+    ):
         raise BadRequest(
             "tenantId must be a Microsoft Entra tenant id (GUID) or domain, or null.",
             code="invalid_tenant",

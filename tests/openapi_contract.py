@@ -7,6 +7,7 @@ and what the unit tests use to prove the document and the code say the same thin
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -35,6 +36,26 @@ class Operation:
     @property
     def label(self) -> str:
         return f"{self.method.upper()} {self.path}"
+
+
+@functools.cache
+def app_functions() -> tuple[Any, ...]:
+    """function_app's functions; the SDK refuses a second get_functions() on the same app."""
+    from function_app import app
+
+    return tuple(app.get_functions())
+
+
+def http_routes() -> set[tuple[str, str]]:
+    """(method, /route) of every HTTP function the app registers."""
+    routes = set()
+    for function in app_functions():
+        trigger = next(
+            json.loads(b) for b in function.get_raw_bindings() if "Trigger" in json.loads(b)["type"]
+        )
+        if trigger["type"] == "httpTrigger":
+            routes |= {(m.lower(), "/" + trigger["route"]) for m in trigger["methods"]}
+    return routes
 
 
 def operations(document: Mapping[str, Any] | None = None) -> Iterator[Operation]:

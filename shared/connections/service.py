@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/api/auth/callback"
 SIGN_IN_LIFETIME = timedelta(minutes=10)
+MAX_RETURN_URL = 2048
+MAX_STATE = 512  # ours are 32 random bytes, base64url
 
 # Outcomes the host app's frontend can show after the redirect (query `outlook` / `error`).
 CONNECTED = "connected"
@@ -146,11 +148,20 @@ class ConnectionService:
         """The host app's page to come back to; only the configured origins are allowed."""
         if not return_url:
             return self._policy.allowed_origins[0] + "/"
-        parts = urlsplit(return_url)
+        try:
+            parts = urlsplit(return_url)
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            parts = urlsplit("")
         origin = f"{parts.scheme}://{parts.netloc}"
-        if parts.scheme not in ("http", "https") or origin not in self._policy.allowed_origins:
+        if (
+            len(return_url) > MAX_RETURN_URL
+            or parts.scheme not in ("http", "https")
+            or origin not in self._policy.allowed_origins
+        ):
             raise BadRequest(
-                "returnUrl must be on one of the host app's origins.", code="return_url_not_allowed"
+                f"returnUrl must be on one of the host app's origins (at most {MAX_RETURN_URL} "
+                "characters).",
+                code="return_url_not_allowed",
             )
         return return_url
 
@@ -158,7 +169,7 @@ class ConnectionService:
         """The pending sign-in for a callback's state: once only, and only while fresh."""
         if not state:
             raise BadRequest("The sign-in response has no state.", code="invalid_state")
-        pending = self._sign_ins.take(state)
+        pending = self._sign_ins.take(state) if len(state) <= MAX_STATE else None
         if pending is None or pending.kind != kind:
             raise BadRequest(
                 "This sign-in link has already been used or is unknown; start again.",

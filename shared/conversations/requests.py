@@ -13,8 +13,16 @@ from shared.errors import BadRequest
 
 MAX_TITLE = 255
 MAX_ATTENDEES = 100
+MAX_EMAIL = 320
+MAX_NAME = 255
 MAX_DURATION = timedelta(hours=24)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# ISO 8601 as the OpenAPI document states it: date, time, optional fraction and offset.
+_MOMENT = re.compile(
+    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d"
+    r"(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?$"
+)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TYPE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 _PATTERN_TYPES = {
     "daily", "weekly", "absoluteMonthly", "relativeMonthly", "absoluteYearly", "relativeYearly",
@@ -22,6 +30,20 @@ _PATTERN_TYPES = {
 _RANGE_TYPES = {"endDate", "noEnd", "numbered"}
 _DAYS = {"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"}
 _INDEXES = {"first", "second", "third", "fourth", "last"}
+_PATTERN_FIELDS = {
+    "type",
+    "interval",
+    "daysOfWeek",
+    "dayOfMonth",
+    "month",
+    "firstDayOfWeek",
+    "index",
+}
+# startDate and recurrenceTimeZone are accepted (a recurrence read back is sent again) and set
+# from the conversation's start and time zone.
+_RANGE_FIELDS = {"type", "endDate", "numberOfOccurrences", "startDate", "recurrenceTimeZone"}
+_NEEDS_DAY_OF_MONTH = {"absoluteMonthly", "absoluteYearly"}
+_NEEDS_MONTH = {"absoluteYearly", "relativeYearly"}
 
 
 @dataclass(frozen=True)
@@ -54,7 +76,7 @@ def parse_new_conversation(body: dict[str, Any]) -> NewConversation:
         body, {"type", "title", "attendees", "start", "end", "timeZone", "location", "recurrence"}
     )
     kind = body.get("type")
-    if not isinstance(kind, str) or not _TYPE.match(kind):
+    if not isinstance(kind, str) or not _TYPE.fullmatch(kind):
         raise BadRequest(
             "type must be a conversation type such as check_in, wellbeing, "
             "performance_development, mentoring_session or one your organisation defines.",
@@ -112,17 +134,21 @@ def parse_attendees(raw: Any) -> tuple[Participant, ...]:
         )
     attendees: dict[str, Participant] = {}
     for item in raw:
-        if not isinstance(item, dict) or not isinstance(item.get("email"), str):
-            raise BadRequest("Each attendee needs an email (and may have userId and name).",
-                             code="invalid_attendees")  # fmt: skip
-        email = item["email"].strip()
-        if not _EMAIL.match(email):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("email"), str)
+            or set(item) - {"email", "name", "userId"}
+        ):
+            raise BadRequest("Each attendee is {email, name?, userId?}.", code="invalid_attendees")
+        email = item["email"]
+        if len(email) > MAX_EMAIL or not _EMAIL.fullmatch(email):
             raise BadRequest(f"{email!r} is not an email address.", code="invalid_attendees")
         user_id, name = item.get("userId"), item.get("name")
-        if (user_id is not None and not isinstance(user_id, str)) or (
-            name is not None and not isinstance(name, str)
-        ):
-            raise BadRequest("userId and name must be strings.", code="invalid_attendees")
+        if not all(_short_text_or_none(value) for value in (user_id, name)):
+            raise BadRequest(
+                f"userId and name must be strings of at most {MAX_NAME} characters.",
+                code="invalid_attendees",
+            )
         attendees.setdefault(email.lower(), Participant(email=email, name=name, user_id=user_id))
     return tuple(attendees.values())
 
@@ -130,7 +156,7 @@ def parse_attendees(raw: Any) -> tuple[Participant, ...]:
 def parse_location(raw: Any) -> Location:
     if raw is None:
         return Location()
-    if not isinstance(raw, dict):
+    if not isinstance(raw, dict) or set(raw) - {"kind", "text"}:
         raise BadRequest('location must be {"kind": "none" | "text" | "teams", "text"?}.',
                          code="invalid_location")  # fmt: skip
     try:
@@ -140,8 +166,8 @@ def parse_location(raw: Any) -> Location:
             "location.kind must be none, text or teams.", code="invalid_location"
         ) from None
     text = raw.get("text")
-    if kind is LocationKind.TEXT and (
-        not isinstance(text, str) or not text.strip() or len(text) > 255
+    if (text is not None and (not isinstance(text, str) or len(text) > 255)) or (
+        kind is LocationKind.TEXT and not (text or "").strip()
     ):
         raise BadRequest(
             "A text location needs 1 to 255 characters of text.", code="invalid_location"
@@ -160,41 +186,64 @@ def parse_recurrence(raw: Any, window: Window) -> dict[str, Any] | None:
     ):
         raise BadRequest("recurrence needs a pattern and a range.", code="invalid_recurrence")
     pattern, span = dict(raw["pattern"]), dict(raw["range"])
-    if pattern.get("type") not in _PATTERN_TYPES:
+    for name, given, allowed in (("recurrence", raw, {"pattern", "range"}),
+                                 ("recurrence.pattern", pattern, _PATTERN_FIELDS),
+                                 ("recurrence.range", span, _RANGE_FIELDS)):  # fmt: skip
+        unknown = sorted(set(given) - allowed)
+        if unknown:
+            raise BadRequest(f"Unknown fields in {name}: {', '.join(unknown)}.",
+                             code="invalid_recurrence")  # fmt: skip
+    if not _one_of(pattern.get("type"), _PATTERN_TYPES):
         raise BadRequest(f"recurrence.pattern.type must be one of {sorted(_PATTERN_TYPES)}.",
                          code="invalid_recurrence")  # fmt: skip
     interval = pattern.get("interval", 1)
-    if not isinstance(interval, int) or not 1 <= interval <= 99:
+    if not _whole_between(interval, 1, 99):
         raise BadRequest("recurrence.pattern.interval must be 1 to 99.", code="invalid_recurrence")
-    days = pattern.get("daysOfWeek", [])
-    if not isinstance(days, list) or any(d not in _DAYS for d in days):
+    for field, low, high, needed in (("dayOfMonth", 1, 31, _NEEDS_DAY_OF_MONTH),
+                                     ("month", 1, 12, _NEEDS_MONTH)):  # fmt: skip
+        wanted = field in pattern or pattern["type"] in needed
+        if wanted and not _whole_between(pattern.get(field), low, high):
+            raise BadRequest(
+                f"recurrence.pattern.{field} must be {low} to {high} "
+                f"(required for {' and '.join(sorted(needed))}).",
+                code="invalid_recurrence",
+            )
+    if "firstDayOfWeek" in pattern and not _one_of(pattern["firstDayOfWeek"], _DAYS):
         raise BadRequest(
-            "recurrence.pattern.daysOfWeek must name weekdays.", code="invalid_recurrence"
+            "recurrence.pattern.firstDayOfWeek must name a weekday.", code="invalid_recurrence"
+        )
+    days = pattern.get("daysOfWeek", [])
+    if (
+        not isinstance(days, list)
+        or not all(_one_of(d, _DAYS) for d in days)
+        or len(set(days)) != len(days)
+    ):
+        raise BadRequest(
+            "recurrence.pattern.daysOfWeek must name weekdays, each once.",
+            code="invalid_recurrence",
         )
     if pattern["type"] in ("weekly", "relativeMonthly", "relativeYearly") and not days:
         raise BadRequest(
             f"A {pattern['type']} recurrence needs daysOfWeek.", code="invalid_recurrence"
         )
-    if "index" in pattern and pattern["index"] not in _INDEXES:
+    if "index" in pattern and not _one_of(pattern["index"], _INDEXES):
         raise BadRequest(
             "recurrence.pattern.index must be first..fourth or last.", code="invalid_recurrence"
         )
-    if span.get("type") not in _RANGE_TYPES:
+    if not _one_of(span.get("type"), _RANGE_TYPES):
         raise BadRequest(
             "recurrence.range.type must be endDate, noEnd or numbered.", code="invalid_recurrence"
         )
     local_start = window.start.astimezone(iana_zone(window.time_zone)).date()
     span["startDate"] = local_start.isoformat()
-    if span["type"] == "endDate":
+    if "endDate" in span or span["type"] == "endDate":
         end = _date(span.get("endDate"), "recurrence.range.endDate")
-        if end < local_start:
+        if span["type"] == "endDate" and end < local_start:
             raise BadRequest(
                 "recurrence.range.endDate is before the start.", code="invalid_recurrence"
             )
-    if span["type"] == "numbered":
-        count = span.get("numberOfOccurrences")
-        if not isinstance(count, int) or not 1 <= count <= 999:
-            raise BadRequest("numberOfOccurrences must be 1 to 999.", code="invalid_recurrence")
+    if span["type"] == "numbered" and not _whole_between(span.get("numberOfOccurrences"), 1, 999):
+        raise BadRequest("numberOfOccurrences must be 1 to 999.", code="invalid_recurrence")
     span["recurrenceTimeZone"] = window.time_zone
     return {"pattern": {"interval": interval, **pattern}, "range": span}
 
@@ -223,20 +272,35 @@ def _moment(value: Any, name: str, zone: Any) -> datetime:
     if not isinstance(value, str):
         raise BadRequest(f"{name} is required (ISO 8601 date and time).", code="invalid_time")
     try:
+        if not _MOMENT.fullmatch(value):
+            raise ValueError(value)
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        # OverflowError: year 1 or 9999 moved to UTC falls off the calendar.
+        return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise BadRequest(
             f"{name} is not an ISO 8601 date and time: {value!r}.", code="invalid_time"
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(UTC)
+
+
+def _short_text_or_none(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and len(value) <= MAX_NAME)
+
+
+def _one_of(value: Any, allowed: set[str]) -> bool:
+    return isinstance(value, str) and value in allowed
+
+
+def _whole_between(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def _date(value: Any, name: str) -> date:
     try:
+        if not isinstance(value, str) or not _DATE.fullmatch(value):
+            raise ValueError(value)
         return date.fromisoformat(value)
-    except (TypeError, ValueError):
+    except ValueError:
         raise BadRequest(
             f"{name} must be a date (YYYY-MM-DD).", code="invalid_recurrence"
         ) from None

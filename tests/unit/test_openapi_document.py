@@ -1,6 +1,5 @@
 """The OpenAPI document cannot drift from the code: routes, problem codes, examples, package."""
 
-import json
 import subprocess
 
 import pytest
@@ -15,6 +14,7 @@ from tests.openapi_contract import (
     PROJECT_ROOT,
     codes_in_code,
     documented_codes,
+    http_routes,
     operations,
     resolve,
 )
@@ -22,19 +22,6 @@ from tests.openapi_contract import (
 # Codes the document lists that no `code=` literal names: none today. Graph's own error codes
 # (502 answers) are passed through and documented as free text, not listed.
 COMPUTED_CODES: set[str] = set()
-
-
-def http_routes() -> set[tuple[str, str]]:
-    from function_app import app
-
-    routes = set()
-    for function in app.get_functions():
-        trigger = next(
-            json.loads(b) for b in function.get_raw_bindings() if "Trigger" in json.loads(b)["type"]
-        )
-        if trigger["type"] == "httpTrigger":
-            routes |= {(m.lower(), "/" + trigger["route"]) for m in trigger["methods"]}
-    return routes
 
 
 def test_the_document_is_valid_openapi_3_1():

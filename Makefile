@@ -1,12 +1,19 @@
 # The two commands of the README: `make run` and `make test`. Each installs what it needs.
+# `make lock` recompiles the pinned, hashed requirements after a dependency changes.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # checkov pins packages that conflict with the app's test tools: the template checks get a venv
 # of their own, which tests/infra calls in a subprocess.
 INFRA_VENV := .venv-infra
+# pip-tools, which compiles the lock files, lives in a venv of its own too: it is not part of
+# what the app or its tests run on.
+LOCK_VENV := .venv-lock
+PIP_TOOLS := pip-tools==7.6.2
+PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-index-url --no-emit-find-links $(PIP_COMPILE_ARGS)
 
-.PHONY: run test lint format install bench clean
+.PHONY: run test lint format install bench clean lock
 
 run: $(VENV)/.installed node_modules/.installed
 	$(PY) -m devtools.stack
@@ -30,10 +37,22 @@ bench: install
 
 install: $(VENV)/.installed $(INFRA_VENV)/.installed node_modules/.installed
 
+# requirements-dev.txt holds every package, the runtime ones included, each with its hashes:
+# pip installs nothing that is not in it, and nothing whose file does not match.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	touch $@
+
+# Recompile requirements.txt (deployed) and requirements-dev.txt from requirements.in and
+# requirements-dev.in, with hashes. Pinned versions stay unless an .in file asks otherwise;
+# `make lock PIP_COMPILE_ARGS=--upgrade` moves every unpinned dependency to its newest release.
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || \
+		{ $(PYTHON) -m venv $(LOCK_VENV) && \
+		  $(LOCK_VENV)/bin/pip install --quiet --disable-pip-version-check $(PIP_TOOLS); }
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 $(INFRA_VENV)/.installed: requirements-infra.txt
 	$(PYTHON) -m venv $(INFRA_VENV)
@@ -45,4 +64,4 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) node_modules .stack .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) $(LOCK_VENV) node_modules .stack .pytest_cache .ruff_cache

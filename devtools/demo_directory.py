@@ -51,6 +51,32 @@ class Person:
 
 
 @dataclass(frozen=True)
+class ManagedIdentity:
+    """A user-assigned managed identity in the publisher's tenant: the function app runs as it."""
+
+    client_id: str
+    principal_id: str  # its service principal's object id: the `sub` of its tokens
+    tenant_id: str
+
+
+@dataclass(frozen=True)
+class FederatedCredential:
+    """A federated identity credential of the app registration (Graph's
+    federatedIdentityCredential): tokens from `issuer` about `subject`, for one of `audiences`, are
+    accepted in place of a client secret.
+
+    The issuer is written relative to the identity platform's host, `{host}/{tenant}/v2.0`, as
+    Entra writes it for managed identities (`https://login.microsoftonline.com/{tenant}/v2.0`):
+    the emulator's host is only known once it listens.
+    """
+
+    name: str
+    issuer_tenant_id: str
+    subject: str
+    audiences: tuple[str, ...] = ("api://AzureADTokenExchange",)
+
+
+@dataclass(frozen=True)
 class RegisteredApp:
     """The Entra app registration the function app signs in with (a confidential web client)."""
 
@@ -62,6 +88,8 @@ class RegisteredApp:
     # Redirect URIs accepted when none are configured: any port and path on loopback over http
     # (`*` matches anything, like Entra's port exception for localhost).
     default_redirect_uris: tuple[str, ...] = ("http://127.0.0.1:*", "http://localhost:*")
+    # What else than the client secret proves the app: its managed identity (secretless mode).
+    federated_credentials: tuple[FederatedCredential, ...] = ()
 
 
 CONTOSO = Organisation(
@@ -188,11 +216,29 @@ PEOPLE: tuple[Person, ...] = (
     FABRIKAM_USER,
 )
 
+# The function app's identity, as in Azure (infra/core/identity): the emulator serves its tokens
+# at /msi/token like App Service's identity endpoint, to callers that present this header value
+# (App Service gives each app a random one in IDENTITY_HEADER).
+FUNCTION_APP_IDENTITY = ManagedIdentity(
+    client_id="7f0c1e55-0000-4000-8000-0000000000a1",
+    principal_id="5d1c2f8e-6b0a-4c3e-9f1d-2a7b8c9d0e1f",
+    tenant_id=CONTOSO.tenant_id,
+)
+IDENTITY_HEADER = "dev-identity-header"
+
 APP = RegisteredApp(
     client_id="00000000-0000-0000-0000-00000000c11e",
     client_secret="test-client-secret",  # noqa: S106 - a dev-only emulator credential
     display_name="Outlook Calendar Sync (dev)",
     required_permissions=("User.Read", "Calendars.ReadWrite"),
+    # What infra/entra/register-app.sh creates in managed_identity mode.
+    federated_credentials=(
+        FederatedCredential(
+            name="function-app-identity",
+            issuer_tenant_id=FUNCTION_APP_IDENTITY.tenant_id,
+            subject=FUNCTION_APP_IDENTITY.principal_id,
+        ),
+    ),
 )
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import requests
 
+from devtools import demo_directory
 from devtools.azurite import Azurite
 from devtools.stack_info import describe_stack
 from shared.settings import StorageSettings
@@ -53,6 +54,10 @@ def stack_environment(
             "GRAPH_BASE_URL": f"{emulator_url}/v1.0",
             "TLS_CA_BUNDLE": str(ca_file),
             "APP_PUBLIC_BASE_URL": f"http://127.0.0.1:{host_port}",
+            # The emulator plays the Functions platform's managed identity endpoint, for
+            # ENTRA_CLIENT_CREDENTIAL=managed_identity (shared/client_credential.py).
+            "IDENTITY_ENDPOINT": f"{emulator_url}/msi/token",
+            "IDENTITY_HEADER": demo_directory.IDENTITY_HEADER,
         }
     )
     return environ

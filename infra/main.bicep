@@ -29,11 +29,18 @@ param entraClientId string = ''
 @description('Tenant segment of the sign-in authority: organizations (any work or school account) or one tenant id.')
 param entraTenant string = 'organizations'
 
-@description('Microsoft identity platform host: https://login.microsoftonline.com, https://login.microsoftonline.us (US Government), https://login.chinacloudapi.cn (China).')
-param entraAuthorityHost string = 'https://login.microsoftonline.com'
+@description('Microsoft identity platform host; empty: the login endpoint of the cloud deployed to (environment()), e.g. https://login.microsoftonline.com, https://login.microsoftonline.us, https://login.chinacloudapi.cn.')
+param entraAuthorityHost string = ''
 
-@description('Microsoft Graph base URL: https://graph.microsoft.com/v1.0, https://graph.microsoft.us/v1.0, https://dod-graph.microsoft.us/v1.0, https://microsoftgraph.chinacloudapi.cn/v1.0.')
-param graphBaseUrl string = 'https://graph.microsoft.com/v1.0'
+@description('Microsoft Graph base URL; empty: the Graph of the cloud deployed to. US Government L5 (DoD) sets https://dod-graph.microsoft.us/v1.0 here.')
+param graphBaseUrl string = ''
+
+@description('How the app signs in to Entra: managed_identity (no secret: the app registration trusts the app\'s managed identity through a federated credential) or secret (a client secret in Key Vault, rotated every CLIENT_SECRET_MONTHS).')
+@allowed([
+  'managed_identity'
+  'secret'
+])
+param entraClientCredential string = 'managed_identity'
 
 @description('Comma-separated https origins of the host web app (CORS and allowed return URLs), e.g. https://app.example.com.')
 @minLength(1)
@@ -80,6 +87,9 @@ param storageSkuName string = 'Standard_LRS'
 @maxValue(1000)
 param maximumInstanceCount int = 100
 
+@description('Keep one instance of the HTTP functions always ready (no cold start for Graph\'s webhook deadlines), billed around the clock: docs/deploy.md.')
+param httpAlwaysReady bool = false
+
 @description('Principal id of whoever deploys (azd sets it): gets Key Vault Secrets Officer to write the secrets. Empty: no assignment.')
 param principalId string = ''
 
@@ -97,6 +107,30 @@ var tags = {
   application: 'outlook-calendar-sync'
 }
 var functionAppName = 'func-${resourceToken}'
+
+// The cloud this deployment goes to decides the defaults of every sign-in endpoint, so the same
+// template deploys to a national cloud (learn.microsoft.com/azure/azure-resource-manager/bicep/
+// bicep-functions-deployment#environment). loginEndpoint ends with a slash.
+var cloud = environment()
+var loginEndpoint = cloud.authentication.loginEndpoint
+var cloudAuthorityHost = endsWith(loginEndpoint, '/') ? substring(loginEndpoint, 0, length(loginEndpoint) - 1) : loginEndpoint
+var authorityHost = empty(entraAuthorityHost) ? cloudAuthorityHost : entraAuthorityHost
+// Microsoft Graph and the token-exchange audience a federated credential expects, by cloud
+// (learn.microsoft.com/graph/deployments, learn.microsoft.com/entra/workload-id/
+// workload-identity-federation-config-app-trust-managed-identity).
+var graphHosts = {
+  AzureCloud: 'https://graph.microsoft.com'
+  AzureUSGovernment: 'https://graph.microsoft.us'
+  AzureChinaCloud: 'https://microsoftgraph.chinacloudapi.cn'
+}
+var tokenExchangeAudiences = {
+  AzureCloud: 'api://AzureADTokenExchange'
+  AzureUSGovernment: 'api://AzureADTokenExchangeUSGov'
+  AzureChinaCloud: 'api://AzureADTokenExchangeChina'
+}
+var knownCloud = contains(graphHosts, cloud.name) ? cloud.name : 'AzureCloud'
+var graphUrl = empty(graphBaseUrl) ? '${graphHosts[knownCloud]}/v1.0' : graphBaseUrl
+var tokenExchangeAudience = tokenExchangeAudiences[knownCloud]
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
 
 // Every table and queue of shared/storage/names.py, created up front (tests/infra checks that
@@ -217,8 +251,10 @@ module functionApp 'app/function-app.bicep' = {
     publicBaseUrl: publicBaseUrl
     entraClientId: entraClientId
     entraTenant: entraTenant
-    entraAuthorityHost: entraAuthorityHost
-    graphBaseUrl: graphBaseUrl
+    entraAuthorityHost: authorityHost
+    graphBaseUrl: graphUrl
+    entraClientCredential: entraClientCredential
+    tokenExchangeAudience: tokenExchangeAudience
     hostAppOrigins: hostAppOrigins
     hostAppTokenIssuer: hostAppTokenIssuer
     hostAppTokenAudience: hostAppTokenAudience
@@ -227,6 +263,7 @@ module functionApp 'app/function-app.bicep' = {
     reconnectWarningDays: reconnectWarningDays
     maintenanceSchedule: maintenanceSchedule
     maximumInstanceCount: maximumInstanceCount
+    httpAlwaysReady: httpAlwaysReady
   }
   dependsOn: [
     rbac
@@ -243,6 +280,12 @@ output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_KEY_VAULT_ENDPOINT string = keyVault.outputs.uri
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+// What infra/entra/register-app.sh needs for the federated credential (managed_identity mode):
+// the app registration trusts tokens this tenant's Entra issues to the app's identity.
+output AZURE_MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output ENTRA_CLIENT_CREDENTIAL string = entraClientCredential
+output ENTRA_FEDERATION_ISSUER string = '${loginEndpoint}${tenant().tenantId}/v2.0'
+output ENTRA_TOKEN_EXCHANGE_AUDIENCE string = tokenExchangeAudience
 output FUNCTION_APP_HOSTNAME string = functionApp.outputs.defaultHostName
 output APP_PUBLIC_BASE_URL string = functionApp.outputs.publicBaseUrl
 output AUTH_CALLBACK_URL string = '${functionApp.outputs.publicBaseUrl}/api/auth/callback'

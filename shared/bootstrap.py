@@ -15,6 +15,7 @@ from typing import Any
 
 from shared.availability import AvailabilityService
 from shared.caller import HostTokenVerifier
+from shared.client_credential import msal_client_credential
 from shared.connections.model import Connection
 from shared.connections.repository import (
     AccountLinkRepository,
@@ -76,7 +77,9 @@ class AppServices:
     def identity(self) -> IdentityClient:
         return IdentityClient(
             client_id=self.settings.entra_client_id,
-            client_secret=self.secrets.get(SecretName.ENTRA_CLIENT_SECRET),
+            client_credential=msal_client_credential(
+                self.settings.entra_credential, self.secrets, ca_bundle=self.settings.tls_ca_bundle
+            ),
             authority=self.settings.entra_authority,
             graph_base_url=self.settings.graph_base_url,
             ca_bundle=self.settings.tls_ca_bundle,

@@ -1,4 +1,5 @@
-"""Whether this instance can serve: settings parse, secrets resolve, tables and queues answer.
+"""Whether this instance can serve: settings parse, secrets resolve, the app's Entra credential
+(client secret or managed identity assertion) can be had, tables and queues answer.
 
 The report names what is wrong (setting names, table names, secret names) and never a value.
 """
@@ -9,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.client_credential import credential_problems
 from shared.secrets import SecretName, SecretProvider, SecretUnavailable, secret_provider
 from shared.settings import Settings, SettingsError, load_settings
 from shared.storage import names
@@ -23,6 +25,7 @@ _PROBE_KEY = "health-probe"
 class Check:
     name: str
     problems: list[str] = field(default_factory=list)
+    facts: dict[str, str] = field(default_factory=dict)  # shown beside the status, never secret
 
     @property
     def ok(self) -> bool:
@@ -41,7 +44,11 @@ class HealthReport:
         return {
             "status": "healthy" if self.healthy else "unhealthy",
             "checks": {
-                check.name: {"status": "ok" if check.ok else "failing", "problems": check.problems}
+                check.name: {
+                    "status": "ok" if check.ok else "failing",
+                    **check.facts,
+                    "problems": check.problems,
+                }
                 for check in self.checks
             },
         }
@@ -55,12 +62,16 @@ def check_health(
         settings = load_settings(environ)
     except SettingsError as error:
         return HealthReport([Check("settings", error.problems)])
+    secrets = secret_provider(settings.key_vault_url, environ)
+    credential = settings.entra_credential
     return HealthReport(
         [
             Check("settings"),
+            Check("secrets", _secret_problems(settings, secrets)),
             Check(
-                "secrets",
-                _secret_problems(settings, secret_provider(settings.key_vault_url, environ)),
+                "entra_credential",
+                credential_problems(credential, secrets, ca_bundle=settings.tls_ca_bundle),
+                {"mode": credential.mode.value},
             ),
             Check("storage", _storage_problems(storage_for(settings))),
         ]
@@ -68,10 +79,8 @@ def check_health(
 
 
 def required_secrets(settings: Settings) -> list[SecretName]:
-    wanted = [
-        SecretName.ENTRA_CLIENT_SECRET,
-        SecretName.TOKEN_ENCRYPTION_KEYS,
-    ]
+    """The secrets besides the Entra credential (its own check, whichever the mode)."""
+    wanted = [SecretName.TOKEN_ENCRYPTION_KEYS]
     if settings.host_app_jwks_url is None:
         wanted.append(SecretName.HOST_APP_TOKEN_SECRET)
     return wanted

@@ -15,6 +15,7 @@ from urllib.parse import urlencode, urlsplit
 import msal
 import requests
 
+from shared.client_credential import CredentialUnavailable, MsalClientCredential
 from shared.connections.model import ReconnectReason
 
 _HTTP_TIMEOUT_SECONDS = 10
@@ -23,6 +24,13 @@ _HTTP_TIMEOUT_SECONDS = 10
 # inactivity, 700084, 70008) means the sign-in has expired.
 _REVOKED_CODES = {50173, 50133, 50140, 50132, 50089}  # password change, revoked, session expired
 _CONSENT_CODES = {65001, 65004, 65002}
+# The token endpoint refusing the app itself (its secret or client assertion), not the user:
+# an operator's problem (docs/deploy.md, Troubleshooting), never a reason to reconnect. Entra
+# sends some of these as invalid_request: no federated credential matches the assertion
+# (70021, 700211, 700212, 700213), or as invalid_client: a wrong or expired secret (7000215,
+# 7000222), an assertion out of its time range or wrongly signed (700024, 700027).
+_CLIENT_REFUSED_ERRORS = {"invalid_client", "unauthorized_client"}
+_CLIENT_CREDENTIAL_CODES = {70021, 700211, 700212, 700213, 700024, 700027, 7000215, 7000222}
 
 
 @dataclass(frozen=True)
@@ -88,14 +96,14 @@ class IdentityClient:
         self,
         *,
         client_id: str,
-        client_secret: str,
+        client_credential: MsalClientCredential,
         authority: str,
         graph_base_url: str,
         ca_bundle: str | None = None,
         http_cache: dict[Any, Any] | None = None,
     ) -> None:
         self._client_id = client_id
-        self._client_secret = client_secret
+        self._client_credential = client_credential
         self._authority = authority
         self.scopes = graph_scopes(graph_base_url)
         self._graph_resource = self.scopes[0].rsplit("/", 1)[0]
@@ -108,7 +116,7 @@ class IdentityClient:
         try:
             return msal.ConfidentialClientApplication(
                 self._client_id,
-                client_credential=self._client_secret,
+                client_credential=self._client_credential,
                 authority=self._authority,
                 token_cache=cache,
                 http_client=self._session,
@@ -141,6 +149,10 @@ class IdentityClient:
             raise IdentityUnavailable(
                 f"token endpoint unreachable: {type(error).__name__}"
             ) from error
+        except CredentialUnavailable as error:
+            raise IdentityUnavailable(f"the app's client credential: {error}") from error
+        if _client_refused_in(result):
+            raise _client_refused(result)
         if "error" in result:
             raise SignInFailed(
                 result["error"], result.get("error_description", ""), result.get("error_codes", [])
@@ -173,6 +185,8 @@ class IdentityClient:
             raise IdentityUnavailable(
                 f"token endpoint unreachable: {type(error).__name__}"
             ) from error
+        except CredentialUnavailable as error:
+            raise IdentityUnavailable(f"the app's client credential: {error}") from error
         if not result:
             raise ReconnectRequired(ReconnectReason.SIGN_IN_EXPIRED, "no refresh token cached")
         if "error" in result:
@@ -208,6 +222,8 @@ def _client_info(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def _refresh_failure(result: dict[str, Any]) -> Exception:
+    if _client_refused_in(result):
+        return _client_refused(result)
     error = result.get("error", "")
     codes = set(result.get("error_codes") or [])
     detail = f"{error} {sorted(codes)}".strip()
@@ -219,6 +235,20 @@ def _refresh_failure(result: dict[str, Any]) -> Exception:
         return ReconnectRequired(ReconnectReason.SIGN_IN_EXPIRED, detail)
     if error in ("interaction_required", "consent_required", "login_required"):
         return ReconnectRequired(ReconnectReason.CONSENT_REQUIRED, detail)
-    if error == "invalid_client":  # the app's own secret: an operator problem, not the user's
-        return IdentityUnavailable(f"the app's client credential was refused: {detail}")
     return IdentityUnavailable(f"token refresh failed: {detail}")
+
+
+def _client_refused_in(result: dict[str, Any]) -> bool:
+    codes = set(result.get("error_codes") or [])
+    return result.get("error") in _CLIENT_REFUSED_ERRORS or bool(codes & _CLIENT_CREDENTIAL_CODES)
+
+
+def _client_refused(result: dict[str, Any]) -> IdentityUnavailable:
+    """Entra refused the app's secret or client assertion, e.g. AADSTS7000215 (wrong secret),
+    AADSTS700024 (assertion expired), AADSTS70021 or AADSTS700211 (no federated credential
+    matches the assertion): the first line of Entra's description says which."""
+    description = (result.get("error_description") or "").splitlines()
+    return IdentityUnavailable(
+        f"the app's client credential was refused: {result.get('error')} "
+        f"{result.get('error_codes') or []} {description[0] if description else ''}".strip()
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -42,11 +43,37 @@ class StorageSettings:
         return self.connection_string is None
 
 
+class ClientCredentialMode(StrEnum):
+    """How the app proves itself to Entra when it redeems a code or refreshes a token."""
+
+    SECRET = "secret"  # noqa: S105 - a mode's name: the client secret (entra-client-secret)
+    MANAGED_IDENTITY = "managed_identity"  # a client assertion from the app's managed identity
+
+
+# The audience a managed identity token must carry to be accepted as a client assertion, by the
+# cloud's sign-in host (learn.microsoft.com/entra/workload-id/
+# workload-identity-federation-config-app-trust-managed-identity): any other host (the emulator
+# included) is taken for the global service.
+TOKEN_EXCHANGE_AUDIENCES = {
+    "login.microsoftonline.us": "api://AzureADTokenExchangeUSGov",
+    "login.chinacloudapi.cn": "api://AzureADTokenExchangeChina",
+}
+GLOBAL_TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"  # noqa: S105 - an audience
+
+
+@dataclass(frozen=True)
+class ClientCredentialSettings:
+    mode: ClientCredentialMode
+    managed_identity_client_id: str | None  # the user-assigned identity the app registration trusts
+    token_exchange_audience: str
+
+
 @dataclass(frozen=True)
 class Settings:
     storage: StorageSettings
     public_base_url: str
     entra_client_id: str
+    entra_credential: ClientCredentialSettings
     entra_authority_host: str
     entra_tenant: str
     graph_base_url: str
@@ -68,13 +95,15 @@ class Settings:
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Build the settings or raise SettingsError listing every problem found."""
     read = _Reader(environ)
+    authority_host = read.optional(
+        "ENTRA_AUTHORITY_HOST", "https://login.microsoftonline.com", _https_base_url
+    )
     settings = Settings(
         storage=_storage_settings(read),
         public_base_url=read.required("APP_PUBLIC_BASE_URL", _base_url),
         entra_client_id=read.required("ENTRA_CLIENT_ID", _non_blank),
-        entra_authority_host=read.optional(
-            "ENTRA_AUTHORITY_HOST", "https://login.microsoftonline.com", _https_base_url
-        ),
+        entra_credential=_client_credential_settings(read, authority_host),
+        entra_authority_host=authority_host,
         entra_tenant=read.optional("ENTRA_TENANT", "organizations", _tenant),
         graph_base_url=read.optional(
             "GRAPH_BASE_URL", "https://graph.microsoft.com/v1.0", _https_base_url
@@ -155,6 +184,35 @@ def _storage_settings(read: _Reader) -> StorageSettings:
         queue_endpoint=queue,
         managed_identity_client_id=read.raw(f"{STORAGE_SETTING}__clientId"),
     )
+
+
+def _client_credential_settings(
+    read: _Reader, authority_host: str | None
+) -> ClientCredentialSettings:
+    mode = read.optional("ENTRA_CLIENT_CREDENTIAL", ClientCredentialMode.SECRET, _credential_mode)
+    client_id = read.raw("ENTRA_MANAGED_IDENTITY_CLIENT_ID")
+    if mode is ClientCredentialMode.MANAGED_IDENTITY and not client_id:
+        read.problems.append(
+            "ENTRA_MANAGED_IDENTITY_CLIENT_ID is missing: ENTRA_CLIENT_CREDENTIAL=managed_identity "
+            "needs the client id of the user-assigned identity the app registration trusts"
+        )
+    host = urlsplit(authority_host or "").hostname or ""
+    default_audience = TOKEN_EXCHANGE_AUDIENCES.get(host, GLOBAL_TOKEN_EXCHANGE_AUDIENCE)
+    return ClientCredentialSettings(
+        mode=mode,
+        managed_identity_client_id=client_id,
+        token_exchange_audience=read.optional(
+            "ENTRA_TOKEN_EXCHANGE_AUDIENCE", default_audience, _non_blank
+        ),
+    )
+
+
+def _credential_mode(value: str) -> ClientCredentialMode:
+    try:
+        return ClientCredentialMode(value)
+    except ValueError:
+        choices = ", ".join(mode.value for mode in ClientCredentialMode)
+        raise ValueError(f"must be one of {choices}, got {value!r}") from None
 
 
 def _non_blank(value: str) -> str:

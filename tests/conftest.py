@@ -20,13 +20,17 @@ def azurite() -> Iterator[AzuriteEndpoints]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphEmulator]:
+def running_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphEmulator]:
     """The identity platform and Graph emulator over HTTPS on a free loopback port."""
     server = GraphEmulator(state_dir=Path(tmp_path_factory.mktemp("emulator")), port=0)
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphEmulator]:
+    yield from running_emulator(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,12 @@ GET    /_emulator/clock      POST /_emulator/clock     {"advance_seconds": n}
 GET    /_emulator/settings   PATCH /_emulator/settings {"access_token_lifetime",
                                                         "redirect_uris", "mailbox_limits":
                                                         {"concurrency", "requests",
-                                                         "window_seconds"}}
+                                                         "window_seconds"},
+                                                        "managed_identity_token_lifetime"}
+GET    /_emulator/app/federated-credentials            the app registration's federated
+PUT    /_emulator/app/federated-credentials            identity credentials: [{"name",
+                                                        "issuer_tenant_id", "subject",
+                                                        "audiences"}] replaces them
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from devtools import demo_directory
+from devtools.demo_directory import FederatedCredential
 from devtools.graph_emulator.consent import AdminConsentOutcome, SignInOutcome
 from devtools.graph_emulator.directory import DirectoryUser, Tenant
 from devtools.graph_emulator.state import EmulatorState
@@ -74,6 +80,11 @@ class ControlApi:
                 Rule(f"{p}/requests", endpoint="requests", methods=["GET", "DELETE"]),
                 Rule(f"{p}/clock", endpoint="clock", methods=["GET", "POST"]),
                 Rule(f"{p}/settings", endpoint="settings", methods=["GET", "PATCH"]),
+                Rule(
+                    f"{p}/app/federated-credentials",
+                    endpoint="federated_credentials",
+                    methods=["GET", "PUT"],
+                ),
             ],
             strict_slashes=False,
         )
@@ -196,6 +207,10 @@ class ControlApi:
                 changes["access_token_lifetime"] = lifetime
             if "redirect_uris" in body:
                 changes["redirect_uris"] = tuple(str(u) for u in body["redirect_uris"])
+            if "managed_identity_token_lifetime" in body:
+                changes["managed_identity_token_lifetime"] = int(
+                    body["managed_identity_token_lifetime"]
+                )
             if changes:
                 state.update_settings(**changes)
             if "mailbox_limits" in body:
@@ -205,6 +220,25 @@ class ControlApi:
         return json_response(
             state.settings.as_json() | {"mailbox_limits": asdict(state.throttle.limits)}
         )
+
+    def _federated_credentials(self, request: Request) -> Response:
+        store = self._state.federated_credentials
+        if request.method == "PUT":
+            items = json.loads(request.get_data(as_text=True) or "[]")
+            if not isinstance(items, list):
+                raise ControlError(400, "the body must be a JSON list of credentials")
+            store.replace(
+                tuple(
+                    FederatedCredential(
+                        name=str(item["name"]),
+                        issuer_tenant_id=str(item["issuer_tenant_id"]),
+                        subject=str(item["subject"]),
+                        audiences=tuple(str(a) for a in item.get("audiences") or ()),
+                    )
+                    for item in items
+                )
+            )
+        return json_response({"value": [asdict(c) for c in store.all()]})
 
     # --- lookups --------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ class EmulatorControl:
         self._session = trusting_session(ca_file)
         self._timeout = timeout
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
         response = self._session.request(
             method, self._base + path, json=body, timeout=self._timeout
         )
@@ -101,10 +101,20 @@ class EmulatorControl:
 
     def settings(self, **changes: Any) -> dict[str, Any]:
         """Read the settings, or change some: access_token_lifetime, redirect_uris,
-        mailbox_limits={"concurrency", "requests", "window_seconds"}."""
+        mailbox_limits={"concurrency", "requests", "window_seconds"},
+        managed_identity_token_lifetime."""
         if changes:
             return self._call("PATCH", "/settings", changes)
         return self._call("GET", "/settings")
+
+    def federated_credentials(
+        self, replace_with: list[dict[str, Any]] | None = None
+    ) -> list[dict[str, Any]]:
+        """The app registration's federated identity credentials, or replace them with
+        [{"name", "issuer_tenant_id", "subject", "audiences"}] (reset restores the seed's)."""
+        if replace_with is not None:
+            return self._call("PUT", "/app/federated-credentials", replace_with)["value"]
+        return self._call("GET", "/app/federated-credentials")["value"]
 
     # --- people working in Outlook (control_outlook.py) ---------------------------------------
 

@@ -4,7 +4,9 @@
 - `GET|POST /{tenant}/oauth2/v2.0/authorize`: auth code + PKCE; `login_hint` signs that seeded
   user in (consenting for them), without it a page lists the seeded accounts
 - `POST /{tenant}/oauth2/v2.0/token`: `authorization_code` and `refresh_token` grants, client
-  secret in the body or HTTP Basic
+  secret in the body or HTTP Basic, or a client assertion from the app's managed identity
+  (managed_identity.py)
+- `GET /msi/token`: App Service's managed identity endpoint (managed_identity.py)
 - `GET /{tenant}/v2.0/adminconsent`: tenant-wide admin consent
 - `GET /{tenant}/oauth2/v2.0/logout`, `GET /common/discovery/instance`, `GET /error?code=`
 
@@ -24,7 +26,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from devtools.graph_emulator import pages, sts_errors
+from devtools.graph_emulator import managed_identity, pages, sts_errors
 from devtools.graph_emulator.consent import (
     AdminConsentOutcome,
     GraphResource,
@@ -81,6 +83,7 @@ class IdentityApi:
                 Rule("/", endpoint="index"),
                 Rule("/error", endpoint="error_lookup"),
                 Rule("/common/discovery/instance", endpoint="instance_discovery"),
+                Rule("/msi/token", endpoint="managed_identity_token"),
                 Rule("/<tenant>/v2.0/.well-known/openid-configuration", endpoint="discovery"),
                 Rule("/<tenant>/discovery/v2.0/keys", endpoint="jwks"),
                 Rule(
@@ -141,6 +144,7 @@ class IdentityApi:
                 "token_endpoint": f"{path}/oauth2/v2.0/token",
                 "token_endpoint_auth_methods_supported": [
                     "client_secret_post",
+                    "private_key_jwt",
                     "client_secret_basic",
                 ],
                 "jwks_uri": f"{path}/discovery/v2.0/keys",
@@ -201,6 +205,15 @@ class IdentityApi:
                     {"preferred_network": host, "preferred_cache": host, "aliases": [host]}
                 ],
             }
+        )
+
+    def _managed_identity_token(self, request: Request, trace: Trace) -> Response:
+        state = self._state
+        return managed_identity.identity_endpoint(
+            request,
+            state.signing_key,
+            state.clock.now(),
+            state.settings.managed_identity_token_lifetime,
         )
 
     def _error_lookup(self, request: Request, trace: Trace) -> Response:
@@ -420,13 +433,23 @@ class IdentityApi:
         if client_id != app.client_id:
             raise sts_errors.unknown_client(client_id, authority.label)
         if form.get("client_assertion"):
-            raise StsError(
-                "invalid_client",
-                700027,
-                "Client assertion failed signature validation. (The "
-                "emulator knows the app's client secret only.)",
-                status=401,
+            if secret:
+                # One authentication method a request (RFC 6749 section 2.3); Entra documents no
+                # code of its own for this, so the generic InvalidRequest one.
+                raise StsError(
+                    "invalid_request",
+                    90023,
+                    "The request presents both 'client_secret' and 'client_assertion'; "
+                    "send only one.",
+                )
+            managed_identity.check_client_assertion(
+                form,
+                self._state.federated_credentials.all(),
+                self._state.signing_key,
+                origin(request),
+                self._state.clock.now(),
             )
+            return
         if not secret:
             raise StsError(
                 "invalid_client",

@@ -16,6 +16,7 @@ from devtools.graph_emulator.clock import EmulatorClock
 from devtools.graph_emulator.consent import ConsentStore
 from devtools.graph_emulator.directory import Directory
 from devtools.graph_emulator.faults import FaultInjector
+from devtools.graph_emulator.managed_identity import FederatedCredentials
 from devtools.graph_emulator.request_log import RequestLog
 from devtools.graph_emulator.throttle import MailboxThrottle
 from devtools.graph_emulator.tokens import CodeStore, RefreshTokenStore, SigningKey
@@ -29,11 +30,13 @@ class Resettable(Protocol):
 class EmulatorSettings:
     access_token_lifetime: int = 3600  # seconds; Entra's default is 60-90 minutes
     redirect_uris: tuple[str, ...] = demo_directory.APP.default_redirect_uris
+    managed_identity_token_lifetime: int = 24 * 3600  # managed identity tokens live about a day
 
     def as_json(self) -> dict[str, Any]:
         return {
             "access_token_lifetime": self.access_token_lifetime,
             "redirect_uris": list(self.redirect_uris),
+            "managed_identity_token_lifetime": self.managed_identity_token_lifetime,
         }
 
 
@@ -51,6 +54,7 @@ class EmulatorState:
         self.codes = CodeStore()
         self.refresh_tokens = RefreshTokenStore()
         self.consents = ConsentStore()
+        self.federated_credentials = FederatedCredentials(app.federated_credentials)
         self.faults = FaultInjector()
         self.throttle = MailboxThrottle(self.clock)
         self.requests = RequestLog()
@@ -62,6 +66,7 @@ class EmulatorState:
             self.codes,
             self.refresh_tokens,
             self.consents,
+            self.federated_credentials,
             self.faults,
             self.throttle,
             self.requests,

@@ -2,6 +2,12 @@
 // identity, HTTPS only with TLS 1.2, CORS limited to the host app's origins, and every setting
 // the app reads (shared/settings.py) as an app setting. No secret is an app setting: with
 // KEY_VAULT_URL set, the app reads its secrets from Key Vault by name with its identity.
+//
+// Only what Flex Consumption takes: no siteConfig.ftpsState, alwaysOn, use32BitWorkerProcess,
+// linuxFxVersion, ... and none of the app settings functionAppConfig replaced (Microsoft's table,
+// "Flex Consumption plan deprecations" in learn.microsoft.com/azure/azure-functions/
+// functions-app-settings, is checked against this file by tests/infra/flex_consumption.py).
+// Newer regional stamps reject such a property with ARM error 51021.
 
 param name string
 param location string = resourceGroup().location
@@ -28,8 +34,22 @@ param publicBaseUrl string = ''
 param entraClientId string = ''
 
 param entraTenant string = 'organizations'
-param entraAuthorityHost string = 'https://login.microsoftonline.com'
-param graphBaseUrl string = 'https://graph.microsoft.com/v1.0'
+
+@description('Microsoft identity platform host of the cloud, without a trailing slash.')
+param entraAuthorityHost string
+
+@description('Microsoft Graph base URL of the cloud.')
+param graphBaseUrl string
+
+@description('How the app proves itself to Entra: managed_identity (a client assertion from the app\'s identity, trusted by a federated credential of the app registration) or secret (entra-client-secret in Key Vault).')
+@allowed([
+  'managed_identity'
+  'secret'
+])
+param entraClientCredential string = 'managed_identity'
+
+@description('Audience of the managed identity token presented as client assertion: api://AzureADTokenExchange, or the national cloud\'s own.')
+param tokenExchangeAudience string = 'api://AzureADTokenExchange'
 
 @description('Comma-separated https origins of the host web app: CORS and allowed return URLs.')
 @minLength(1)
@@ -64,6 +84,28 @@ param maximumInstanceCount int = 100
 ])
 param instanceMemoryMB int = 2048
 
+@description('Keep one instance of the HTTP functions always running (billed around the clock, see docs/deploy.md): Graph wants the subscription handshake answered within 10 seconds and notifications within 3, which a cold Python instance can miss.')
+param httpAlwaysReady bool = false
+
+// HTTP requests one instance takes at once. Flex Consumption's default for Python is 1, which
+// scales out one (cold) instance per concurrent request. The HTTP functions are synchronous and
+// wait on Table storage and Graph, and the Python worker runs synchronous functions on a thread
+// pool of min(32, cores + 4) threads: 5 on the one core of a 2,048 MB instance. Five requests an
+// instance keeps every admitted request running at once and serves a burst of Graph
+// notifications from a fifth of the instances (learn.microsoft.com/azure/azure-functions/
+// functions-concurrency#http-trigger-concurrency, python-scale-performance-reference).
+@minValue(1)
+@maxValue(1000)
+param httpPerInstanceConcurrency int = 5
+
+// One always-ready instance for the HTTP scale group (all HTTP functions scale together).
+var httpAlwaysReadyInstances = [
+  {
+    name: 'http'
+    instanceCount: 1
+  }
+]
+
 var hostAppOriginList = filter(split(replace(hostAppOrigins, ' ', ''), ','), origin => !empty(origin))
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -89,7 +131,6 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     keyVaultReferenceIdentity: identityId
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
       cors: {
         allowedOrigins: hostAppOriginList
@@ -110,12 +151,36 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
+        alwaysReady: httpAlwaysReady ? httpAlwaysReadyInstances : []
+        triggers: {
+          http: {
+            perInstanceConcurrency: httpPerInstanceConcurrency
+          }
+        }
       }
       runtime: {
         name: 'python'
         version: '3.11'
       }
     }
+  }
+}
+
+// No basic-auth (user name and password) publishing: FTP is not offered on Flex Consumption at
+// all, and deployments (azd, Core Tools) sign in with Entra ID.
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
   }
 }
 
@@ -137,6 +202,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     KEY_VAULT_URL: keyVaultUri
     APP_PUBLIC_BASE_URL: baseUrl
     ENTRA_CLIENT_ID: entraClientId
+    ENTRA_CLIENT_CREDENTIAL: entraClientCredential
+    ENTRA_MANAGED_IDENTITY_CLIENT_ID: identityClientId
+    ENTRA_TOKEN_EXCHANGE_AUDIENCE: tokenExchangeAudience
     ENTRA_AUTHORITY_HOST: entraAuthorityHost
     ENTRA_TENANT: entraTenant
     GRAPH_BASE_URL: graphBaseUrl

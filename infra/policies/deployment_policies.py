@@ -2,8 +2,9 @@
 
 checkov's built-in Bicep checks do not cover what this deployment relies on most: no storage
 account keys, a Key Vault governed by Azure RBAC, telemetry accepted only from Entra identities,
-and a function app that runs as a managed identity on Flex Consumption. Each check fails on
-the property value that breaks it, so `tests/infra` can flip one and see the scan fail.
+a function app that runs as a managed identity on Flex Consumption, and no basic-auth
+publishing. Each check fails on the property value that breaks it, so `tests/infra` can flip one
+and see the scan fail.
 """
 
 from __future__ import annotations
@@ -117,8 +118,24 @@ class StorageNoPublicBlobAccess(BaseResourceCheck):
         return CheckResult.PASSED if allowed is False else CheckResult.FAILED
 
 
+class BasicAuthPublishingDisabled(BaseResourceCheck):
+    def __init__(self) -> None:
+        super().__init__(
+            name="Function app allows no basic-auth (user name and password) publishing",
+            id="CKV_CALSYNC_6",
+            categories=(CheckCategories.IAM,),
+            supported_resources=("Microsoft.Web/sites/basicPublishingCredentialsPolicies",),
+        )
+
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
+        self.evaluated_keys = ["properties/allow"]
+        allowed = _properties(conf).get("allow")
+        return CheckResult.PASSED if allowed is False else CheckResult.FAILED
+
+
 check_shared_key = StorageSharedKeyAccessDisabled()
 check_key_vault_rbac = KeyVaultRbacAuthorization()
 check_app_insights_local_auth = ApplicationInsightsLocalAuthDisabled()
 check_function_identity = FunctionAppRunsAsUserAssignedIdentity()
 check_public_blob = StorageNoPublicBlobAccess()
+check_basic_auth_publishing = BasicAuthPublishingDisabled()

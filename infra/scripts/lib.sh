@@ -71,3 +71,25 @@ months_from_now() {
   date -u -d "+$1 months" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null ||
     date -u -v+"$1"m +%Y-%m-%dT%H:%M:%SZ
 }
+
+# graph_retry COMMAND...: runs an az command on the app registration, and runs it again while
+# Microsoft Graph answers that the object does not exist: right after `az ad app create` the new
+# application takes a while to reach every Graph replica (eventual consistency; Graph answers
+# 404 Request_ResourceNotFound meanwhile). Any other failure stops at once. Its standard output
+# passes through.
+graph_retry() {
+  attempt=1
+  while :; do
+    if "$@" 2>"$SCRATCH/graph.err"; then
+      return 0
+    fi
+    if [ "$attempt" -ge "${GRAPH_ATTEMPTS:-12}" ] ||
+      ! grep -qiE "does not exist|Request_ResourceNotFound|NotFound" "$SCRATCH/graph.err"; then
+      cat "$SCRATCH/graph.err" >&2
+      return 1
+    fi
+    log "waiting for Microsoft Graph to know the new app registration (attempt $attempt)"
+    sleep "${GRAPH_RETRY_SECONDS:-10}"
+    attempt=$((attempt + 1))
+  done
+}

@@ -10,8 +10,9 @@
 #                             empty): the host app signs its tokens with it
 #    An existing secret is never replaced: a new token-encryption key would make every stored
 #    connection unreadable.
-# 2. Creates or updates the Entra app registration and stores its client secret
-#    (infra/entra/register-app.sh), unless SKIP_ENTRA_APP_REGISTRATION=true.
+# 2. Creates or updates the Entra app registration and its credential: a federated credential
+#    trusting the app's managed identity, or (ENTRA_CLIENT_CREDENTIAL=secret) a client secret in
+#    Key Vault (infra/entra/register-app.sh), unless SKIP_ENTRA_APP_REGISTRATION=true.
 #
 # Needs: az (signed in), openssl, and the Key Vault Secrets Officer role on the vault (the
 # templates grant it to the principal that deploys).

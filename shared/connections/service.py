@@ -182,9 +182,12 @@ class ConnectionService:
         pending = self.take_sign_in(query.get("state"), "connect")
         try:
             outcome = self._finish(pending, query)
-        except IdentityUnavailable:
+        except IdentityUnavailable as error:
             logger.warning(
-                "sign-in of %s/%s: identity platform unavailable", pending.org_id, pending.user_id
+                "sign-in of %s/%s: identity platform unavailable: %s",
+                pending.org_id,
+                pending.user_id,
+                error,
             )
             outcome = TEMPORARILY_UNAVAILABLE
         logger.info("sign-in of %s/%s: %s", pending.org_id, pending.user_id, outcome)

@@ -103,12 +103,17 @@ def host_environment(azurite, emulator) -> dict[str, str]:
     return app_settings(azurite.connection_string, **emulator_settings(emulator, port))
 
 
-@pytest.fixture(scope="session")
-def local_host(host_environment, storage, tmp_path_factory) -> Iterator[RunningHost]:
-    port = int(host_environment["APP_PUBLIC_BASE_URL"].rsplit(":", 1)[1])
-    host = start_local_host(host_environment, tmp_path_factory.mktemp("host"), port)
+def hosting(environ: dict[str, str], tmp_path_factory) -> Iterator[RunningHost]:
+    """The local host on the port of the environment's APP_PUBLIC_BASE_URL, stopped afterwards."""
+    port = int(environ["APP_PUBLIC_BASE_URL"].rsplit(":", 1)[1])
+    host = start_local_host(environ, tmp_path_factory.mktemp("host"), port)
     yield host
     stop_local_host(host)
+
+
+@pytest.fixture(scope="session")
+def local_host(host_environment, storage, tmp_path_factory) -> Iterator[RunningHost]:
+    yield from hosting(host_environment, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

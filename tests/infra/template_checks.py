@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.storage import names
+from tests.infra import flex_consumption
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"
@@ -66,20 +67,6 @@ ROLES = {
     ),
 }
 DEPLOYER_ONLY_ROLES = {"b86a8fe4-44ce-4948-aee5-eccb2c155cd7"}
-
-# Settings Flex Consumption does not take (functionAppConfig holds runtime and deployment).
-FLEX_DEPRECATED_SETTINGS = {
-    "FUNCTIONS_WORKER_RUNTIME",
-    "FUNCTIONS_EXTENSION_VERSION",
-    "WEBSITE_RUN_FROM_PACKAGE",
-    "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
-    "WEBSITE_CONTENTSHARE",
-    "SCM_DO_BUILD_DURING_DEPLOYMENT",
-    "ENABLE_ORYX_BUILD",
-    "WEBSITE_NODE_DEFAULT_VERSION",
-    "WEBSITE_TIME_ZONE",
-}
-
 
 # --- reading pycep trees ---------------------------------------------------------------------
 
@@ -259,7 +246,6 @@ def function_app_is_https_python_311(templates: Templates) -> list[str]:
         ("properties.httpsOnly", True),
         ("properties.keyVaultReferenceIdentity", "identityId"),
         ("properties.siteConfig.minTlsVersion", "1.2"),
-        ("properties.siteConfig.ftpsState", "Disabled"),
         ("properties.siteConfig.cors.supportCredentials", False),
         ("properties.functionAppConfig.runtime.name", "python"),
         ("properties.functionAppConfig.runtime.version", "3.11"),
@@ -319,6 +305,9 @@ def app_settings_use_identities(templates: Templates) -> list[str]:
         ),
         ("KEY_VAULT_URL", "keyVaultUri"),
         ("ENTRA_CLIENT_ID", "entraClientId"),
+        ("ENTRA_CLIENT_CREDENTIAL", "entraClientCredential"),
+        ("ENTRA_MANAGED_IDENTITY_CLIENT_ID", "identityClientId"),
+        ("ENTRA_TOKEN_EXCHANGE_AUDIENCE", "tokenExchangeAudience"),
         ("APP_PUBLIC_BASE_URL", "baseUrl"),
     ]:
         if settings.get(name) != wanted:
@@ -326,10 +315,6 @@ def app_settings_use_identities(templates: Templates) -> list[str]:
     if "AzureWebJobsStorage" in settings:
         problems.append(
             "app setting AzureWebJobsStorage (a connection string, with a key) must not be set"
-        )
-    for name in sorted(FLEX_DEPRECATED_SETTINGS & settings.keys()):
-        problems.append(
-            f"app setting {name} is not for Flex Consumption (functionAppConfig holds it)"
         )
     text = str(settings)
     for marker in ("AccountKey=", "listKeys", "SharedAccessSignature", "InstrumentationKey="):
@@ -340,6 +325,124 @@ def app_settings_use_identities(templates: Templates) -> list[str]:
             problems.append(
                 f"app setting {name} looks like a secret: secrets are read from Key Vault by name"
             )
+    return problems
+
+
+def function_app_declares_only_what_flex_consumption_takes(templates: Templates) -> list[str]:
+    """No site property or app setting of Microsoft's "Flex Consumption plan deprecations" table
+    (tests/infra/flex_consumption.py), wherever it is written."""
+    problems: list[str] = []
+    for path, symbol, body in resources_of_type(templates, "Microsoft.Web/sites"):
+        properties = body.get("properties") or {}
+        places = {"properties": properties, "properties.siteConfig": properties.get("siteConfig")}
+        for where, found in places.items():
+            problems += _flex_refused_properties(f"{path} {symbol} {where}", found)
+        site_config = properties.get("siteConfig") or {}
+        for item in site_config.get("appSettings") or []:
+            problems += _flex_refused_settings(f"{path} {symbol} siteConfig.appSettings", [item])
+    for path, symbol, body in resources_of_type(templates, "Microsoft.Web/sites/config"):
+        if body.get("name") == "web":
+            where = f"{path} {symbol} (config 'web')"
+            problems += _flex_refused_properties(where, body.get("properties"))
+        if body.get("name") == "appsettings":
+            names = [{"name": name} for name in body.get("properties") or {}]
+            problems += _flex_refused_settings(f"{path} {symbol}", names)
+    return problems
+
+
+def _flex_refused_properties(where: str, properties: Any) -> list[str]:
+    if not isinstance(properties, dict):
+        return []
+    return [
+        f"{where}: {name} is not for Flex Consumption ({row.reason})"
+        for name in properties
+        if (row := flex_consumption.SITE_PROPERTIES.get(str(name).lower()))
+    ]
+
+
+def _flex_refused_settings(where: str, items: list[Any]) -> list[str]:
+    names = [item.get("name") for item in items if isinstance(item, dict)]
+    return [
+        f"{where}: app setting {name} is not for Flex Consumption ({row.reason})"
+        for name in names
+        if (row := flex_consumption.SETTINGS.get(str(name).upper()))
+    ]
+
+
+def function_app_allows_no_basic_auth_publishing(templates: Templates) -> list[str]:
+    """FTP and SCM basic-auth publishing credentials are off; deployments sign in with Entra."""
+    policies = {
+        body.get("name"): get(body, "properties.allow")
+        for _, _, body in resources_of_type(
+            templates, "Microsoft.Web/sites/basicPublishingCredentialsPolicies"
+        )
+    }
+    return [
+        f"basicPublishingCredentialsPolicies {name}: allow is {policies.get(name)!r}, must be False"
+        for name in ("ftp", "scm")
+        if policies.get(name) is not False
+    ]
+
+
+def http_functions_scale_as_documented(templates: Templates) -> list[str]:
+    """An HTTP per-instance concurrency of its own, and an optional always-ready HTTP instance."""
+    problems: list[str] = []
+    site = one_resource(templates, FUNCTION_APP, "Microsoft.Web/sites", problems)
+    scale = get(site, "properties.functionAppConfig.scaleAndConcurrency") or {}
+    concurrency = get(scale, "triggers.http.perInstanceConcurrency")
+    if concurrency != "httpPerInstanceConcurrency":
+        problems.append(
+            f"function app: triggers.http.perInstanceConcurrency is {concurrency!r}, "
+            "must be the httpPerInstanceConcurrency parameter"
+        )
+    default = get(templates.get(FUNCTION_APP, {}), "parameters.httpPerInstanceConcurrency.default")
+    if not (isinstance(default, int) and default > 1):
+        problems.append(
+            f"function app: httpPerInstanceConcurrency defaults to {default!r}; Python's default "
+            "of 1 starts a cold instance per concurrent request"
+        )
+    always_ready = get(scale, "alwaysReady.operator.operands") or {}
+    instances = variable(templates, FUNCTION_APP, "httpAlwaysReadyInstances")
+    if (
+        always_ready.get("condition") != "httpAlwaysReady"
+        or always_ready.get("false_value") != []
+        or instances != [{"name": "http", "instanceCount": 1}]
+    ):
+        problems.append(
+            "function app: alwaysReady must be one 'http' instance when httpAlwaysReady, else none"
+        )
+    passed = get(templates.get(MAIN, {}), "modules.functionApp.config.params.httpAlwaysReady")
+    if passed != "httpAlwaysReady":
+        problems.append(f"{MAIN} must pass its httpAlwaysReady parameter to the function app")
+    return problems
+
+
+def sign_in_endpoints_follow_the_cloud(templates: Templates) -> list[str]:
+    """Authority host, Graph and the token-exchange audience default to the deployment's cloud
+    (Bicep environment()), so the same template deploys to a national cloud."""
+    problems: list[str] = []
+    main = templates.get(MAIN, {})
+    for name in ("entraAuthorityHost", "graphBaseUrl"):
+        default = get(main, f"parameters.{name}.default")
+        if default != "":
+            problems.append(
+                f"{MAIN} parameter {name} defaults to {default!r}: empty, so that the cloud decides"
+            )
+    if get(main, "variables.cloud.value") != {"function": {"type": "environment"}}:
+        problems.append(f"{MAIN}: the cloud's endpoints must come from environment()")
+    if "var loginEndpoint = cloud.authentication.loginEndpoint" not in source(templates, MAIN):
+        problems.append(f"{MAIN}: loginEndpoint must be the cloud's login endpoint")
+    params = get(main, "modules.functionApp.config.params") or {}
+    for name, wanted in [
+        ("entraAuthorityHost", "authorityHost"),
+        ("graphBaseUrl", "graphUrl"),
+        ("tokenExchangeAudience", "tokenExchangeAudience"),
+    ]:
+        if params.get(name) != wanted:
+            problems.append(f"{MAIN} passes {name}={params.get(name)!r} to the function app")
+    issuer = get(main, "outputs.ENTRA_FEDERATION_ISSUER.value")
+    if issuer != "${loginEndpoint}${tenant().tenantId}/v2.0":
+        problems.append(f"{MAIN} output ENTRA_FEDERATION_ISSUER is {issuer!r}")
     return problems
 
 
@@ -472,6 +575,10 @@ CHECKS: list[Check] = [
     plan_is_flex_consumption,
     function_app_is_https_python_311,
     app_settings_use_identities,
+    function_app_declares_only_what_flex_consumption_takes,
+    function_app_allows_no_basic_auth_publishing,
+    http_functions_scale_as_documented,
+    sign_in_endpoints_follow_the_cloud,
     role_assignments_are_least_privilege,
     outputs_give_the_urls_microsoft_calls,
     modules_are_local_and_wired,

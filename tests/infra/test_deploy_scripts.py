@@ -1,8 +1,11 @@
-"""The postprovision hook and the Entra registration script, run with sh against a fake az.
+"""The deployment hooks and the Entra registration script, run with sh against a fake az.
 
 They must create each secret once and never replace one, never put a secret on a command
-line, register a multi-tenant app with this deployment's redirect URIs, and stop without
-writing anything when the vault cannot be listed.
+line, register a multi-tenant app with this deployment's redirect URIs and the credential of
+the configured mode (a federated credential trusting the app's managed identity, or a client
+secret in Key Vault), survive a failure half way and Graph's eventual consistency, stop without
+writing anything when the vault cannot be listed, and refuse a region without Flex Consumption
+before anything is created.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from tests.infra import fake_az
 from tests.infra.conftest import INFRA, REPO
 
 POSTPROVISION = INFRA / "scripts" / "postprovision.sh"
+PREPROVISION = INFRA / "scripts" / "preprovision.sh"
 REGISTER = INFRA / "entra" / "register-app.sh"
 BASE = "https://func-abc123.azurewebsites.net"
 OUTPUTS = {
@@ -35,7 +39,13 @@ OUTPUTS = {
     "GRAPH_NOTIFICATION_URL": f"{BASE}/api/graph/notifications",
     "GRAPH_LIFECYCLE_URL": f"{BASE}/api/graph/lifecycle",
     "HEALTH_URL": f"{BASE}/api/health",
+    "AZURE_LOCATION": "westeurope",
+    "ENTRA_CLIENT_CREDENTIAL": "managed_identity",
+    "AZURE_MANAGED_IDENTITY_PRINCIPAL_ID": "0b3c9d2e-7777-4a4a-8888-9f9f9f9f9f9f",
+    "ENTRA_FEDERATION_ISSUER": "https://login.microsoftonline.com/72f988bf-0000-4000-8000-000000000001/v2.0",
+    "ENTRA_TOKEN_EXCHANGE_AUDIENCE": "api://AzureADTokenExchange",
 }
+SECRET_MODE = {"ENTRA_CLIENT_CREDENTIAL": "secret"}
 
 
 class Deployment:
@@ -57,6 +67,7 @@ class Deployment:
             "HOME": str(self.state),
             "FAKE_AZ_STATE": str(self.state),
             "KEY_VAULT_RETRY_SECONDS": "0",
+            "GRAPH_RETRY_SECONDS": "0",
             **OUTPUTS,
             **env,
         }
@@ -83,6 +94,14 @@ class Deployment:
         folder = self.state / "secrets"
         return {p.name for p in folder.iterdir()} if folder.exists() else set()
 
+    def federated_credentials(self) -> list[dict[str, Any]]:
+        path = self.state / "federated_credentials.json"
+        return json.loads(path.read_text()) if path.exists() else []
+
+    def azd_env(self) -> dict[str, str]:
+        folder = self.state / "azd_env"
+        return {p.name: p.read_text() for p in folder.iterdir()} if folder.exists() else {}
+
 
 @pytest.fixture
 def deployment(tmp_path: Path, shell: str) -> Deployment:
@@ -93,9 +112,111 @@ def option(call: list[str], name: str) -> str | None:
     return call[call.index(name) + 1] if name in call else None
 
 
-def test_first_run_creates_every_secret_and_the_registration(deployment: Deployment) -> None:
+def test_first_run_in_managed_identity_mode_trusts_the_identity_and_makes_no_client_secret(
+    deployment: Deployment,
+) -> None:
     result = deployment.run(POSTPROVISION)
     assert result.returncode == 0, result.stderr
+
+    assert deployment.secrets() == {"token-encryption-keys", "host-app-token-secret"}
+    assert not deployment.calls_to("ad", "app", "credential", "reset")
+    assert deployment.federated_credentials() == [
+        {
+            "name": f"function-app-{OUTPUTS['AZURE_MANAGED_IDENTITY_PRINCIPAL_ID']}",
+            "issuer": OUTPUTS["ENTRA_FEDERATION_ISSUER"],
+            "subject": OUTPUTS["AZURE_MANAGED_IDENTITY_PRINCIPAL_ID"],
+            "audiences": ["api://AzureADTokenExchange"],
+            "description": "The function app's user-assigned managed identity signs in as this "
+            "app (no client secret).",
+        }
+    ]
+    [create] = deployment.calls_to("ad", "app", "create")
+    assert option(create, "--sign-in-audience") == "AzureADMultipleOrgs"
+    assert deployment.azd_env() == {"ENTRA_CLIENT_ID": fake_az.APP_ID}
+
+
+def test_the_client_id_is_recorded_before_anything_can_fail_and_a_rerun_finishes(
+    deployment: Deployment,
+) -> None:
+    (deployment.state / "federated_credential_fails").write_text("")
+
+    failed = deployment.run(REGISTER)
+
+    assert failed.returncode != 0
+    assert "Insufficient privileges" in failed.stderr
+    recorded = deployment.azd_env()["ENTRA_CLIENT_ID"]
+    assert recorded == fake_az.APP_ID
+    (deployment.state / "federated_credential_fails").unlink()
+    (deployment.state / "calls.jsonl").unlink()
+
+    rerun = deployment.run(REGISTER, ENTRA_CLIENT_ID=recorded)
+
+    assert rerun.returncode == 0, rerun.stderr
+    assert not deployment.calls_to("ad", "app", "create"), "no second registration"
+    assert len(deployment.federated_credentials()) == 1
+
+
+def test_graphs_does_not_exist_answers_after_creating_are_waited_out(
+    deployment: Deployment,
+) -> None:
+    (deployment.state / "graph_lag").write_text("3")
+
+    result = deployment.run(REGISTER)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("waiting for Microsoft Graph to know the new app registration") == 3
+    assert len(deployment.federated_credentials()) == 1
+    assert deployment.calls_to("ad", "sp", "create")
+
+
+def test_graph_answering_does_not_exist_for_too_long_stops_the_script(
+    deployment: Deployment,
+) -> None:
+    (deployment.state / "graph_lag").write_text("100")
+
+    result = deployment.run(REGISTER, GRAPH_ATTEMPTS="3")
+
+    assert result.returncode != 0
+    assert "does not exist" in result.stderr
+    assert deployment.azd_env() == {"ENTRA_CLIENT_ID": fake_az.APP_ID}
+
+
+def test_a_second_run_keeps_the_federated_credential(deployment: Deployment) -> None:
+    assert deployment.run(POSTPROVISION).returncode == 0
+    (deployment.state / "calls.jsonl").unlink()
+
+    result = deployment.run(POSTPROVISION, ENTRA_CLIENT_ID=fake_az.APP_ID)
+
+    assert result.returncode == 0, result.stderr
+    assert "trusts the managed identity" in result.stderr
+    assert ", kept" in result.stderr
+    assert not deployment.calls_to("ad", "app", "federated-credential", "create")
+    assert not deployment.calls_to("ad", "app", "federated-credential", "update")
+    assert len(deployment.federated_credentials()) == 1
+
+
+def test_a_national_clouds_audience_replaces_the_credentials_audience(
+    deployment: Deployment,
+) -> None:
+    assert deployment.run(REGISTER).returncode == 0
+    usgov = "api://AzureADTokenExchangeUSGov"
+
+    result = deployment.run(
+        REGISTER, ENTRA_CLIENT_ID=fake_az.APP_ID, ENTRA_TOKEN_EXCHANGE_AUDIENCE=usgov
+    )
+
+    assert result.returncode == 0, result.stderr
+    [credential] = deployment.federated_credentials()
+    assert credential["audiences"] == [usgov]
+    assert deployment.calls_to("ad", "app", "federated-credential", "update")
+
+
+def test_first_run_in_secret_mode_creates_every_secret_and_the_registration(
+    deployment: Deployment,
+) -> None:
+    result = deployment.run(POSTPROVISION, **SECRET_MODE)
+    assert result.returncode == 0, result.stderr
+    assert deployment.federated_credentials() == []
 
     assert deployment.secrets() == {name.value for name in SecretName}
     cipher = TokenCipher.from_secret(deployment.secret("token-encryption-keys"))
@@ -131,7 +252,7 @@ def test_first_run_creates_every_secret_and_the_registration(deployment: Deploym
 
 
 def test_no_secret_value_is_ever_on_a_command_line(deployment: Deployment) -> None:
-    assert deployment.run(POSTPROVISION).returncode == 0
+    assert deployment.run(POSTPROVISION, **SECRET_MODE).returncode == 0
     argv = "\n".join(" ".join(call) for call in deployment.calls())
     for name in deployment.secrets():
         value = deployment.secret(name)
@@ -144,13 +265,13 @@ def test_no_secret_value_is_ever_on_a_command_line(deployment: Deployment) -> No
 
 
 def test_a_second_run_keeps_every_secret_and_adds_its_redirect_uris(deployment: Deployment) -> None:
-    assert deployment.run(POSTPROVISION).returncode == 0
+    assert deployment.run(POSTPROVISION, **SECRET_MODE).returncode == 0
     before = {name: deployment.secret(name) for name in deployment.secrets()}
     local = "http://localhost:7071/api/auth/callback"
     (deployment.state / "redirect_uris").write_text(f"{local}\n{OUTPUTS['AUTH_CALLBACK_URL']}")
     (deployment.state / "calls.jsonl").unlink()
 
-    result = deployment.run(POSTPROVISION, ENTRA_CLIENT_ID=fake_az.APP_ID)
+    result = deployment.run(POSTPROVISION, ENTRA_CLIENT_ID=fake_az.APP_ID, **SECRET_MODE)
 
     assert result.returncode == 0, result.stderr
     assert {name: deployment.secret(name) for name in deployment.secrets()} == before
@@ -165,11 +286,13 @@ def test_a_second_run_keeps_every_secret_and_adds_its_redirect_uris(deployment: 
 
 
 def test_rotating_the_client_secret_adds_one_and_stores_it(deployment: Deployment) -> None:
-    assert deployment.run(POSTPROVISION).returncode == 0
+    assert deployment.run(POSTPROVISION, **SECRET_MODE).returncode == 0
     (deployment.state / "secrets" / "entra-client-secret").write_text("old")
     (deployment.state / "calls.jsonl").unlink()
 
-    result = deployment.run(REGISTER, ENTRA_CLIENT_ID=fake_az.APP_ID, ROTATE_CLIENT_SECRET="true")
+    result = deployment.run(
+        REGISTER, ENTRA_CLIENT_ID=fake_az.APP_ID, ROTATE_CLIENT_SECRET="true", **SECRET_MODE
+    )
 
     assert result.returncode == 0, result.stderr
     [reset] = deployment.calls_to("ad", "app", "credential", "reset")
@@ -203,8 +326,36 @@ def test_the_registration_can_be_left_to_a_person(deployment: Deployment) -> Non
     assert "entra-client-secret" not in deployment.secrets()
 
 
+@pytest.mark.parametrize("location", ["westeurope", "West Europe", "SwedenCentral"])
+def test_a_region_with_flex_consumption_passes_the_pre_provision_check(
+    deployment: Deployment, location: str
+) -> None:
+    result = deployment.run(PREPROVISION, AZURE_LOCATION=location)
+    assert result.returncode == 0, result.stderr
+    assert f"region {location} offers Flex Consumption" in result.stderr
+
+
+def test_a_region_without_flex_consumption_stops_before_anything_is_created(
+    deployment: Deployment,
+) -> None:
+    result = deployment.run(PREPROVISION, AZURE_LOCATION="westindia")
+
+    assert result.returncode != 0
+    assert "region westindia does not offer the Flex Consumption plan" in result.stderr
+    assert "westeurope" in result.stderr
+    assert [c[1:3] for c in deployment.calls()] == [
+        ["functionapp", "list-flexconsumption-locations"]
+    ]
+
+
+def test_the_pre_provision_check_wants_a_region(deployment: Deployment) -> None:
+    result = deployment.run(PREPROVISION, AZURE_LOCATION="")
+    assert result.returncode != 0
+    assert "AZURE_LOCATION is not set" in result.stderr
+
+
 def test_the_scripts_are_posix_sh(shell: str) -> None:
-    for script in [POSTPROVISION, REGISTER, INFRA / "scripts" / "lib.sh"]:
+    for script in [POSTPROVISION, PREPROVISION, REGISTER, INFRA / "scripts" / "lib.sh"]:
         result = subprocess.run(  # noqa: S603 - the POSIX shell, parsing our own script
             [shell, "-n", str(script)], capture_output=True, text=True, check=False
         )

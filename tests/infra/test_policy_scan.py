@@ -6,7 +6,7 @@ from typing import Any
 
 from tests.infra.conftest import CHECKOV_CONFIG
 
-OWN_POLICIES = {f"CKV_CALSYNC_{n}" for n in range(1, 6)}
+OWN_POLICIES = {f"CKV_CALSYNC_{n}" for n in range(1, 7)}
 
 
 def test_policy_scan_is_clean(checkov_report: dict[str, Any]) -> None:

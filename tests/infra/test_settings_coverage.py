@@ -29,6 +29,9 @@ AZURE_VALUES = {
     "KEY_VAULT_URL": "https://kv-abc123.vault.azure.net/",
     "APP_PUBLIC_BASE_URL": "https://func-abc123.azurewebsites.net",
     "ENTRA_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
+    "ENTRA_CLIENT_CREDENTIAL": "managed_identity",
+    "ENTRA_MANAGED_IDENTITY_CLIENT_ID": "6c1e1d3a-0000-4000-8000-000000000001",
+    "ENTRA_TOKEN_EXCHANGE_AUDIENCE": "api://AzureADTokenExchange",
     "ENTRA_AUTHORITY_HOST": "https://login.microsoftonline.com",
     "ENTRA_TENANT": "organizations",
     "GRAPH_BASE_URL": "https://graph.microsoft.com/v1.0",
@@ -40,8 +43,10 @@ AZURE_VALUES = {
     "RECONNECT_WARNING_DAYS": "30",
     "MAINTENANCE_SCHEDULE": "0 */10 * * * *",
 }
-# Read by libraries rather than shared/settings.py.
-READ_BY_LIBRARIES = {"AZURE_CLIENT_ID"}  # azure-identity's DefaultAzureCredential
+# Read by libraries rather than shared/settings.py: azure-identity's DefaultAzureCredential; the
+# managed identity endpoint the Functions platform sets (IDENTITY_ENDPOINT, IDENTITY_HEADER) is
+# not an app setting at all.
+READ_BY_LIBRARIES = {"AZURE_CLIENT_ID"}
 
 
 class Recording(dict[str, str]):
@@ -82,6 +87,8 @@ def test_the_app_starts_with_what_the_templates_set() -> None:
     assert settings.key_vault_url == "https://kv-abc123.vault.azure.net"
     assert settings.host_app_jwks_url is None
     assert settings.tls_ca_bundle is None
+    assert settings.entra_credential.mode.value == "managed_identity"
+    assert settings.entra_credential.managed_identity_client_id == AZURE_VALUES["AZURE_CLIENT_ID"]
 
 
 def test_every_setting_the_code_reads_is_set_or_documented(templates: Templates) -> None:

@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from devtools import demo_directory
 from devtools.azurite import Azurite, AzuriteEndpoints
 from shared.health import check_health
 from shared.storage import names
@@ -19,6 +20,7 @@ def test_healthy_when_settings_secrets_tables_and_queues_are_usable(azurite, sto
         "checks": {
             "settings": {"status": "ok", "problems": []},
             "secrets": {"status": "ok", "problems": []},
+            "entra_credential": {"status": "ok", "mode": "secret", "problems": []},
             "storage": {"status": "ok", "problems": []},
         },
     }
@@ -72,3 +74,62 @@ def test_broken_settings_stop_the_other_checks_and_are_listed(azurite):
             ],
         }
     }
+
+
+def test_a_missing_client_secret_fails_the_credential_check_in_secret_mode(azurite, storage):
+    environ = app_settings(azurite.connection_string)
+    del environ["ENTRA_CLIENT_SECRET"]
+    report = check_health(environ).as_dict()
+    assert report["status"] == "unhealthy"
+    assert report["checks"]["entra_credential"] == {
+        "status": "failing",
+        "mode": "secret",
+        "problems": ["secret ENTRA_CLIENT_SECRET is not set"],
+    }
+    assert report["checks"]["secrets"]["status"] == "ok"
+
+
+def secretless(azurite, emulator) -> dict[str, str]:
+    """Managed identity mode: no client secret anywhere."""
+    environ = app_settings(
+        azurite.connection_string,
+        ENTRA_CLIENT_CREDENTIAL="managed_identity",
+        ENTRA_MANAGED_IDENTITY_CLIENT_ID=demo_directory.FUNCTION_APP_IDENTITY.client_id,
+        TLS_CA_BUNDLE=str(emulator.ca_file),
+    )
+    del environ["ENTRA_CLIENT_SECRET"]
+    return environ
+
+
+def test_the_managed_identity_mode_is_healthy_without_a_client_secret(
+    azurite, storage, emulator, monkeypatch
+):
+    monkeypatch.setenv("IDENTITY_ENDPOINT", f"{emulator.base_url}/msi/token")
+    monkeypatch.setenv("IDENTITY_HEADER", demo_directory.IDENTITY_HEADER)
+
+    report = check_health(secretless(azurite, emulator)).as_dict()
+
+    assert report["status"] == "healthy", report
+    assert report["checks"]["entra_credential"] == {
+        "status": "ok",
+        "mode": "managed_identity",
+        "problems": [],
+    }
+
+
+def test_a_managed_identity_that_gives_no_token_is_named_quickly(
+    azurite, storage, emulator, monkeypatch
+):
+    monkeypatch.setenv("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi/token")  # nothing listens
+    monkeypatch.setenv("IDENTITY_HEADER", demo_directory.IDENTITY_HEADER)
+
+    started = time.monotonic()
+    report = check_health(secretless(azurite, emulator)).as_dict()
+
+    assert time.monotonic() - started < 10, "a health probe must not sit in a retry loop"
+    [problem] = report["checks"]["entra_credential"]["problems"]
+    assert problem.startswith(
+        f"the managed identity {demo_directory.FUNCTION_APP_IDENTITY.client_id} gave no token "
+        "for api://AzureADTokenExchange/.default"
+    )
+    assert report["status"] == "unhealthy"

@@ -1,6 +1,11 @@
 import pytest
 
-from shared.settings import SettingsError, load_settings
+from shared.settings import (
+    ClientCredentialMode,
+    ClientCredentialSettings,
+    SettingsError,
+    load_settings,
+)
 
 VALID = {
     "AzureWebJobsStorage": "UseDevelopmentStorage=true",
@@ -103,3 +108,49 @@ def test_national_cloud_storage_takes_explicit_service_uris():
 def test_authority_and_graph_must_be_https_even_on_loopback():
     problems = problems_for({**VALID, "ENTRA_AUTHORITY_HOST": "http://127.0.0.1:7443"})
     assert problems == ["ENTRA_AUTHORITY_HOST must be an https URL, got 'http://127.0.0.1:7443'"]
+
+
+def test_the_client_secret_is_the_default_credential():
+    credential = load_settings(VALID).entra_credential
+    assert credential.mode is ClientCredentialMode.SECRET
+    assert credential.token_exchange_audience == "api://AzureADTokenExchange"
+
+
+@pytest.mark.parametrize(
+    ("authority_host", "audience"),
+    [
+        ("https://login.microsoftonline.com", "api://AzureADTokenExchange"),
+        ("https://login.microsoftonline.us", "api://AzureADTokenExchangeUSGov"),
+        ("https://login.chinacloudapi.cn", "api://AzureADTokenExchangeChina"),
+        ("https://127.0.0.1:7443", "api://AzureADTokenExchange"),
+    ],
+)
+def test_managed_identity_mode_takes_the_clouds_token_exchange_audience(authority_host, audience):
+    settings = load_settings(
+        {
+            **VALID,
+            "ENTRA_AUTHORITY_HOST": authority_host,
+            "ENTRA_CLIENT_CREDENTIAL": "managed_identity",
+            "ENTRA_MANAGED_IDENTITY_CLIENT_ID": "6c1e1d3a-0000-4000-8000-000000000001",
+        }
+    )
+    assert settings.entra_credential == ClientCredentialSettings(
+        mode=ClientCredentialMode.MANAGED_IDENTITY,
+        managed_identity_client_id="6c1e1d3a-0000-4000-8000-000000000001",
+        token_exchange_audience=audience,
+    )
+
+
+def test_the_token_exchange_audience_can_be_set():
+    settings = load_settings({**VALID, "ENTRA_TOKEN_EXCHANGE_AUDIENCE": "api://Other"})
+    assert settings.entra_credential.token_exchange_audience == "api://Other"
+
+
+def test_managed_identity_mode_names_the_identity_it_needs_and_unknown_modes_are_refused():
+    assert problems_for({**VALID, "ENTRA_CLIENT_CREDENTIAL": "managed_identity"}) == [
+        "ENTRA_MANAGED_IDENTITY_CLIENT_ID is missing: ENTRA_CLIENT_CREDENTIAL=managed_identity "
+        "needs the client id of the user-assigned identity the app registration trusts"
+    ]
+    assert problems_for({**VALID, "ENTRA_CLIENT_CREDENTIAL": "certificate"}) == [
+        "ENTRA_CLIENT_CREDENTIAL must be one of secret, managed_identity, got 'certificate'"
+    ]

@@ -13,13 +13,28 @@ PIP_TOOLS := pip-tools==7.6.2
 PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
 	--strip-extras --no-emit-index-url --no-emit-find-links $(PIP_COMPILE_ARGS)
 
-.PHONY: run test lint format install bench clean lock
+# The browser tests drive Debian's chromium through Playwright (never Playwright's own download).
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test lint format install bench clean lock chromium
 
 run: $(VENV)/.installed node_modules/.installed
 	$(PY) -m devtools.stack
 
-test: install lint
-	$(PY) -m pytest
+test: install lint chromium
+	CHROMIUM=$(CHROMIUM) $(PY) -m pytest
+
+# Installed with apt-get when missing and run as root; otherwise said, and the browser tests fail
+# saying the same.
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y --no-install-recommends chromium \
+	      || { apt-get update && apt-get install -y --no-install-recommends chromium; }; \
+	  else \
+	    echo "make test: no Chromium at $(CHROMIUM): the browser tests (tests/browser) will" \
+	         "fail. Install Debian's: sudo apt-get install -y chromium (or CHROMIUM=/path)."; \
+	  fi; }
 
 lint: install
 	$(PY) -m ruff check .
@@ -34,6 +49,7 @@ bench: install
 	$(PY) -m bench.scheduling
 	$(PY) -m bench.sync
 	$(PY) -m bench.renewal
+	$(PY) -m bench.contract --seconds 120
 
 install: $(VENV)/.installed $(INFRA_VENV)/.installed node_modules/.installed
 
@@ -64,4 +80,5 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) $(LOCK_VENV) node_modules .stack .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) $(LOCK_VENV) node_modules .stack .pytest_cache .ruff_cache \
+		test-results

@@ -40,14 +40,18 @@ def describe_stack(
     emulator_url: str,
     health_url: str,
     state: Path,
+    *,
+    demo_url: str | None = None,
 ) -> str:
     tokens = state / "tokens.env"
     write_demo_tokens(environ, tokens)
     api = health_url.rsplit("/health", 1)[0]
     ca = state / "emulator" / "ca.pem"
     people = "\n".join(f"    ${token_variable(p):<22} {_who(p)}" for p in PEOPLE)
+    demo = f"Demo page      {demo_url}   <- open this: the host app, its people and Outlook\n"
     return f"""
-Functions      {api}/   (logs: {state / "logs" / "functions-host.log"})
+{demo if demo_url else ""}Functions      {api}/   (logs: {state / "logs" / "functions-host.log"})
+API contract   {api}/openapi.json   (readable: {api}/docs)
 Graph emulator {emulator_url}   (CA: {ca})
   OIDC         {emulator_url}/organizations/v2.0/.well-known/openid-configuration
 Azurite        table {azurite.table}  queue {azurite.queue}  blob {azurite.blob}

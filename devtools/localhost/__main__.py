@@ -26,14 +26,6 @@ def apply_local_settings(path: Path, environ: dict[str, str]) -> None:
         environ.setdefault(name, str(value))
 
 
-def host_cors(path: Path) -> tuple[str | None, bool]:
-    """Core Tools' `Host.CORS` and `Host.CORSCredentials` from local.settings.json."""
-    if not path.exists():
-        return None, False
-    host = json.loads(path.read_text()).get("Host", {})
-    return host.get("CORS"), bool(host.get("CORSCredentials", False))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.localhost")
     parser.add_argument("--port", type=int, default=7071)
@@ -52,12 +44,12 @@ def main(argv: list[str] | None = None) -> int:
 
     # Imported after the settings check, like the worker loading the app once the host is ready.
     sys.path.insert(0, str(PROJECT_ROOT))
-    from devtools.localhost.cors import CorsPolicy
+    from devtools.localhost.cors import CorsPolicy, settings_cors
     from devtools.localhost.host import LocalHost
     from function_app import app
     from shared.storage.account import StorageAccount
 
-    cors, credentials = host_cors(args.settings)
+    cors, credentials = settings_cors(args.settings)
     host = LocalHost(
         app,
         config=HostConfig.load(PROJECT_ROOT / "host.json"),

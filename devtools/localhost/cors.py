@@ -9,13 +9,23 @@ no CORS headers, so the browser blocks the call. The app's own headers (e.g. its
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def settings_cors(path: Path) -> tuple[str | None, bool]:
+    """Core Tools' `Host.CORS` and `Host.CORSCredentials` from a local.settings.json."""
+    if not path.exists():
+        return None, False
+    host = json.loads(path.read_text()).get("Host", {})
+    return host.get("CORS"), bool(host.get("CORSCredentials", False))
 
 
 @dataclass(frozen=True)

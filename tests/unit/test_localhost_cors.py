@@ -5,8 +5,7 @@ import json
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
-from devtools.localhost.__main__ import host_cors
-from devtools.localhost.cors import CorsMiddleware, CorsPolicy
+from devtools.localhost.cors import CorsMiddleware, CorsPolicy, settings_cors
 
 PAGE = "http://127.0.0.1:3000"
 
@@ -76,5 +75,5 @@ def test_no_origins_means_no_cors_and_the_settings_file_is_read_like_core_tools(
     assert CorsPolicy.parse(None) is None
     settings = tmp_path / "local.settings.json"
     settings.write_text(json.dumps({"Values": {}, "Host": {"CORS": PAGE, "CORSCredentials": True}}))
-    assert host_cors(settings) == (PAGE, True)
-    assert host_cors(tmp_path / "missing.json") == (None, False)
+    assert settings_cors(settings) == (PAGE, True)
+    assert settings_cors(tmp_path / "missing.json") == (None, False)

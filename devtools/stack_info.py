@@ -7,7 +7,7 @@ from pathlib import Path
 
 from devtools.azurite import AzuriteEndpoints
 from devtools.demo_directory import PEOPLE, Person
-from devtools.host_tokens import mint_host_token
+from devtools.host_tokens import demo_person_token
 
 
 def token_variable(person: Person) -> str:
@@ -18,16 +18,7 @@ def write_demo_tokens(environ: Mapping[str, str], path: Path) -> None:
     """Host-app tokens (8 h) for every demo person, as shell variables to `source`."""
     lines = []
     for person in PEOPLE:
-        token = mint_host_token(
-            user_id=person.host_user_id,
-            org_id=person.host_org_id,
-            secret=environ["HOST_APP_TOKEN_SECRET"],
-            issuer=environ["HOST_APP_TOKEN_ISSUER"],
-            audience=environ["HOST_APP_TOKEN_AUDIENCE"],
-            name=person.display_name,
-            email=person.mail,
-            roles=("admin",) if person.host_app_admin else (),
-        )
+        token = demo_person_token(person, environ)
         lines.append(f"# {person.display_name} <{person.mail}> ({person.host_org_id})")
         lines.append(f"export {token_variable(person)}={token}")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -23,11 +23,12 @@ from werkzeug.wrappers import Request, Response
 
 from devtools.demo_directory import PEOPLE, Mailbox, Person
 from devtools.graph_emulator.control_client import trusting_session
-from devtools.host_tokens import mint_host_token
+from devtools.host_tokens import demo_person_token
 
 STATIC = Path(__file__).with_name("static")
 PAGES = ("/", "/settings", "/admin", "/schedule", "/conversations")
 TIMEOUT = 15
+TOKEN_SETTINGS = ("HOST_APP_TOKEN_SECRET", "HOST_APP_TOKEN_ISSUER", "HOST_APP_TOKEN_AUDIENCE")
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,7 @@ class DemoConfig:
     api_url: str  # the function app, e.g. http://127.0.0.1:7071
     emulator_url: str
     ca_file: Path
-    token_secret: str
-    token_issuer: str
-    token_audience: str
+    token_settings: Mapping[str, str]  # HOST_APP_TOKEN_SECRET, _ISSUER, _AUDIENCE
     poll_seconds: float = 3.0
 
     @classmethod
@@ -48,9 +47,7 @@ class DemoConfig:
             api_url=api_url.rstrip("/"),
             emulator_url=emulator_url.rstrip("/"),
             ca_file=ca_file,
-            token_secret=environ["HOST_APP_TOKEN_SECRET"],
-            token_issuer=environ["HOST_APP_TOKEN_ISSUER"],
-            token_audience=environ["HOST_APP_TOKEN_AUDIENCE"],
+            token_settings={name: environ[name] for name in TOKEN_SETTINGS},
             poll_seconds=float(environ.get("DEMO_POLL_SECONDS", "3")),
         )
 
@@ -142,16 +139,7 @@ class DemoPage:
         person = next((p for p in PEOPLE if p.key == key), None)
         if person is None:
             return _json({"error": "no such demo person"}, 404)
-        token = mint_host_token(
-            user_id=person.host_user_id,
-            org_id=person.host_org_id,
-            secret=self._config.token_secret,
-            issuer=self._config.token_issuer,
-            audience=self._config.token_audience,
-            name=person.display_name,
-            email=person.mail,
-            roles=("admin",) if person.host_app_admin else (),
-        )
+        token = demo_person_token(person, self._config.token_settings)
         return _json({"token": token, "person": person_view(person)})
 
     # --- Outlook and the clock, through the emulator's control API ------------------------------

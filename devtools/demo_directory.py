@@ -42,6 +42,11 @@ class Person:
     manager_key: str | None = None
     mailbox: Mailbox = Mailbox.EXCHANGE_ONLINE
     tenant_admin: bool = False  # may grant tenant-wide admin consent
+    # SMTP addresses besides `mail` (Exchange's proxy addresses): getSchedule and invitations
+    # resolve people by these and `mail` only, never by a userPrincipalName that is not one.
+    other_smtp_addresses: tuple[str, ...] = ()
+    # What the person's Outlook calendar allows (calendar.allowedOnlineMeetingProviders).
+    online_meeting_providers: tuple[str, ...] = ("teamsForBusiness",)
     host_app_admin: bool = False  # carries the host app's `admin` role
     connects_calendar: bool = True  # False: the demo persona who never connects Outlook
 
@@ -206,6 +211,55 @@ FABRIKAM_USER = Person(
     tenant_admin=True,
     host_app_admin=True,
 )
+# People whose mail differs from their userPrincipalName, as in many tenants: getSchedule knows
+# them by their SMTP addresses only.
+MAIL_ON_ALIAS_DOMAIN = Person(
+    key="alias_domain",
+    display_name="Miriam Graham",
+    given_name="Miriam",
+    surname="Graham",
+    job_title="Director",
+    # Contoso's UK people sign in as @contoso.com; their mailbox lives on the UK alias domain.
+    mail="miriam.graham@contoso.co.uk",
+    user_principal_name="miriam.graham@contoso.com",
+    tenant_id=CONTOSO.tenant_id,
+    object_id="08fa38e4-cbfa-4488-94ed-c834da6539df",
+    host_user_id="u-miriam",
+    host_org_id=CONTOSO.host_org_id,
+    manager_key=MANAGER.key,
+)
+RENAMED = Person(
+    key="renamed",
+    display_name="Debra Nguyen",
+    given_name="Debra",
+    surname="Nguyen",
+    job_title="Operations Analyst",
+    # Renamed: the mailbox took the new name (the old address was released); the sign-in did not.
+    mail="debra.nguyen@contoso.com",
+    user_principal_name="debra.berger@contoso.com",
+    tenant_id=CONTOSO.tenant_id,
+    object_id="5f2a3c4e-6a1b-4d8e-9c7f-1b2d3e4f5a6b",
+    host_user_id="u-debra",
+    host_org_id=CONTOSO.host_org_id,
+    manager_key=MANAGER.key,
+    other_smtp_addresses=("debra.nguyen@contoso.onmicrosoft.com",),
+)
+# A person whose calendar offers no Teams meetings (no Teams licence).
+WITHOUT_TEAMS = Person(
+    key="without_teams",
+    display_name="Joni Sherman",
+    given_name="Joni",
+    surname="Sherman",
+    job_title="Paralegal",
+    mail="joni.sherman@contoso.com",
+    user_principal_name="joni.sherman@contoso.com",
+    tenant_id=CONTOSO.tenant_id,
+    object_id="9d1c7b3a-2e4f-4a6b-8c0d-e1f2a3b4c5d6",
+    host_user_id="u-joni",
+    host_org_id=CONTOSO.host_org_id,
+    manager_key=MANAGER.key,
+    online_meeting_providers=(),
+)
 PEOPLE: tuple[Person, ...] = (
     MANAGER,
     EMPLOYEE_ALEX,
@@ -214,6 +268,9 @@ PEOPLE: tuple[Person, ...] = (
     ON_PREMISES_MAILBOX,
     EXTERNAL_ATTENDEE,
     FABRIKAM_USER,
+    MAIL_ON_ALIAS_DOMAIN,
+    RENAMED,
+    WITHOUT_TEAMS,
 )
 
 # The function app's identity, as in Azure (infra/core/identity): the emulator serves its tokens

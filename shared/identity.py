@@ -24,6 +24,7 @@ _HTTP_TIMEOUT_SECONDS = 10
 # inactivity, 700084, 70008) means the sign-in has expired.
 _REVOKED_CODES = {50173, 50133, 50140, 50132, 50089}  # password change, revoked, session expired
 _CONSENT_CODES = {65001, 65004, 65002}
+_OIDC_SCOPES = {"openid", "profile", "email", "offline_access"}
 # The token endpoint refusing the app itself (its secret or client assertion), not the user:
 # an operator's problem (docs/deploy.md, Troubleshooting), never a reason to reconnect. Entra
 # sends some of these as invalid_request: no federated credential matches the assertion
@@ -91,6 +92,25 @@ def graph_scopes(graph_base_url: str) -> list[str]:
     return [f"{resource}/User.Read", f"{resource}/Calendars.ReadWrite"]
 
 
+class GraphTokenCache(msal.SerializableTokenCache):
+    """MSAL's serializable cache that also files access tokens under the qualified Graph scopes
+    the app asks with. Entra answers Graph's permissions in short form ("User.Read"), MSAL keeps
+    that answer as the token's target, and a lookup by "https://graph.microsoft.com/User.Read"
+    would never find it: every call would cost a refresh."""
+
+    def __init__(self, graph_resource: str) -> None:
+        super().__init__()
+        self._graph_resource = graph_resource
+
+    def add(self, event: dict[str, Any], **kwargs: Any) -> None:
+        answered = list(event.get("scope") or [])
+        short = [s for s in answered if "/" not in s and s.lower() not in _OIDC_SCOPES]
+        if short:
+            qualified = [f"{self._graph_resource}/{s}" for s in short]
+            event = {**event, "scope": answered + qualified}
+        super().add(event, **kwargs)
+
+
 class IdentityClient:
     def __init__(
         self,
@@ -140,7 +160,7 @@ class IdentityClient:
         )
 
     def complete_sign_in(self, flow: dict[str, Any], auth_response: dict[str, str]) -> SignedIn:
-        cache = msal.SerializableTokenCache()
+        cache = GraphTokenCache(self._graph_resource)
         try:
             result = self._app(cache).acquire_token_by_auth_code_flow(flow, auth_response)
         except ValueError as error:  # MSAL: state mismatch or a response to another flow
@@ -171,7 +191,7 @@ class IdentityClient:
 
     def access_token(self, token_cache: str, home_account_id: str) -> AccessToken:
         """A valid access token from the cache, refreshing it with the refresh token if needed."""
-        cache = msal.SerializableTokenCache()
+        cache = GraphTokenCache(self._graph_resource)
         cache.deserialize(token_cache)
         app = self._app(cache)
         account = next(

@@ -131,7 +131,8 @@ class EmulatorControl:
         return self._call("POST", f"/mailboxes/{person}/events", body)
 
     def edit_outlook_event(self, person: str, event_id: str, **changes: Any) -> dict[str, Any]:
-        """start, end, timeZone, location, subject, isOnlineMeeting, showAs, sensitivity."""
+        """start, end, timeZone, location, subject, isOnlineMeeting, showAs, sensitivity,
+        recurrence. A series master's id edits the series, an occurrence's id that occurrence."""
         return self._call("PATCH", f"/mailboxes/{person}/events/{event_id}", changes)
 
     def delete_outlook_event(self, person: str, event_id: str) -> None:
@@ -140,6 +141,21 @@ class EmulatorControl:
         )
         if response.status_code >= 400:
             raise RuntimeError(f"control API DELETE event: {response.status_code} {response.text}")
+
+    def series_instances(
+        self, person: str, series_id: str, start: str, end: str
+    ) -> list[dict[str, Any]]:
+        """A series' occurrences and exceptions in [start, end) (ISO 8601, UTC by default)."""
+        path = f"/mailboxes/{person}/events/{series_id}/instances?start={start}&end={end}"
+        return self._call("GET", path)["value"]
+
+    def online_meetings(self, person: str, **settings: Any) -> dict[str, Any]:
+        """Read or change a mailbox's Teams set-up: allowed_providers ([] or
+        ["teamsForBusiness"]), join_url_delay_seconds (None: the join URL is in the answer that
+        creates the meeting)."""
+        if settings:
+            return self._call("PUT", f"/mailboxes/{person}/online-meetings", settings)
+        return self._call("GET", f"/mailboxes/{person}/online-meetings")
 
     def respond_in_outlook(self, person: str, event_id: str, response: str) -> dict[str, Any]:
         """`response`: accepted | declined | tentativelyAccepted."""

@@ -8,12 +8,23 @@ Under /_emulator/mailboxes/{upn or mail}:
                                      attendees?: [{email, name?}]}; times are wall-clock in
                                      `timeZone` (Windows or IANA, default UTC)
     PATCH   /events/{id}             edit as the owner {start?, end?, timeZone?, location?,
-                                     subject?, isOnlineMeeting?, showAs?, sensitivity?}: an
-                                     organiser's edit reaches attendees; Teams can be removed
-    DELETE  /events/{id}             delete (an organiser's delete cancels for the attendees)
+                                     subject?, isOnlineMeeting?, showAs?, sensitivity?,
+                                     recurrence?}: an organiser's edit reaches attendees; Teams
+                                     can be removed. A series master's id edits the whole series
+                                     (a new time or pattern drops its exceptions); an
+                                     occurrence's id that occurrence only (an exception)
+    DELETE  /events/{id}             delete (an organiser's delete cancels for the attendees);
+                                     an occurrence's id deletes that occurrence only
+    GET     /events/{id}/instances?start=&end=
+                                     a series' occurrences and exceptions in [start, end) (UTC
+                                     ISO 8601), with the ids to edit or delete one of them
     POST    /events/{id}/respond     {response: accepted | declined | tentativelyAccepted}
     POST    /events/{id}/attendees   {email, name?}: the organiser invites someone
     GET|PUT /sharing                 {free_busy: none | free_busy | limited | full}
+    GET|PUT /online-meetings         {allowed_providers?: [] | ["teamsForBusiness"],
+                                      join_url_delay_seconds?: number | null}: what the
+                                     calendar allows, and how long a new Teams meeting's join
+                                     URL takes to appear (null: at once, the default)
     GET     /changes?since=N         the mailbox's change feed after sequence N
 Errors answer `{"error": "..."}` with 400, 403, 404 or 409.
 """
@@ -39,6 +50,7 @@ from devtools.graph_emulator.mailboxes import (
 )
 from devtools.graph_emulator.schema import validate_body
 from devtools.graph_emulator.state import EmulatorState
+from devtools.graph_emulator.time_zones import query_instant
 from devtools.graph_emulator.web import json_response
 
 PREFIX = "/_emulator/mailboxes"
@@ -53,9 +65,11 @@ class OutlookControl:
             [
                 Rule(f"{p}/events", endpoint="events", methods=["GET", "POST"]),
                 Rule(f"{p}/events/<event_id>", endpoint="event", methods=["PATCH", "DELETE"]),
+                Rule(f"{p}/events/<event_id>/instances", endpoint="instances", methods=["GET"]),
                 Rule(f"{p}/events/<event_id>/respond", endpoint="respond", methods=["POST"]),
                 Rule(f"{p}/events/<event_id>/attendees", endpoint="invite", methods=["POST"]),
                 Rule(f"{p}/sharing", endpoint="sharing", methods=["GET", "PUT"]),
+                Rule(f"{p}/online-meetings", endpoint="online_meetings", methods=["GET", "PUT"]),
                 Rule(f"{p}/changes", endpoint="changes", methods=["GET"]),
             ],
             strict_slashes=False,
@@ -119,6 +133,17 @@ class OutlookControl:
         updated = self._mailboxes.update(user, event_id, changes, in_outlook=True)
         return json_response(updated)
 
+    def _instances(self, request: Request, user: DirectoryUser, event_id: str) -> Response:
+        start = query_instant(str(request.args["start"]), "start")
+        end = query_instant(str(request.args["end"]), "end")
+        if self._mailboxes.event(user, event_id) is None:
+            raise EventNotFound(event_id)
+        found = [
+            e for e in self._mailboxes.instances(user, start, end)
+            if e.get("seriesMasterId") == event_id
+        ]  # fmt: skip
+        return json_response({"value": found})
+
     def _respond(self, request: Request, user: DirectoryUser, event_id: str) -> Response:
         response = str(_body(request)["response"])
         return json_response(self._mailboxes.respond(user, event_id, response))
@@ -132,6 +157,26 @@ class OutlookControl:
         if request.method == "PUT":
             self._mailboxes.set_sharing(user, str(_body(request)["free_busy"]))
         return json_response({"mailbox": user.mail, "free_busy": self._mailboxes.sharing(user)})
+
+    def _online_meetings(self, request: Request, user: DirectoryUser) -> Response:
+        if request.method == "PUT":
+            body = _body(request)
+            changes: dict[str, Any] = {}
+            if "allowed_providers" in body:
+                providers = body["allowed_providers"]
+                if providers is not None and not set(providers) <= {"teamsForBusiness"}:
+                    raise ValueError('allowed_providers: [] or ["teamsForBusiness"] (or null)')
+                changes["providers"] = None if providers is None else tuple(providers)
+            if "join_url_delay_seconds" in body:
+                delay = body["join_url_delay_seconds"]
+                changes["join_url_delay"] = None if delay is None else float(delay)
+            self._mailboxes.set_online_meetings(user, **changes)
+        current = self._mailboxes.online_meetings(user)
+        return json_response({
+            "mailbox": user.mail,
+            "allowed_providers": list(current.providers or ()),
+            "join_url_delay_seconds": current.join_url_delay,
+        })  # fmt: skip
 
     def _changes(self, request: Request, user: DirectoryUser) -> Response:
         after = int(request.args.get("since", "0"))

@@ -33,6 +33,12 @@ class DirectoryUser:
     tenant_admin: bool
     mailbox_on_premises: bool
     manager_id: str | None
+    # `mail` first, then the other proxy addresses: what Exchange resolves a recipient by.
+    smtp_addresses: tuple[str, ...] = ()
+    online_meeting_providers: tuple[str, ...] = ("teamsForBusiness",)
+
+    def has_smtp_address(self, address: str) -> bool:
+        return any(_same(a, address) for a in self.smtp_addresses)
 
 
 class Directory:
@@ -55,6 +61,8 @@ class Directory:
                 tenant_admin=p.tenant_admin,
                 mailbox_on_premises=p.mailbox is Mailbox.ON_PREMISES,
                 manager_id=ids_by_key.get(p.manager_key) if p.manager_key else None,
+                smtp_addresses=(p.mail, *p.other_smtp_addresses),
+                online_meeting_providers=p.online_meeting_providers,
             )
             for p in members
         ]
@@ -86,6 +94,12 @@ class Directory:
             (u for u in self._users if _same(u.user_principal_name, name) or _same(u.mail, name)),
             None,
         )
+
+    def user_by_smtp_address(self, address: str) -> DirectoryUser | None:
+        """The mailbox an SMTP address belongs to (mail or a proxy address), as Exchange resolves
+        recipients and getSchedule's `schedules`: a userPrincipalName that is no SMTP address of
+        the person finds nobody (calendar-getschedule: "SMTP address of users")."""
+        return next((u for u in self._users if u.has_smtp_address(address)), None)
 
     def user_in_tenant(self, tenant_id: str, reference: str) -> DirectoryUser | None:
         """A member of one tenant by object id or userPrincipalName, as `/users/{id}` takes it."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import html
 import re
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from devtools.graph_emulator import event_ids, recurrence
@@ -49,8 +49,11 @@ def client_fields(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in SERVER_FIELDS and "@" not in k}
 
 
-def new_event(owner: DirectoryUser, body: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """A new event in `owner`'s calendar, which `owner` organises."""
+def new_event(
+    owner: DirectoryUser, body: dict[str, Any], now: datetime, *, teams: bool = True
+) -> dict[str, Any]:
+    """A new event in `owner`'s calendar, which `owner` organises (`teams`: whether the calendar
+    allows teamsForBusiness)."""
     for key in ("start", "end"):
         if not isinstance(body.get(key), dict) or not body[key].get("dateTime"):
             raise GraphError(
@@ -97,10 +100,12 @@ def new_event(owner: DirectoryUser, body: dict[str, Any], now: datetime) -> dict
     }
     if body.get("transactionId"):
         event["transactionId"] = str(body["transactionId"])
-    return merged(owner, event, client_fields(body))
+    return merged(owner, event, client_fields(body), teams=teams)
 
 
-def merged(owner: DirectoryUser, event: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+def merged(
+    owner: DirectoryUser, event: dict[str, Any], fields: dict[str, Any], *, teams: bool = True
+) -> dict[str, Any]:
     """`event` with a client's `fields` applied, normalised as Exchange stores them."""
     result = {**copy.deepcopy(event), **copy.deepcopy(fields)}
     for key in ("start", "end"):
@@ -125,7 +130,7 @@ def merged(owner: DirectoryUser, event: dict[str, Any], fields: dict[str, Any]) 
     if "recurrence" in fields:
         result["recurrence"] = _recurrence(fields["recurrence"], result)
     result["type"] = "seriesMaster" if result["recurrence"] else "singleInstance"
-    _online(owner, event, result, fields)
+    _online(owner, event, result, fields, teams)
     return result
 
 
@@ -160,26 +165,33 @@ def cancelled(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def occurrences(master: dict[str, Any], window: tuple[datetime, datetime]) -> list[dict[str, Any]]:
-    """A series master's occurrences overlapping `window`, expanded in the series' zone."""
+def series_zone(master: dict[str, Any]) -> tzinfo:
+    """The zone a series is expanded in: its recurrenceTimeZone, else the zone it started in."""
     span = master["recurrence"]["range"]
-    series_zone = zone(span.get("recurrenceTimeZone") or master["originalStartTimeZone"])
+    return zone(span.get("recurrenceTimeZone") or master["originalStartTimeZone"])
+
+
+def occurrences(master: dict[str, Any], window: tuple[datetime, datetime]) -> list[dict[str, Any]]:
+    """A series master's occurrences overlapping `window` as its pattern makes them (without
+    exceptions: series.py applies those), expanded in the series' zone."""
+    local_zone = series_zone(master)
     first = event_start(master)
     duration = event_end(master) - first
-    local_first = first.astimezone(series_zone).replace(tzinfo=None)
+    local_first = first.astimezone(local_zone).replace(tzinfo=None)
     found = []
     for start in recurrence.occurrence_starts(
-        master["recurrence"], local_first, series_zone, duration, window
+        master["recurrence"], local_first, local_zone, duration, window
     ):
         occurrence = {
             **copy.deepcopy(master),
             "id": event_ids.occurrence_id(master["id"], start),
             "iCalUId": event_ids.occurrence_ical_uid(
-                master["iCalUId"], start.astimezone(series_zone).date()
+                master["iCalUId"], start.astimezone(local_zone).date()
             ),
             "type": "occurrence",
             "seriesMasterId": master["id"],
             "recurrence": None,
+            "originalStart": stamp(start),
             "start": utc_value(start),
             "end": utc_value(start + duration),
         }
@@ -189,13 +201,22 @@ def occurrences(master: dict[str, Any], window: tuple[datetime, datetime]) -> li
 
 
 def _online(
-    owner: DirectoryUser, before: dict[str, Any], result: dict[str, Any], fields: dict[str, Any]
+    owner: DirectoryUser,
+    before: dict[str, Any],
+    result: dict[str, Any],
+    fields: dict[str, Any],
+    teams: bool,
 ) -> None:
-    """Teams: these calendars allow teamsForBusiness only; other providers are ignored."""
+    """Teams: calendars allow teamsForBusiness or nothing; any provider the calendar does not
+    allow is ignored: the event is saved without an online meeting, no error
+    (outlook-calendar-online-meetings: the provider must be "one of the providers supported by
+    the parent calendar"; what happens otherwise is not documented; microsoft-graph-docs #9741
+    shows Graph answering 201 with isOnlineMeeting false and provider unknown when it could not
+    make the meeting). Without a provider, the calendar's default (Teams, or none) applies."""
     if "isOnlineMeeting" not in fields and "onlineMeetingProvider" not in fields:
         return
-    provider = fields.get("onlineMeetingProvider", "teamsForBusiness")
-    if result.get("isOnlineMeeting") and provider == "teamsForBusiness":
+    provider = fields.get("onlineMeetingProvider", "teamsForBusiness" if teams else "unknown")
+    if result.get("isOnlineMeeting") and provider == "teamsForBusiness" and teams:
         result["isOnlineMeeting"] = True
         result["onlineMeetingProvider"] = "teamsForBusiness"
         if not (before.get("onlineMeeting") or {}).get("joinUrl"):

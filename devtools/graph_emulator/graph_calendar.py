@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from devtools.graph_emulator import odata, prefer
 from devtools.graph_emulator.directory import DirectoryUser
 from devtools.graph_emulator.graph_api import GraphRequest, GraphRoutes
+from devtools.graph_emulator.mailboxes import mailboxes_of
 from devtools.graph_emulator.state import EmulatorState
 from devtools.graph_emulator.tokens import b64url
 
@@ -36,7 +37,12 @@ def outlook_id(*parts: str) -> str:
     return "AAMkA" + b64url(hashlib.sha256("/".join(parts).encode()).digest() * 2)
 
 
-def calendar_resource(user: DirectoryUser) -> dict[str, Any]:
+def calendar_resource(
+    user: DirectoryUser, providers: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """The default calendar; `providers`: the online meeting providers it allows (the person's
+    in the directory unless the control API changed them)."""
+    allowed = list(user.online_meeting_providers if providers is None else providers)
     return {
         "id": outlook_id(user.object_id, "calendar"),
         "name": "Calendar",
@@ -47,8 +53,8 @@ def calendar_resource(user: DirectoryUser) -> dict[str, Any]:
         "canShare": True,
         "canViewPrivateItems": True,
         "canEdit": True,
-        "allowedOnlineMeetingProviders": ["teamsForBusiness"],
-        "defaultOnlineMeetingProvider": "teamsForBusiness",
+        "allowedOnlineMeetingProviders": allowed,
+        "defaultOnlineMeetingProvider": allowed[0] if allowed else "unknown",
         "isTallyingResponses": True,
         "isRemovable": False,
         "owner": {"name": user.display_name, "address": user.mail},
@@ -57,7 +63,8 @@ def calendar_resource(user: DirectoryUser) -> dict[str, Any]:
 
 def get_calendar(request: GraphRequest, target: DirectoryUser) -> Response:
     select = request.select()
-    body = odata.selected(calendar_resource(target), select, "calendar")
+    providers = mailboxes_of(request.state).online_meetings(target).providers
+    body = odata.selected(calendar_resource(target, providers), select, "calendar")
     entity_set = f"users('{target.object_id}')/calendar"
     return request.respond(
         {"@odata.context": odata.context(request.graph_base_url, entity_set, select), **body},

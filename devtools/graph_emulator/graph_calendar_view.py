@@ -8,6 +8,7 @@ read, as documented). Pages hold `$top` items (default 10, at most 1,000), or
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,9 +34,9 @@ def register(routes: GraphRoutes, state: EmulatorState) -> None:
         routes.add_for_user(suffix, calendar_view, ["GET"], self_scopes=CALENDAR_READ, mailbox=True)
 
 
-def calendar_view(request: GraphRequest, target: DirectoryUser) -> Response:
-    zone_name = answer_zone(request)
-    args = {k.lower(): v for k, v in request.http.args.items()}  # names are case-insensitive
+def required_window(request: GraphRequest) -> tuple[datetime, datetime]:
+    """`startDateTime` and `endDateTime` (names case-insensitive), which a view must have."""
+    args = {k.lower(): v for k, v in request.http.args.items()}
     if not args.get("startdatetime") or not args.get("enddatetime"):
         raise GraphError(
             400,
@@ -43,8 +44,16 @@ def calendar_view(request: GraphRequest, target: DirectoryUser) -> Response:
             "This request requires a time window specified by the query string parameters "
             "StartDateTime and EndDateTime.",
         )
-    start = query_instant(args["startdatetime"], "StartDateTime")
-    end = query_instant(args["enddatetime"], "EndDateTime")
+    return (
+        query_instant(args["startdatetime"], "StartDateTime"),
+        query_instant(args["enddatetime"], "EndDateTime"),
+    )
+
+
+def calendar_view(request: GraphRequest, target: DirectoryUser) -> Response:
+    zone_name = answer_zone(request)
+    args = {k.lower(): v for k, v in request.http.args.items()}  # names are case-insensitive
+    start, end = required_window(request)
     size, from_prefer = _page_size(request, args)
     skip = _count(args.get("$skip", "0"), "$skip")
     found = mailboxes_of(request.state).instances(target, start, end)

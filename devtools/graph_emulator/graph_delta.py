@@ -6,8 +6,21 @@ fixed when it starts and paged with `Prefer: odata.maxpagesize=N`: `@odata.nextL
 `$skiptoken`, the last page an `@odata.deltaLink` with a `$deltatoken`. Both tokens are opaque
 (signed base64url JSON); a delta token holds the window and the change-feed sequence number the
 round started at, so the next round replays every change after it (a replay is possible, a loss
-is not). Changed events are answered as full event objects; deleted ones, and changed ones now
-outside the window, as `{"@odata.type", "id", "@removed": {"reason": "deleted"}}`.
+is not).
+
+What a round lists, as Graph does (sources at each rule below):
+- single events in the window, whole; a series as its master, whole, when the master's own
+  start and end (the first occurrence's) overlap the window, and each occurrence and exception
+  in the window in the reduced shape `{@odata.type, @odata.etag, id, type, seriesMasterId,
+  start, end}`;
+- in later rounds, every changed event again, and for a changed series its master and all its
+  occurrences and exceptions in the window;
+- under `@removed` with reason `deleted` (`{"@odata.type", "id", "@removed"}`): events deleted,
+  and events outside the window that were added, updated or deleted, or moved out of it. A
+  series master outside the window is such an event, whatever its occurrences do. `@removed`
+  therefore means "not in this view", not "deleted in Outlook".
+- nothing for an occurrence that no longer exists (cancelled, or the series moved): the series
+  is listed again without it.
 
 Tokens stop working (410 Gone, `SyncStateNotFound`, a `Location` to start over) when the control
 API invalidates them, after a reset, or when the round a skip token belongs to is forgotten.
@@ -34,10 +47,12 @@ from devtools.graph_emulator import prefer
 from devtools.graph_emulator.change_feed import event_span, feed_of
 from devtools.graph_emulator.directory import DirectoryUser
 from devtools.graph_emulator.errors import GraphError
+from devtools.graph_emulator.event_views import answer_zone
 from devtools.graph_emulator.graph_api import GraphRequest, GraphRoutes
 from devtools.graph_emulator.graph_calendar import CALENDAR_READ
 from devtools.graph_emulator.state import EmulatorState
 from devtools.graph_emulator.subscriptions import parse_instant
+from devtools.graph_emulator.time_zones import in_zone, instant
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -66,9 +81,6 @@ class DeltaTokens:
             self._secret = secrets.token_bytes(32)
             self._generations: dict[str, int] = {}
             self._rounds: OrderedDict[str, Round] = OrderedDict()
-            # (mailbox, series master id) -> occurrence ids last answered: a series' change can
-            # then remove the occurrences it no longer has.
-            self._series: dict[tuple[str, str], set[str]] = {}
 
     def generation(self, mailbox: str) -> int:
         with self._lock:
@@ -84,25 +96,6 @@ class DeltaTokens:
             if mailbox is None:
                 self._secret = secrets.token_bytes(32)  # tokens of unseen mailboxes too
             return targets
-
-    def remember_series(
-        self, mailbox: str, shown: list[dict[str, Any]], master_id: str | None = None
-    ) -> None:
-        by_master: dict[str, set[str]] = {master_id: set()} if master_id else {}
-        for event in shown:
-            if event.get("seriesMasterId"):
-                by_master.setdefault(str(event["seriesMasterId"]), set()).add(str(event["id"]))
-        with self._lock:
-            for master, ids in by_master.items():
-                self._series[(mailbox, master)] = ids
-
-    def series(self, mailbox: str, master_id: str) -> set[str]:
-        with self._lock:
-            return set(self._series.get((mailbox, master_id), set()))
-
-    def forget_series(self, mailbox: str, master_id: str) -> None:
-        with self._lock:
-            self._series.pop((mailbox, master_id), None)
 
     def save(self, round_: Round) -> str:
         round_id = uuid.uuid4().hex
@@ -212,12 +205,31 @@ def _overlaps(event: dict[str, Any], start: datetime, end: datetime) -> bool:
     return first < end and last > start
 
 
-def _shown(event: dict[str, Any]) -> dict[str, Any]:
+def _shown(event: dict[str, Any], zone_name: str) -> dict[str, Any]:
+    """A single event or series master, whole (event-delta: "the same properties you'd
+    normally get from a GET /calendarView request")."""
     shown = {k: v for k, v in event.items() if k != "transactionId" or v}
     return {
         "@odata.type": "#microsoft.graph.event",
         "@odata.etag": f'W/"{event.get("changeKey", "")}"',
         **shown,
+        "start": in_zone(instant(event["start"]), zone_name),
+        "end": in_zone(instant(event["end"]), zone_name),
+    }
+
+
+def _reduced(occurrence: dict[str, Any], zone_name: str) -> dict[str, Any]:
+    """An occurrence or exception as calendarView delta lists it: only these properties; the
+    rest is the series master's, or the instance's read by id (microsoft-graph-docs #7632 and
+    microsoft-graph-docs-contrib #34, which quote such an item)."""
+    return {
+        "@odata.type": "#microsoft.graph.event",
+        "@odata.etag": f'W/"{occurrence.get("changeKey", "")}"',
+        "id": occurrence["id"],
+        "seriesMasterId": occurrence["seriesMasterId"],
+        "type": occurrence["type"],
+        "start": in_zone(instant(occurrence["start"]), zone_name),
+        "end": in_zone(instant(occurrence["end"]), zone_name),
     }
 
 
@@ -326,45 +338,68 @@ def _start(
     start = _window(start_text, "startDateTime")
     end = _window(end_text, "endDateTime")
     position = feed.position()  # before reading: a change racing this round is replayed later
+    window = _View(feed, target, start, end, answer_zone(request))
     if since is None:
-        shown = feed.instances(target, start, end)
-        tokens.remember_series(target.object_id, shown)
-        items = tuple(_shown(e) for e in shown)
+        items = tuple(window.everything())
     else:
-        items = tuple(_changed(feed, tokens, target, since, start, end))
+        changed = dict.fromkeys(c.event_id for c in feed.changes(target.object_id, since))
+        items = tuple(item for event_id in changed for item in window.changed(event_id))
     return Round(target.object_id, str(start_text), str(end_text), position, generation, items)
 
 
-def _changed(
-    feed: Any,
-    tokens: DeltaTokens,
-    target: DirectoryUser,
-    since: int,
-    start: datetime,
-    end: datetime,
-) -> list[dict[str, Any]]:
-    """What changed in the view since a feed position: full items and removals.
+@dataclass(frozen=True)
+class _View:
+    """One mailbox's calendar view [start, end) as a delta round lists it."""
 
-    A series master changes as a whole: its occurrences in the window are answered again, and
-    occurrences answered before that no longer exist (or left the window) are removed.
-    """
-    found: list[dict[str, Any]] = []
-    changed = list(dict.fromkeys(c.event_id for c in feed.changes(target.object_id, since)))
-    for event_id in changed:
-        event = feed.event(target, event_id)
-        if event is not None and event.get("type") == "seriesMaster":
-            occurrences = [
-                e for e in feed.instances(target, start, end) if e.get("seriesMasterId") == event_id
-            ]
-            before = tokens.series(target.object_id, event_id)
-            now_ids = {e["id"] for e in occurrences}
-            found.extend(_shown(e) for e in occurrences)
-            found.extend(_removed(i) for i in sorted(before - now_ids))
-            tokens.remember_series(target.object_id, occurrences, master_id=event_id)
-        elif event is not None and _overlaps(event, start, end):
-            found.append(_shown(event))
-        else:
-            found.extend(_removed(i) for i in sorted(tokens.series(target.object_id, event_id)))
-            tokens.forget_series(target.object_id, event_id)
-            found.append(_removed(event_id))
-    return found
+    feed: Any
+    owner: DirectoryUser
+    start: datetime
+    end: datetime
+    zone_name: str
+
+    def everything(self) -> list[dict[str, Any]]:
+        """The initial round: single events, and each series as its master (when the master
+        itself is in the window) followed by its occurrences and exceptions in the window."""
+        found: list[dict[str, Any]] = []
+        listed: set[str] = set()
+        for event in self.feed.instances(self.owner, self.start, self.end):
+            master_id = event.get("seriesMasterId")
+            if not master_id:
+                found.append(_shown(event, self.zone_name))
+                continue
+            if master_id not in listed:
+                listed.add(master_id)
+                master = self.feed.event(self.owner, master_id)
+                if master is not None and _overlaps(master, self.start, self.end):
+                    found.append(_shown(master, self.zone_name))
+            found.append(_reduced(event, self.zone_name))
+        return found
+
+    def changed(self, event_id: str) -> list[dict[str, Any]]:
+        """A later round's items for one changed item (the feed names series by their master).
+
+        Events outside the window that were added, updated or deleted come under `@removed`
+        with reason `deleted` (event-delta: "Events that are outside the date range and that
+        have been added, deleted, or updated"; microsoft-graph-docs #6599 and #10687 show
+        creates and edits outside the range answered so), and so do events moved out of it. A
+        deleted series is its master's `@removed` only, and an occurrence that is gone
+        (cancelled, or the series moved) gets nothing: the series is listed again without it
+        (microsoft-graph-docs #4501, "No indication is given for a deleted occurrence"; a 2026
+        report of a series moved in Outlook leaving its old occurrences behind in clients that
+        waited for one, AvengeMedia/dankcalendar #95).
+        """
+        event = self.feed.event(self.owner, event_id)
+        if event is None:
+            return [_removed(event_id)]
+        found = [
+            _shown(event, self.zone_name)
+            if _overlaps(event, self.start, self.end)
+            else _removed(event_id)
+        ]
+        if event.get("type") == "seriesMaster":
+            found.extend(
+                _reduced(e, self.zone_name)
+                for e in self.feed.instances(self.owner, self.start, self.end)
+                if e.get("seriesMasterId") == event_id
+            )
+        return found

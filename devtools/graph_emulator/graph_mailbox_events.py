@@ -1,8 +1,10 @@
-"""Events in the user's calendar: `POST /me/events`, `GET | PATCH | DELETE /me/events/{id}` and
-`POST /me/events/{id}/cancel` (also under `/users/{id}`).
+"""Events in the user's calendar: `POST /me/events`, `GET | PATCH | DELETE /me/events/{id}`,
+`POST /me/events/{id}/cancel` and `GET /me/events/{id}/instances` (also under `/users/{id}`).
 
 Bodies are checked against Graph's schema; answers follow `Prefer: outlook.timezone`. The store
-(mailboxes.py) does what Exchange does with meetings: invitations, updates, cancellations.
+(mailboxes.py) does what Exchange does with meetings: invitations, updates, cancellations. An
+occurrence's id works for GET, PATCH (it becomes an exception), DELETE and cancel (that
+occurrence only), as event-update / event-delete / event-cancel allow for any event id.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from devtools.graph_emulator.errors import GraphError
 from devtools.graph_emulator.event_views import answer_zone, applied, shown
 from devtools.graph_emulator.graph_api import GraphRequest, GraphRoutes
 from devtools.graph_emulator.graph_calendar import CALENDAR_READ
+from devtools.graph_emulator.graph_calendar_view import required_window
 from devtools.graph_emulator.mailboxes import (
     CalendarError,
     NotOrganizer,
@@ -41,6 +44,10 @@ def register(routes: GraphRoutes, state: EmulatorState) -> None:
     routes.add_for_user("/events/<event_id>", update_event, ["PATCH"], **write)
     routes.add_for_user("/events/<event_id>", delete_event, ["DELETE"], **write)
     routes.add_for_user("/events/<event_id>/cancel", cancel_event, ["POST"], **write)
+    routes.add_for_user(
+        "/events/<event_id>/instances", list_instances, ["GET"], self_scopes=CALENDAR_READ,
+        mailbox=True,
+    )  # fmt: skip
 
 
 def create_event(request: GraphRequest, target: DirectoryUser) -> Response:
@@ -52,10 +59,32 @@ def create_event(request: GraphRequest, target: DirectoryUser) -> Response:
 
 def get_event(request: GraphRequest, target: DirectoryUser, event_id: str) -> Response:
     zone_name = answer_zone(request)
-    event = mailboxes_of(request.state).event(target, _checked(event_id))
+    mailboxes = mailboxes_of(request.state)
+    event = mailboxes.event(target, _checked(event_id))
     if event is None:
         raise not_found()
+    if "cancelledOccurrences" in (request.select() or ()):
+        # Returned only when selected, and for a series master only (event resource).
+        event["cancelledOccurrences"] = mailboxes.cancelled_occurrences(target, event_id) or []
     return _answer(request, target, event, zone_name)
+
+
+def list_instances(request: GraphRequest, target: DirectoryUser, event_id: str) -> Response:
+    """The occurrences and exceptions of a series in a window, not the cancelled ones
+    (event-list-instances; `startDateTime` and `endDateTime` are required)."""
+    zone_name = answer_zone(request)
+    start, end = required_window(request)
+    mailboxes = mailboxes_of(request.state)
+    master = mailboxes.event(target, _checked(event_id))
+    if master is None:
+        raise not_found()
+    found = [
+        shown(e, zone_name, request.select())
+        for e in mailboxes.instances(target, start, end)
+        if e.get("seriesMasterId") == event_id
+    ]
+    context = f"{request.graph_base_url}/$metadata#Collection(event)"
+    return request.respond({"@odata.context": context, "value": found}, headers=applied(request))
 
 
 def update_event(request: GraphRequest, target: DirectoryUser, event_id: str) -> Response:
@@ -116,8 +145,8 @@ def graph_error(error: CalendarError) -> GraphError:
         return GraphError(
             501,
             "NotImplemented",
-            "The emulator does not change single occurrences of a series (no exceptions); "
-            "change the series master.",
+            "The emulator does not take responses or invitations for a single occurrence of a "
+            "series; use the series master.",
         )
     return not_found()
 

@@ -5,9 +5,13 @@ What another person's items show follows their free/busy sharing (control API):
 `free_busy` status and times only (as Graph's documented example), `limited` and `full` also
 subject and location (the default for directory members: the app must drop them itself),
 `none` an `ErrorNoFreeBusyAccess` error. Private items never show subject or location to others.
-The caller's own schedule is always in full. Errors (sources in README.md):
-- an address outside the caller's directory: responseCode `5009`, "Unable to resolve e-mail
-  address <x> to an Active Directory object." (seen from Graph in microsoft-graph-docs #11225),
+The caller's own schedule is always in full. `schedules` are SMTP addresses (calendar-getschedule:
+"A collection of SMTP addresses of users, distribution lists, or resources"): a person's `mail`
+or another proxy address; a userPrincipalName that is no SMTP address of theirs resolves to
+nobody. Errors (sources in README.md):
+- an address that resolves to nobody in the caller's directory: responseCode `5009`, "Unable to
+  resolve e-mail address <x> to an Active Directory object." (seen from Graph in
+  microsoft-graph-docs #11225),
 - an on-premises mailbox: `MailboxNotEnabledForRESTAPI` (as the REST endpoints answer).
 """
 
@@ -110,7 +114,7 @@ def _schedule(
     interval: int,
     zone_name: str,
 ) -> dict[str, Any]:
-    person = state.directory.user_by_sign_in_name(address)
+    person = state.directory.user_by_smtp_address(address)
     if person is None or person.tenant_id != caller.tenant_id:
         return _error(
             address,

@@ -42,9 +42,16 @@ def user_resource(user: DirectoryUser) -> dict[str, Any]:
     }
 
 
+def proxy_addresses(user: DirectoryUser) -> list[str]:
+    """Exchange's proxyAddresses: `SMTP:` marks the primary (mail), `smtp:` the others."""
+    return [f"{'SMTP' if i == 0 else 'smtp'}:{a}" for i, a in enumerate(user.smtp_addresses)]
+
+
 def get_user(request: GraphRequest, target: DirectoryUser) -> Response:
     select = request.select()
-    body = odata.selected(user_resource(target), select, "user")
+    # proxyAddresses is not in the default set: only `$select` brings it (user resource docs).
+    resource = user_resource(target) | {"proxyAddresses": proxy_addresses(target)}
+    body = odata.selected(resource, select, "user") if select else user_resource(target)
     return request.respond(
         {"@odata.context": odata.context(request.graph_base_url, "users", select), **body}
     )

@@ -547,10 +547,9 @@ class IdentityApi:
             auth_time=auth_time,
         )
         issuer_host = origin(request)
-        granted_scopes = sorted(scopes.spell(p) for p in granted)
         body: dict[str, Any] = {
             "token_type": "Bearer",
-            "scope": " ".join(granted_scopes + sorted(scopes.oidc - {"offline_access"})),
+            "scope": answered_scope(granted, scopes.oidc),
             "expires_in": lifetime,
             "ext_expires_in": lifetime,
             "access_token": mint_access_token(state.signing_key, issuance, issuer_host),
@@ -739,3 +738,17 @@ def _pkce_matches(verifier: str | None, challenge: str, method: str) -> bool:
     if method == "S256":
         return b64url(hashlib.sha256(verifier.encode("ascii")).digest()) == challenge
     return verifier == challenge
+
+
+def answered_scope(granted: frozenset[str] | set[str], oidc: frozenset[str] | set[str]) -> str:
+    """The token response's `scope` as Entra writes it for Microsoft Graph: every permission the
+    user granted, in short form whatever resource prefix the request used, then the OpenID
+    scopes (`email` comes with `openid`), e.g. "Calendars.ReadWrite User.Read profile openid
+    email". MSAL caches the access token under these names (its `target`), so a client asking
+    with prefixed names finds it only if it allows for that (v2-oauth2-auth-code-flow: `scope`,
+    "the scopes that the access_token is valid for"; the short form is what Entra sends for
+    Graph, e.g. microsoft-authentication-library-for-python #450)."""
+    named = [n for n in ("profile", "openid") if n in oidc]
+    if "openid" in oidc:
+        named.append("email")
+    return " ".join(sorted(granted) + named)

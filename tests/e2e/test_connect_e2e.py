@@ -154,6 +154,20 @@ def test_the_token_is_refreshed_when_it_expires(app):
     assert len(token_calls) == 1, "one refresh_token grant"
 
 
+def test_a_token_still_valid_is_used_without_asking_microsoft_again(app):
+    # Entra answers Graph's permissions in short form ("User.Read"); MSAL caches the token
+    # under those names, so the app must still find it when it asks with the qualified ones.
+    assert app.connect(EMPLOYEE_ALEX) == {"outlook": "connected"}
+    app.control("DELETE", "requests")
+
+    for _ in range(2):
+        checked = app.call("POST", "me/calendar/check", EMPLOYEE_ALEX)
+        assert checked.status_code == 200, checked.text
+
+    token_calls = [r for r in app.identity_requests() if r["path"].endswith("/oauth2/v2.0/token")]
+    assert token_calls == [], "the cached access token is used until it is due"
+
+
 @pytest.mark.parametrize(
     ("action", "reason"),
     [("revoke", "access_revoked"), ("expire", "sign_in_expired")],

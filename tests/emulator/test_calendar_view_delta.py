@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from devtools.demo_directory import EMPLOYEE_ALEX, MANAGER
-from tests.emulator.sync_support import DAY, PREFER, Graph
+from tests.emulator.sync_support import DAY, PREFER, Graph, event_body
 
 pytestmark = pytest.mark.integration
 
@@ -123,32 +123,97 @@ def test_changes_made_in_outlook_show_up(manager, emulator, http):
     assert [(i["id"], i["subject"]) for i in items] == [(made["id"], "Gym")]
 
 
-def test_a_series_is_answered_as_its_occurrences(manager):
-    weekday = DAY.strftime("%A").lower()
-    series = manager.create_event(
-        "Weekly",
+REDUCED_KEYS = {"@odata.type", "@odata.etag", "id", "seriesMasterId", "type", "start", "end"}
+
+
+def weekly(manager: Graph, subject: str = "Weekly", first=DAY, count: int = 3) -> dict:
+    return manager.create_event(
+        subject,
+        day=first,
         recurrence={
-            "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [weekday]},
-            "range": {"type": "numbered", "startDate": str(DAY), "numberOfOccurrences": 3},
+            "pattern": {
+                "type": "weekly",
+                "interval": 1,
+                "daysOfWeek": [first.strftime("%A").lower()],
+            },
+            "range": {"type": "numbered", "startDate": str(first), "numberOfOccurrences": count},
         },
     )
 
+
+def test_a_series_is_its_master_whole_and_its_occurrences_reduced(manager):
+    series = weekly(manager)
+
     items, delta_link, _ = sync(manager)
 
-    assert [i["type"] for i in items] == ["occurrence"] * 3
-    assert {i["seriesMasterId"] for i in items} == {series["id"]}
-    first_ids = [i["id"] for i in items]
+    master, *occurrences = items
+    assert (master["id"], master["type"], master["subject"]) == (series["id"], "seriesMaster",
+                                                                 "Weekly")  # fmt: skip
+    assert [o["type"] for o in occurrences] == ["occurrence"] * 3
+    assert all(set(o) == REDUCED_KEYS for o in occurrences), "no subject, location, attendees"
+    assert {o["seriesMasterId"] for o in occurrences} == {series["id"]}
 
     renamed = manager.call("PATCH", f"/me/events/{series['id']}", {"subject": "Weekly sync"})
     assert renamed.status_code == 200, renamed.text
     changed, delta_link, _ = sync(manager, delta_link)
-    assert [i["id"] for i in changed] == first_ids
-    assert {i["subject"] for i in changed} == {"Weekly sync"}
+    assert [i["id"] for i in changed] == [i["id"] for i in items]
+    assert changed[0]["subject"] == "Weekly sync"
 
     assert manager.call("DELETE", f"/me/events/{series['id']}").status_code == 204
     removed, _, _ = sync(manager, delta_link)
-    assert {i["id"] for i in removed} == {*first_ids, series["id"]}
-    assert all(set(i) == REMOVED_KEYS for i in removed)
+    assert removed == [
+        {
+            "@odata.type": "#microsoft.graph.event",
+            "id": series["id"],
+            "@removed": {"reason": "deleted"},
+        }
+    ], "the occurrences get no indication"
+
+
+def test_one_occurrence_moved_or_cancelled_lists_the_series_again_without_removals(manager):
+    series = weekly(manager)
+    items, delta_link, _ = sync(manager)
+    first, second, third = (i["id"] for i in items[1:])
+
+    moved = manager.call("PATCH", f"/me/events/{second}", event_body("ignored", hour=15))
+    moved_body = moved.json()
+    assert moved.status_code == 200, moved.text
+    assert (moved_body["id"], moved_body["type"]) == (second, "exception")
+    assert manager.call("POST", f"/me/events/{third}/cancel", {}).status_code == 202
+
+    changed, _, _ = sync(manager, delta_link)
+
+    assert [i["id"] for i in changed] == [series["id"], first, second]
+    assert "@removed" not in str(changed), "a cancelled occurrence is only missing"
+    exception = changed[2]
+    assert (exception["type"], exception["start"]["dateTime"][11:16]) == ("exception", "15:00")
+    assert exception["seriesMasterId"] == series["id"]
+
+
+def test_a_series_whose_master_lies_before_the_window_comes_as_removed_when_it_changes(manager):
+    series = weekly(manager, first=DAY - timedelta(days=7), count=4)  # starts before the window
+    items, delta_link, _ = sync(manager)
+    assert series["id"] not in [i["id"] for i in items], "the master is outside the window"
+    assert [i["type"] for i in items] == ["occurrence"] * 3
+
+    manager.call("PATCH", f"/me/events/{series['id']}", {"location": {"displayName": "Room 2"}})
+    changed, _, _ = sync(manager, delta_link)
+
+    assert changed[0] == {"@odata.type": "#microsoft.graph.event", "id": series["id"],
+                          "@removed": {"reason": "deleted"}}  # fmt: skip
+    assert [i["type"] for i in changed[1:]] == ["occurrence"] * 3
+    assert manager.call("GET", f"/me/events/{series['id']}").status_code == 200, "still there"
+
+
+def test_an_event_edited_or_answered_before_the_window_comes_as_removed(manager, control):
+    past = manager.create_event("Last week", day=DAY - timedelta(days=10))
+    _, delta_link, _ = sync(manager)
+
+    manager.call("PATCH", f"/me/events/{past['id']}", {"location": {"displayName": "Notes"}})
+    changed, _, _ = sync(manager, delta_link)
+
+    assert changed == [{"@odata.type": "#microsoft.graph.event", "id": past["id"],
+                        "@removed": {"reason": "deleted"}}]  # fmt: skip
 
 
 def test_invalidated_tokens_answer_410_and_point_at_a_fresh_start(manager, control):

@@ -7,9 +7,11 @@ from devtools.demo_directory import (
     EMPLOYEE_LYNNE,
     EXTERNAL_ATTENDEE,
     FABRIKAM_USER,
+    MAIL_ON_ALIAS_DOMAIN,
     MANAGER,
     NEVER_CONNECTS,
     ON_PREMISES_MAILBOX,
+    RENAMED,
 )
 from tests.emulator.outlook_support import as_person
 
@@ -50,6 +52,22 @@ def test_subjects_come_back_at_the_default_limited_sharing(adele, control):
         "end": {"dateTime": "2026-06-01T11:00:00.0000000", "timeZone": "UTC"},
     }]  # fmt: skip
     assert schedule["workingHours"]["daysOfWeek"][0] == "monday"
+
+
+@pytest.mark.parametrize("person", [MAIL_ON_ALIAS_DOMAIN, RENAMED], ids=lambda p: p.key)
+def test_people_are_found_by_smtp_address_never_by_a_sign_in_name_that_is_none(
+    adele, control, person
+):
+    dentist(control, person)
+    other_address = (person.other_smtp_addresses or (person.mail,))[0]
+
+    by_mail, by_proxy, by_upn = adele.schedule(
+        [person.mail, other_address, str(person.user_principal_name)], DAY_START, DAY_END
+    ).json()["value"]
+
+    assert by_mail["availabilityView"] == by_proxy["availabilityView"] == "0020"
+    assert by_upn["error"]["responseCode"] == "5009"
+    assert str(person.user_principal_name) in by_upn["error"]["message"]
 
 
 def test_free_busy_sharing_shows_status_and_times_only(adele, control):

@@ -11,6 +11,7 @@ from devtools.demo_directory import (
     FABRIKAM_USER,
     MANAGER,
     ON_PREMISES_MAILBOX,
+    RENAMED,
 )
 from devtools.graph_emulator.control_client import trusting_session
 
@@ -78,6 +79,20 @@ def test_me_and_users_by_id_or_upn_with_select(identity, manager_token):
     assert by_upn.json()["jobTitle"] == MANAGER.job_title
     assert by_id.json()["givenName"] == MANAGER.given_name
     assert by_id.json()["surname"] == MANAGER.surname
+
+
+def test_a_renamed_persons_mail_and_proxy_addresses_differ_from_their_sign_in_name(identity):
+    token = identity.sign_in(str(RENAMED.user_principal_name))[1]["access_token"]
+
+    me = identity.graph("/me?$select=userPrincipalName,mail,proxyAddresses", token).json()
+    default = identity.graph("/me", token).json()
+
+    assert (me["userPrincipalName"], me["mail"]) == (RENAMED.user_principal_name, RENAMED.mail)
+    assert me["proxyAddresses"] == [
+        f"SMTP:{RENAMED.mail}",
+        *(f"smtp:{a}" for a in RENAMED.other_smtp_addresses),
+    ]
+    assert "proxyAddresses" not in default, "not in the default property set"
 
 
 def test_select_of_an_unknown_property_is_a_400(identity, manager_token):

@@ -10,6 +10,7 @@ from devtools.demo_directory import (
     MANAGER,
     NEVER_CONNECTS,
     ON_PREMISES_MAILBOX,
+    WITHOUT_TEAMS,
 )
 from tests.emulator.outlook_support import as_person, event_body, teams
 
@@ -73,6 +74,47 @@ def test_other_online_providers_are_ignored_as_on_a_teams_only_calendar(adele):
     event = adele.create(isOnlineMeeting=True, onlineMeetingProvider="skypeForConsumer")
 
     assert (event["isOnlineMeeting"], event["onlineMeeting"]) == (False, None)
+
+
+def test_a_calendar_without_teams_saves_the_meeting_without_one(as_person, adele, control):
+    joni = as_person(WITHOUT_TEAMS)
+    calendar = joni.call("GET", "/me/calendar").json()
+
+    event = joni.create(**teams())
+
+    assert calendar["allowedOnlineMeetingProviders"] == []
+    assert calendar["defaultOnlineMeetingProvider"] == "unknown"
+    assert (event["isOnlineMeeting"], event["onlineMeeting"]) == (False, None)
+    control.online_meetings(MANAGER.mail, allowed_providers=[])  # Teams taken away from Adele
+    assert adele.create(**teams())["onlineMeeting"] is None
+    assert adele.call("GET", "/me/calendar").json()["allowedOnlineMeetingProviders"] == []
+
+
+def test_a_join_url_can_appear_only_after_the_create_answer(adele, control):
+    control.online_meetings(MANAGER.mail, join_url_delay_seconds=60)
+
+    made = adele.create(attendees=[EMPLOYEE_ALEX], **teams())
+    soon = adele.call("GET", f"/me/events/{made['id']}").json()
+    control.advance_clock(61)
+    later = adele.call("GET", f"/me/events/{made['id']}").json()
+
+    assert (made["isOnlineMeeting"], made["onlineMeeting"]) == (True, None)
+    assert soon["onlineMeeting"] is None
+    assert later["onlineMeeting"]["joinUrl"].startswith("https://teams.microsoft.com/")
+    (copy,) = control.mailbox_events(EMPLOYEE_ALEX.mail)
+    assert copy["onlineMeeting"] == later["onlineMeeting"]
+    assert control.online_meetings(MANAGER.mail)["join_url_delay_seconds"] == 60
+
+
+def test_with_no_delay_the_join_url_is_missing_from_the_answer_only(adele, control):
+    control.online_meetings(MANAGER.mail, join_url_delay_seconds=0)
+    plain = adele.create()
+
+    online = adele.call("PATCH", f"/me/events/{plain['id']}", teams()).json()
+
+    assert (online["isOnlineMeeting"], online["onlineMeeting"]) == (True, None)
+    read = adele.call("GET", f"/me/events/{plain['id']}").json()
+    assert read["onlineMeeting"]["joinUrl"]
 
 
 def test_invited_cloud_mailboxes_get_copies_with_the_meetings_ical_uid(adele, control):

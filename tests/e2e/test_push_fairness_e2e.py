@@ -1,0 +1,106 @@
+"""Issue 12, case 6: pending pushes that cannot proceed must not starve everyone else's.
+
+The maintenance timer takes at most 200 pending pushes a run, in due order. A push that cannot
+proceed (its organisation switched Outlook off, its organiser disconnected or past the
+reconnect date) is put back under the same key today, due at once, and so is taken first on
+every run: with 200 of them, no other organisation's push ever runs.
+"""
+
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from devtools.demo_directory import FABRIKAM_USER, MANAGER
+from devtools.host_app import HostApp
+from shared.storage import names
+from shared.storage.account import StorageAccount
+from shared.sync.schedule import PUSH_CONVERSATION
+
+pytestmark = pytest.mark.e2e
+
+APP_FIX_PENDING = pytest.mark.xfail(strict=True, reason="issue 12: app fix pending")
+STUCK = 201  # one more than the timer takes a run
+DAY = (datetime.now(UTC) + timedelta(days=12)).date()
+
+
+@pytest.fixture
+def orgs(host_app: HostApp, storage: StorageAccount) -> Iterator[tuple[str, str]]:
+    """Two organisations whose pending pushes the timer sees in this order (ids sort so)."""
+    stuck, waiting = f"org-0-stuck-{uuid.uuid4().hex[:8]}", f"org-z-{uuid.uuid4().hex[:8]}"
+    host_app.control("POST", "reset")
+    yield stuck, waiting
+    host_app.control("DELETE", "faults")
+    schedule = storage.table(names.SCHEDULE_TABLE)
+    for row in schedule.query_entities(f"PartitionKey eq '{PUSH_CONVERSATION}'"):
+        if row.get("OrgId") in (stuck, waiting):  # later tests' timer runs must not meet them
+            schedule.delete_entity(row["PartitionKey"], row["RowKey"])
+
+
+def conversation(title: str) -> dict:
+    return {
+        "type": "check_in",
+        "title": title,
+        "attendees": [{"email": "guest@northwind.example"}],
+        "start": f"{DAY}T09:00:00",
+        "end": f"{DAY}T09:30:00",
+        "timeZone": "UTC",
+        "location": {"kind": "none"},
+    }
+
+
+def create_many(app: HostApp, org_id: str, count: int) -> None:
+    token = app.token(MANAGER, org_id=org_id)
+
+    def one(number: int) -> int:
+        answer = requests.post(
+            f"{app.base_url}/api/conversations",
+            json=conversation(f"Check-in {number}"),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+        return answer.status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert set(pool.map(one, range(count))) == {201}
+
+
+def run_timer(app: HostApp, local_host) -> None:
+    local_host.skip_log()
+    answer = requests.post(f"{app.base_url}/admin/functions/maintenance", json={}, timeout=60)
+    assert answer.status_code == 202
+    local_host.wait_for("functions.sync INFO maintenance {", timeout=120)
+
+
+@APP_FIX_PENDING
+def test_pushes_that_cannot_proceed_do_not_starve_another_organisations(
+    host_app: HostApp, local_host, orgs
+):
+    stuck, waiting = orgs
+    app = host_app
+    down = {"path_prefix": "/v1.0/me/events", "status": 503, "method": "POST"}
+    # Organisation one: its pushes fail while Graph is down, then it switches Outlook off.
+    assert app.set_switches(MANAGER, allow=True, org_id=stuck).status_code == 200
+    assert app.connect(MANAGER, org_id=stuck) == {"outlook": "connected"}
+    app.control("POST", "faults", **down)
+    create_many(app, stuck, STUCK)
+    app.control("DELETE", "faults")
+    assert app.set_switches(MANAGER, allow=False, org_id=stuck).status_code == 200
+    # Organisation two: one push pending because Graph failed once; Graph is back.
+    assert app.set_switches(FABRIKAM_USER, allow=True, org_id=waiting).status_code == 200
+    assert app.connect(FABRIKAM_USER, org_id=waiting) == {"outlook": "connected"}
+    app.control("POST", "faults", **down, count=1)
+    made = app.call("POST", "conversations", FABRIKAM_USER, org_id=waiting,
+                    json=conversation("Pradeep's check-in"))  # fmt: skip
+    assert made.json()["sync"]["state"] == "pending", made.text
+
+    run_timer(app, local_host)
+
+    after = app.call("GET", f"conversations/{made.json()['id']}", FABRIKAM_USER, org_id=waiting)
+    assert after.json()["sync"]["state"] == "synced"
+    subjects = [e["subject"] for e in app.control(
+        "GET", f"mailboxes/{FABRIKAM_USER.mail}/events")["value"]]  # fmt: skip
+    assert subjects == ["Pradeep's check-in"]

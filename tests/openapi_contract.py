@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import importlib
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -164,11 +165,20 @@ class ContractChecker:
 
 
 def codes_in_code(roots: tuple[str, ...] = ("shared", "functions")) -> dict[str, set[str]]:
-    """Every literal `code=` given to a domain error, by code: {code: {"file:line", ...}}.
+    """Every problem code the code has, by code: {code: {"where", ...}}.
 
-    Read from the source (a code named by a module constant counts as its value), so a new code
-    in the code that the document does not list fails the contract test.
+    The members of `shared.errors.ErrorCode` when there is such a list, and every literal
+    `code=` given to an error (a code named by a module constant counts as its value), read from
+    the source: a new code the document does not list fails the contract test.
     """
+    found = _literal_codes(roots)
+    listed = getattr(importlib.import_module("shared.errors"), "ErrorCode", None)
+    for member in listed or ():
+        found.setdefault(str(member.value), set()).add(f"shared/errors.py: ErrorCode.{member.name}")
+    return found
+
+
+def _literal_codes(roots: tuple[str, ...]) -> dict[str, set[str]]:
     modules = {
         path: ast.parse(path.read_text(encoding="utf-8"))
         for root in roots

@@ -114,14 +114,18 @@ def test_a_teams_conversation_is_created_and_reaches_outlook(demo: DemoPage):
 
 
 def test_moving_it_in_outlook_moves_it_in_the_app_and_a_decline_shows_as_an_rsvp(demo: DemoPage):
+    """Renamed then moved in the organiser's Outlook: the time follows, the title never does."""
     page = demo.open("/conversations", MANAGER)
     page.get_by_role("link", name=TITLE).click()
     expect(page.locator("dl.facts")).to_contain_text(span("15:00", "15:30"))
 
     page.get_by_label("Outlook of").select_option(MANAGER.mail)
-    page.get_by_role("button", name=f"Move {TITLE} 1 hour later").click()
+    page.get_by_role("button", name=f"Rename {TITLE} in Outlook").click()
+    renamed = f"{TITLE} (renamed in Outlook)"
+    page.get_by_role("button", name=f"Move {renamed} 1 hour later").click()
     expect(page.locator("dl.facts")).to_contain_text(span("16:00", "16:30"))  # Graph told the app
     expect(page.locator("#feed")).to_contain_text(f"“{TITLE}” moved in Outlook")
+    expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)  # the title stays the app's
 
     page.get_by_label("Outlook of").select_option(EMPLOYEE_ALEX.mail)
     page.get_by_role("button", name=f"Decline {TITLE}").click()

@@ -878,6 +878,8 @@ function outlookItem(mail, event) {
     ? [
       h("button", { type: "button", "aria-label": `Move ${subject} 1 hour later`, onclick: () => act("Moved", "PATCH", "", shift(60)) }, "1 hour later"),
       h("button", { type: "button", "aria-label": `Move ${subject} to the next day`, onclick: () => act("Moved", "PATCH", "", shift(24 * 60)) }, "Next day"),
+      h("button", { type: "button", "aria-label": `Rename ${subject} in Outlook`,
+        onclick: () => act("Renamed (the app keeps its own title)", "PATCH", "", { subject: `${subject} (renamed in Outlook)` }) }, "Rename"),
       h("span", { class: "row" }, place, h("button", { type: "button", "aria-label": `Set the location of ${subject}`,
         onclick: () => act("Location set", "PATCH", "", { location: place.value || "Room 2" }) }, "Set location")),
     ]

@@ -35,10 +35,20 @@ def render_docs(document: dict[str, Any], *, spec_url: str) -> str:
         "<h2>Operations</h2>",
     ]
     base = (document.get("servers") or [{"url": ""}])[0]["url"].rstrip("/")
-    for path, item in document.get("paths", {}).items():
-        for method in _METHODS:
-            if method in item:
-                parts.append(_operation(document, base + path, method, item, item[method]))
+    listed = [
+        (base + path, method, item, item[method])
+        for path, item in document.get("paths", {}).items()
+        for method in _METHODS
+        if method in item
+    ]
+    parts.append("<ul>")
+    parts += [
+        f"<li><a href='#{escape(op.get('operationId', ''))}'>{method.upper()} {escape(path)}</a>"
+        f" — {escape(op.get('summary', ''))}</li>"
+        for path, method, _, op in listed
+    ]
+    parts.append("</ul>")
+    parts += [_operation(document, path, method, item, op) for path, method, item, op in listed]
     parts.append("</main></body></html>")
     return "\n".join(parts)
 

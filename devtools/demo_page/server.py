@@ -75,7 +75,7 @@ class DemoPage:
             [Rule(page, endpoint="page") for page in PAGES]
             + [
                 Rule("/conversations/<conversation_id>", endpoint="page"),
-                Rule("/static/<name>", endpoint="static"),
+                Rule("/static/<path:name>", endpoint="static"),
                 Rule("/demo/config", endpoint="demo_config", methods=["GET"]),
                 Rule("/demo/token", endpoint="token", methods=["POST"]),
                 Rule(outlook, endpoint="outlook", methods=["GET", "POST"]),

@@ -16,10 +16,15 @@ PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-un
 # The browser tests drive Debian's chromium through Playwright (never Playwright's own download).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint format install bench clean lock chromium
+.PHONY: run test lint format install bench reset fresh-clone-check clean lock chromium
 
+# RUN_ARGS: e.g. "--host-port 0 ..." (python -m devtools.stack --help)
 run: $(VENV)/.installed node_modules/.installed
-	$(PY) -m devtools.stack
+	$(PY) -m devtools.stack $(RUN_ARGS)
+
+# The next `make run` starts clean: Azurite's data, the emulator's state and the clock go together.
+reset:
+	$(PYTHON) -m devtools.stack_reset
 
 test: install lint chromium
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest
@@ -50,6 +55,11 @@ bench: install
 	$(PY) -m bench.sync
 	$(PY) -m bench.renewal
 	$(PY) -m bench.contract --seconds 120
+
+# Slow (a fresh install and the whole suite): clone HEAD into an empty folder, `make test` and
+# `make run` there. Proves the project needs nothing outside its own tree.
+fresh-clone-check: $(VENV)/.installed
+	$(PY) -m devtools.fresh_clone
 
 install: $(VENV)/.installed $(INFRA_VENV)/.installed node_modules/.installed
 

@@ -1,5 +1,7 @@
 """The one FunctionApp: it registers each area's blueprint and does nothing else at import."""
 
+import logging
+
 import azure.functions as func
 
 from functions.admin import blueprint as admin
@@ -10,6 +12,12 @@ from functions.health import blueprint as health
 from functions.openapi import blueprint as openapi
 from functions.sync import blueprint as sync
 from functions.webhooks import blueprint as webhooks
+
+# The Azure SDKs log each storage and Key Vault request and response, headers and all, at INFO:
+# thousands of lines a day that bury the app's own and that Application Insights bills for.
+# Their warnings and errors still come through.
+for chatty in ("azure.core.pipeline.policies.http_logging_policy", "azure.identity"):
+    logging.getLogger(chatty).setLevel(logging.WARNING)
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 

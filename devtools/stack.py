@@ -2,6 +2,11 @@
 
 Ctrl-C (or SIGTERM) stops them all and waits for them; if any of them dies, the others are
 stopped too, so no process is left behind either way.
+
+State lives in `.stack/`: Azurite's data, the emulator's (keys, sign-ins, mailboxes,
+subscriptions), and the shared clock (`python -m devtools.clock`), so a second `make run` goes on
+where the first stopped. `make reset` (devtools/stack_reset.py) wipes it all, so the next run
+starts clean, every part together.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ from pathlib import Path
 
 import requests
 
-from devtools import demo_directory
+from devtools import clock, demo_directory
 from devtools.azurite import Azurite
 from devtools.localhost.cors import settings_cors
 from devtools.stack_info import describe_stack
+from devtools.stack_reset import RUN_PID, running_pid
 from shared.settings import StorageSettings
 from shared.storage import names
 from shared.storage.account import StorageAccount
@@ -157,6 +163,8 @@ class LocalStack:
         self._demo_port = demo_port
         self.emulator_url = f"https://127.0.0.1:{emulator_port}"
         self.ca_file = state / "emulator" / "ca.pem"
+        self.clock_file = state / clock.FILE_NAME
+        self._persist = not in_memory
         self.host_url = f"http://127.0.0.1:{host_port}"
         self._emulator_port = emulator_port
         self._extra = extra_settings or {}
@@ -175,21 +183,13 @@ class LocalStack:
         emulator = Child(
             "graph emulator",
             [sys.executable, "-m", "devtools.graph_emulator", "--port", str(self._emulator_port),
-             "--state-dir", str(self.state / "emulator")],
+             "--state-dir", str(self.state / "emulator"), "--clock-file", str(self.clock_file),
+             *(["--persist"] if self._persist else [])],
             dict(os.environ),
             emulator_log,
         )  # fmt: skip
         self.children.append(emulator)
-        discovery = f"{self.emulator_url}/organizations/v2.0/.well-known/openid-configuration"
-        wait_until(
-            lambda: (
-                self.ca_file.exists()
-                and requests.get(discovery, verify=str(self.ca_file), timeout=2).ok
-            ),
-            emulator,
-            60,
-            emulator_log,
-        )
+        wait_until(self._emulator_ready, emulator, 60, emulator_log)
 
         self.environ = (
             stack_environment(
@@ -205,7 +205,7 @@ class LocalStack:
         host = Child(
             "functions host",
             [sys.executable, "-m", "devtools.localhost", "--port", str(self.host_port),
-             "--cors", host_cors(self.demo_url)],
+             "--cors", host_cors(self.demo_url), "--clock-file", str(self.clock_file)],
             self.environ,
             host_log,
         )  # fmt: skip
@@ -232,6 +232,21 @@ class LocalStack:
         wait_until(
             lambda: requests.get(f"{self.demo_url}/demo/config", timeout=5).ok, page, 30, log
         )
+
+    def _emulator_ready(self) -> bool:
+        """The sign-in metadata answers and the emulator's own health check passes."""
+        if not self.ca_file.exists():
+            return False
+        discovery = f"{self.emulator_url}/organizations/v2.0/.well-known/openid-configuration"
+        if not requests.get(discovery, verify=str(self.ca_file), timeout=2).ok:
+            return False
+        health = requests.get(
+            f"{self.emulator_url}/_emulator/health", verify=str(self.ca_file), timeout=10
+        )
+        if health.status_code == 503:
+            problems = "; ".join(health.json().get("problems", []))
+            raise RuntimeError(f"the graph emulator is broken: {problems}")
+        return health.ok
 
     @property
     def health_url(self) -> str:
@@ -278,8 +293,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--demo-port", type=int, default=3000, help="the demo host app's page")
     parser.add_argument("--state-dir", type=Path, default=PROJECT_ROOT / ".stack")
-    parser.add_argument("--in-memory", action="store_true", help="keep Azurite data in memory")
+    parser.add_argument(
+        "--in-memory", action="store_true", help="keep nothing: Azurite's data and the emulator's "
+        "state in memory only"
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    state = args.state_dir.resolve()
+    if running_pid(state) is not None:
+        print(f"make run: another `make run` uses {state}", file=sys.stderr)
+        return 1
     blob, queue, table = (int(p) for p in args.azurite_ports.split(","))
 
     stopping = threading.Event()
@@ -287,13 +309,15 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, lambda *_: stopping.set())
 
     stack = LocalStack(
-        args.state_dir.resolve(),
+        state,
         host_port=args.host_port,
         emulator_port=args.emulator_port,
         azurite_ports=(blob, queue, table),
         in_memory=args.in_memory,
         demo_port=args.demo_port,
     )
+    state.mkdir(parents=True, exist_ok=True)
+    (state / RUN_PID).write_text(str(os.getpid()))
     try:
         stack.start()
         print(
@@ -314,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         stack.stop()
+        (state / RUN_PID).unlink(missing_ok=True)
         print("stack stopped", flush=True)
 
 

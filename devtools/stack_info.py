@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from devtools import clock
 from devtools.azurite import AzuriteEndpoints
-from devtools.demo_directory import PEOPLE, Person
+from devtools.demo_directory import PEOPLE, Mailbox, Person
 from devtools.host_tokens import demo_person_token
 
 
@@ -38,26 +39,36 @@ def describe_stack(
     write_demo_tokens(environ, tokens)
     api = health_url.rsplit("/health", 1)[0]
     ca = state / "emulator" / "ca.pem"
+    now = clock.describe(clock.ClockFile(state / clock.FILE_NAME))
     people = "\n".join(f"    ${token_variable(p):<22} {_who(p)}" for p in PEOPLE)
+    authorization_url = (
+        "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"authorizationUrl\"])'"
+    )
     demo = f"Demo page      {demo_url}   <- open this: the host app, its people and Outlook\n"
     return f"""
-{demo if demo_url else ""}Functions      {api}/   (logs: {state / "logs" / "functions-host.log"})
+{demo if demo_url else ""}Functions      {api}/   (log: {state / "logs" / "functions-host.log"})
 API contract   {api}/openapi.json   (readable: {api}/docs)
-Graph emulator {emulator_url}   (CA: {ca})
+Graph emulator {emulator_url}   (CA: {ca}; control API: {emulator_url}/_emulator/)
   OIDC         {emulator_url}/organizations/v2.0/.well-known/openid-configuration
 Azurite        table {azurite.table}  queue {azurite.queue}  blob {azurite.blob}
+Clock          {now}: move it with `python -m devtools.clock +8d`
+State          {state} is kept for the next run; `make reset` starts clean
 
-Demo host-app tokens: source {tokens}
+Demo host-app tokens (8 hours): source {tokens}
 {people}
 
-Try:
-  curl {health_url}
+Try (README: "Playing the demo"):
   source {tokens}
+  curl {health_url}
+  # Adele, admin of org-contoso, switches Outlook sync on for her organisation
   curl -X PUT {api}/admin/settings -H "Authorization: Bearer $MANAGER_TOKEN" \\
        -H 'Content-Type: application/json' \\
        -d '{{"allowOutlookCalendar": true, "syncConversations": true, "tenantId": null}}'
-  curl -X POST {api}/me/calendar/connect -H "Authorization: Bearer $EMPLOYEE_ALEX_TOKEN"
-       # open the authorizationUrl in a browser (trust {ca}, or accept the warning)
+  # Alex connects: open the authorizationUrl in a browser (trusting {ca}), or follow it here
+  URL=$(curl -s -X POST {api}/me/calendar/connect -H "Authorization: Bearer $EMPLOYEE_ALEX_TOKEN" \\
+        | {authorization_url})
+  CALLBACK=$(curl -s --cacert {ca} -o /dev/null -w '%{{redirect_url}}' "$URL")
+  curl -s -o /dev/null -w '%{{redirect_url}}\\n' "$CALLBACK"   # returnUrl?outlook=connected
   curl {api}/me/calendar -H "Authorization: Bearer $EMPLOYEE_ALEX_TOKEN"
 
 Ctrl-C stops everything.
@@ -70,6 +81,8 @@ def _who(person: Person) -> str:
         notes.append("admin")
     if not person.in_directory:
         notes.append("external")
+    if person.mailbox is Mailbox.ON_PREMISES:
+        notes.append("mailbox on premises")
     if not person.connects_calendar:
         notes.append("not connected")
     return f"{person.display_name} ({', '.join(notes)})"

@@ -8,7 +8,7 @@ returns, no attendee's subject, location or body ever leaves this module.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +21,7 @@ from shared.errors import Conflict, Unavailable
 from shared.graph.errors import GraphError
 
 if TYPE_CHECKING:
-    from shared.connections.service import ConnectionService
+    from shared.connections.service import ConnectionService, GraphFactory
     from shared.graph.client import GraphClient
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class AvailabilityService:
     def __init__(
         self,
         connections: ConnectionService,
-        graph: Callable[[Callable[[], str]], GraphClient],
+        graph: GraphFactory,
     ) -> None:
         self._connections = connections
         self._graph = graph
@@ -76,7 +76,9 @@ class AvailabilityService:
                 "Connect your Outlook calendar to see availability.",
                 code=error.code or "not_connected",
             ) from error
-        graph = self._graph(lambda: token)
+        graph = self._graph(
+            lambda: token, self._connections.token_renewal(caller.org_id, caller.user_id)
+        )
         answers: dict[str, dict[str, Any]] = {}
         lookups: dict[str, AttendeeRef] = {}
         for ref in attendees:

@@ -86,10 +86,13 @@ class AppServices:
             http_cache=self._msal_http_cache,
         )
 
-    def graph(self, access_token: Callable[[], str]) -> GraphClient:
+    def graph(
+        self, access_token: Callable[[], str], renew_token: Callable[[], str] | None = None
+    ) -> GraphClient:
         return GraphClient(
             self.settings.graph_base_url,
             access_token,
+            renew_token=renew_token,
             session=self._graph_session,
             ca_bundle=self.settings.tls_ca_bundle,
         )
@@ -237,6 +240,17 @@ class _LazyLifecycle:
 
 _lock = threading.Lock()
 _services: AppServices | None = None
+_clock: Callable[[], datetime] = utc_now
+
+
+def use_clock(clock: Callable[[], datetime]) -> None:
+    """The clock the services are built with, for a development host (a clock a person can
+    move); it must be called before the first request. Deployed, nothing calls it."""
+    global _clock
+    with _lock:
+        if _services is not None:
+            raise RuntimeError("use_clock() comes before the services are built")
+        _clock = clock
 
 
 def services(environ: Mapping[str, str] = os.environ) -> AppServices:
@@ -245,5 +259,6 @@ def services(environ: Mapping[str, str] = os.environ) -> AppServices:
     with _lock:
         if _services is None:
             settings = load_settings(environ)
-            _services = AppServices(settings, secret_provider(settings.key_vault_url, environ))
+            secrets = secret_provider(settings.key_vault_url, environ)
+            _services = AppServices(settings, secrets, clock=_clock)
         return _services

@@ -189,8 +189,11 @@ class IdentityClient:
             token_cache=cache.serialize(),
         )
 
-    def access_token(self, token_cache: str, home_account_id: str) -> AccessToken:
-        """A valid access token from the cache, refreshing it with the refresh token if needed."""
+    def access_token(
+        self, token_cache: str, home_account_id: str, *, force_refresh: bool = False
+    ) -> AccessToken:
+        """A valid access token from the cache, refreshing it with the refresh token if needed
+        (always, with `force_refresh`: Graph refused the cached one)."""
         cache = GraphTokenCache(self._graph_resource)
         cache.deserialize(token_cache)
         app = self._app(cache)
@@ -200,7 +203,9 @@ class IdentityClient:
         if account is None:
             raise ReconnectRequired(ReconnectReason.SIGN_IN_EXPIRED, "no cached account")
         try:
-            result = app.acquire_token_silent_with_error(self.scopes, account)
+            result = app.acquire_token_silent_with_error(
+                self.scopes, account, force_refresh=force_refresh
+            )
         except requests.RequestException as error:
             raise IdentityUnavailable(
                 f"token endpoint unreachable: {type(error).__name__}"

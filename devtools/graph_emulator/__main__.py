@@ -1,6 +1,8 @@
-"""`python -m devtools.graph_emulator --port 7443 --state-dir .stack/emulator`
+"""`python -m devtools.graph_emulator --port 7443 --state-dir .stack/emulator [--persist]`
 
-Runs in the foreground until SIGINT or SIGTERM; prints one line once it is ready.
+Runs in the foreground until SIGINT or SIGTERM; prints one line once it is ready. With
+`--persist` it keeps its state in the state directory across restarts; with `--clock-file` its
+clock is the local stack's shared one (`python -m devtools.clock`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
-from devtools.graph_emulator.server import GraphEmulator
+from devtools.graph_emulator.server import EmulatorBroken, GraphEmulator
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
         "default: any http://127.0.0.1:* or http://localhost:* URI",
     )
     parser.add_argument("--access-token-lifetime", type=int, default=3600, metavar="SECONDS")
+    parser.add_argument(
+        "--persist", action="store_true", help="keep keys, sign-ins, mailboxes, subscriptions "
+        "in the state directory across restarts"
+    )  # fmt: skip
+    parser.add_argument("--clock-file", type=Path, help="the shared clock's offset file")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -44,11 +51,13 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         redirect_uris=args.redirect_uris,
         access_token_lifetime=args.access_token_lifetime,
+        clock_file=args.clock_file,
+        persist=args.persist,
     )
     try:
         emulator.start()
-    except OSError as error:
-        print(f"graph emulator: {error}", file=sys.stderr)
+    except (OSError, EmulatorBroken) as error:
+        print(f"graph emulator: cannot start: {error}", file=sys.stderr)
         return 1
     print(f"graph emulator: {emulator.base_url} (CA: {emulator.ca_file})", flush=True)
     try:

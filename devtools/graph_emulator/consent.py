@@ -14,6 +14,7 @@ from typing import Any
 
 from devtools.demo_directory import RegisteredApp
 from devtools.graph_emulator import sts_errors
+from devtools.graph_emulator.persistence import PersistedFields
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 GRAPH_PUBLIC_RESOURCE = "https://graph.microsoft.com"
@@ -124,8 +125,10 @@ class _Grants:
     next_admin_consent: dict[str, AdminConsentOutcome] = field(default_factory=dict)  # tenant
 
 
-class ConsentStore:
+class ConsentStore(PersistedFields):
     """Delegated permission grants per user and per tenant, and the control API's next outcomes."""
+
+    persisted = ("_grants",)
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

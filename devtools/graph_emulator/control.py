@@ -1,5 +1,7 @@
 """The control API under `/_emulator/` (JSON, same HTTPS port): seed, faults, outcomes, clock, log.
 
+GET    /_emulator/health                               200 once it can serve (its Graph
+                                                       schema loads), else 503 and why
 POST   /_emulator/reset                                back to the seed (settings included)
 GET    /_emulator/directory                            organisations, people, the app
 GET    /_emulator/faults                               current latency and fault rules
@@ -16,7 +18,11 @@ POST   /_emulator/tenants/{tid}/next-admin-consent     {"outcome": "granted" | "
 PATCH  /_emulator/tenants/{tid}                        {"user_consent_allowed": bool}
 GET    /_emulator/consents                             user and tenant-wide grants
 GET    /_emulator/requests   DELETE /_emulator/requests   the request log
-GET    /_emulator/clock      POST /_emulator/clock     {"advance_seconds": n}
+GET    /_emulator/clock      POST /_emulator/clock     {"advance_seconds": n} (forward),
+                                                       {"offset_seconds": n} (real time + n,
+                                                        0 = real time) or {"move": "+8d"}
+                                                       (devtools.clock's moves); with
+                                                       --clock-file, the local stack's clock
 GET    /_emulator/settings   PATCH /_emulator/settings {"access_token_lifetime",
                                                         "redirect_uris", "mailbox_limits":
                                                         {"concurrency", "requests",
@@ -40,9 +46,11 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from devtools import demo_directory
+from devtools.clock import parse_move
 from devtools.demo_directory import FederatedCredential
 from devtools.graph_emulator.consent import AdminConsentOutcome, SignInOutcome
 from devtools.graph_emulator.directory import DirectoryUser, Tenant
+from devtools.graph_emulator.schema import load_schema
 from devtools.graph_emulator.state import EmulatorState
 from devtools.graph_emulator.throttle import MailboxLimits
 from devtools.graph_emulator.web import json_response
@@ -63,6 +71,7 @@ class ControlApi:
         p = PREFIX
         self._map = Map(
             [
+                Rule(f"{p}/health", endpoint="health", methods=["GET"]),
                 Rule(f"{p}/reset", endpoint="reset", methods=["POST"]),
                 Rule(f"{p}/directory", endpoint="directory", methods=["GET"]),
                 Rule(f"{p}/faults", endpoint="faults", methods=["GET", "POST", "DELETE"]),
@@ -101,6 +110,14 @@ class ControlApi:
             return json_response({"error": f"bad request: {error}"}, status=400)
 
     # --- endpoints ------------------------------------------------------------------------
+
+    def _health(self, request: Request) -> Response:
+        try:
+            load_schema()
+        except Exception as error:
+            problem = f"Graph's v1.0 schema does not load: {error}"
+            return json_response({"status": "unhealthy", "problems": [problem]}, status=503)
+        return json_response({"status": "healthy", "now": self._state.clock.now_utc().isoformat()})
 
     def _reset(self, request: Request) -> Response:
         self._state.reset()
@@ -190,7 +207,13 @@ class ControlApi:
     def _clock(self, request: Request) -> Response:
         clock = self._state.clock
         if request.method == "POST":
-            clock.advance(float(_body(request)["advance_seconds"]))
+            body = _body(request)
+            if "offset_seconds" in body:
+                clock.set_offset(float(body["offset_seconds"]))
+            elif "move" in body:
+                clock.set_offset(clock.offset_seconds + parse_move(str(body["move"])))
+            else:
+                clock.advance(float(body["advance_seconds"]))
         return json_response(
             {"now": clock.now_utc().isoformat(), "offset_seconds": clock.offset_seconds}
         )

@@ -99,6 +99,13 @@ class EmulatorControl:
     def advance_clock(self, seconds: float) -> dict[str, Any]:
         return self._call("POST", "/clock", {"advance_seconds": seconds})
 
+    def move_clock(self, move: str) -> dict[str, Any]:
+        """`+8d`, `-1h`, ... (devtools.clock's moves); never before real time."""
+        return self._call("POST", "/clock", {"move": move})
+
+    def clock(self) -> dict[str, Any]:
+        return self._call("GET", "/clock")
+
     def settings(self, **changes: Any) -> dict[str, Any]:
         """Read the settings, or change some: access_token_lifetime, redirect_uris,
         mailbox_limits={"concurrency", "requests", "window_seconds"},

@@ -50,6 +50,7 @@ from devtools.graph_emulator.errors import GraphError
 from devtools.graph_emulator.event_views import answer_zone
 from devtools.graph_emulator.graph_api import GraphRequest, GraphRoutes
 from devtools.graph_emulator.graph_calendar import CALENDAR_READ
+from devtools.graph_emulator.persistence import PersistedFields
 from devtools.graph_emulator.state import EmulatorState
 from devtools.graph_emulator.subscriptions import parse_instant
 from devtools.graph_emulator.time_zones import in_zone, instant
@@ -69,8 +70,10 @@ class Round:
     items: tuple[dict[str, Any], ...]
 
 
-class DeltaTokens:
+class DeltaTokens(PersistedFields):
     """Token signing, the rounds being paged, and per-mailbox generations (for invalidation)."""
+
+    persisted = ("_secret", "_generations", "_rounds")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -29,6 +29,7 @@ from devtools.graph_emulator.clock import EmulatorClock
 from devtools.graph_emulator.directory import Directory, DirectoryUser
 from devtools.graph_emulator.errors import GraphError
 from devtools.graph_emulator.event_fields import event_end, event_start
+from devtools.graph_emulator.persistence import PersistedFields
 from devtools.graph_emulator.state import EmulatorState
 from devtools.graph_emulator.time_zones import instant, stamp
 
@@ -100,7 +101,9 @@ def parse_graph_time(value: dict[str, Any]) -> datetime:
     return instant(value)
 
 
-class Mailboxes:
+class Mailboxes(PersistedFields):
+    persisted = ("_events", "_transactions", "_sharing", "_online", "_join_url_ready", "feed")
+
     def __init__(self, directory: Directory, clock: EmulatorClock) -> None:
         self._directory = directory
         self._clock = clock

@@ -6,6 +6,9 @@ emulator.base_url                     # https://127.0.0.1:54321 (= authority_hos
 emulator.graph_base_url               # https://127.0.0.1:54321/v1.0
 emulator.ca_file                      # trust this (and only this) in clients
 emulator.stop()
+
+With `persist=True` its state is kept in `state_dir` across restarts (persistence.py); with a
+`clock_file`, its clock is the local stack's shared one (devtools/clock.py).
 """
 
 from __future__ import annotations
@@ -19,12 +22,20 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from devtools.clock import ClockFile
 from devtools.graph_emulator.app import EmulatorApp
+from devtools.graph_emulator.clock import EmulatorClock
+from devtools.graph_emulator.persistence import StateFile
+from devtools.graph_emulator.schema import load_schema
 from devtools.graph_emulator.state import EmulatorSettings, EmulatorState
 from devtools.graph_emulator.tls import create_tls_files, server_ssl_context
 
 logger = logging.getLogger("devtools.graph_emulator")
 HOST = "127.0.0.1"
+
+
+class EmulatorBroken(RuntimeError):
+    """The emulator cannot do its job (its Graph schema does not load): refuse to start."""
 
 
 class _RequestHandler(WSGIRequestHandler):
@@ -52,6 +63,8 @@ class GraphEmulator:
         *,
         redirect_uris: Sequence[str] | None = None,
         access_token_lifetime: int = 3600,
+        clock_file: Path | None = None,
+        persist: bool = False,
     ) -> None:
         self.state_dir = Path(state_dir)
         self._requested_port = port
@@ -60,8 +73,10 @@ class GraphEmulator:
             settings=EmulatorSettings(
                 access_token_lifetime=access_token_lifetime,
                 redirect_uris=tuple(redirect_uris) if redirect_uris else defaults.redirect_uris,
-            )
+            ),
+            clock=EmulatorClock(ClockFile(clock_file) if clock_file else None),
         )
+        self._saved = StateFile(self.state_dir, self.state.persistent_stores) if persist else None
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.ca_file = self.state_dir / "ca.pem"
@@ -82,12 +97,20 @@ class GraphEmulator:
     def start(self) -> None:
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
+        try:
+            load_schema()  # a broken schema stops the start, not the first event written
+        except Exception as error:
+            raise EmulatorBroken(f"Graph's v1.0 schema does not load: {error}") from error
         tls = create_tls_files(self.state_dir)
+        app = EmulatorApp(self.state)  # every module's stores exist from here on
+        if self._saved is not None:
+            self._saved.load()
+            app = _noting_changes(app, self._saved)
         try:
             server = make_server(
                 HOST,
                 self._requested_port,
-                EmulatorApp(self.state),
+                app,
                 threaded=True,
                 request_handler=_RequestHandler,
             )
@@ -111,6 +134,8 @@ class GraphEmulator:
             daemon=True,
         )
         self._thread.start()  # the socket already listens: connections queue until accepted
+        if self._saved is not None:
+            self._saved.start()
 
     def stop(self) -> None:
         server, thread = self._server, self._thread
@@ -121,6 +146,8 @@ class GraphEmulator:
         server.server_close()
         if thread is not None:
             thread.join(timeout=10)
+        if self._saved is not None:
+            self._saved.stop()
 
     def __enter__(self) -> GraphEmulator:
         self.start()
@@ -133,3 +160,15 @@ class GraphEmulator:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _noting_changes(app: EmulatorApp, saved: StateFile) -> Any:
+    """The app, telling the state file after each request that something may have changed."""
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Any:
+        try:
+            return app(environ, start_response)
+        finally:
+            saved.changed()
+
+    return serve

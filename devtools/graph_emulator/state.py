@@ -1,12 +1,14 @@
 """Everything the emulator remembers, in one place, and how to go back to the seed.
 
 Each store guards itself with its own lock; this object only holds them together. Modules added
-later (events, subscriptions, ...) register their stores here so `reset()` covers them too.
+later (events, subscriptions, ...) register their stores here so `reset()` covers them too, and
+those that are `Persistent` are kept across restarts (persistence.py).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -17,6 +19,7 @@ from devtools.graph_emulator.consent import ConsentStore
 from devtools.graph_emulator.directory import Directory
 from devtools.graph_emulator.faults import FaultInjector
 from devtools.graph_emulator.managed_identity import FederatedCredentials
+from devtools.graph_emulator.persistence import Persistent
 from devtools.graph_emulator.request_log import RequestLog
 from devtools.graph_emulator.throttle import MailboxThrottle
 from devtools.graph_emulator.tokens import CodeStore, RefreshTokenStore, SigningKey
@@ -46,8 +49,9 @@ class EmulatorState:
         *,
         settings: EmulatorSettings | None = None,
         app: RegisteredApp = demo_directory.APP,
+        clock: EmulatorClock | None = None,
     ) -> None:
-        self.clock = EmulatorClock()
+        self.clock = clock or EmulatorClock()
         self.directory = Directory.seeded()
         self.app = app
         self.signing_key = SigningKey()
@@ -75,6 +79,11 @@ class EmulatorState:
     def register_store(self, store: Resettable) -> None:
         """Let a later module's store go back to the seed with everything else."""
         self._stores.append(store)
+
+    def persistent_stores(self) -> Mapping[str, Persistent]:
+        """The stores kept across restarts, by class name (the key in the state file)."""
+        stores = (self.signing_key, *self._stores)
+        return {type(s).__name__: s for s in stores if isinstance(s, Persistent)}
 
     def reset(self) -> None:
         for store in self._stores:

@@ -20,6 +20,7 @@ import requests
 
 from devtools.graph_emulator.clock import EmulatorClock
 from devtools.graph_emulator.errors import GraphError
+from devtools.graph_emulator.persistence import PersistedFields
 
 MAX_LIFETIME = timedelta(minutes=10_080)  # Outlook message, event, contact (under 7 days)
 CLIENT_STATE_MAX = 128
@@ -108,8 +109,10 @@ class Subscription:
         return change_type in self.change_types
 
 
-class SubscriptionStore:
+class SubscriptionStore(PersistedFields):
     """Live subscriptions by id; expired ones are forgotten when next looked at."""
+
+    persisted = ("_items",)
 
     def __init__(self, clock: EmulatorClock) -> None:
         self._clock = clock

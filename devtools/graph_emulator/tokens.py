@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from devtools.graph_emulator import sts_errors
 from devtools.graph_emulator.consent import ScopeRequest
 from devtools.graph_emulator.directory import DirectoryUser
+from devtools.graph_emulator.persistence import PersistedFields
 
 AUTHORIZATION_CODE_LIFETIME = 600  # "Authorization codes are short lived ... about 10 minutes"
 REFRESH_TOKEN_INACTIVITY = 90 * 24 * 3600  # web apps: 90 days, sliding with use
@@ -37,11 +38,28 @@ class SigningKey:
     """One RSA key made at start; its public half is served at the JWKS endpoint."""
 
     def __init__(self) -> None:
-        self._private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._use(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+
+    def _use(self, private: rsa.RSAPrivateKey) -> None:
+        self._private = private
         public_der = self._private.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         self.kid = b64url(hashlib.sha1(public_der).digest())  # noqa: S324 - a key id, like x5t
+
+    def export_state(self) -> bytes:
+        """Kept across restarts (persistence.py): tokens the app holds stay verifiable."""
+        return self._private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    def import_state(self, data: bytes) -> None:
+        private = serialization.load_pem_private_key(data, password=None)
+        if not isinstance(private, rsa.RSAPrivateKey):
+            raise ValueError("the saved signing key is not an RSA key")
+        self._use(private)
 
     def jwk(self, issuer: str) -> dict[str, Any]:
         numbers = self._private.public_key().public_numbers()
@@ -208,7 +226,9 @@ class AuthorizationCode:
     redeemed: bool = False
 
 
-class CodeStore:
+class CodeStore(PersistedFields):
+    persisted = ("_codes",)
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._codes: dict[str, AuthorizationCode] = {}
@@ -275,7 +295,9 @@ class _Revocation:
     at: float
 
 
-class RefreshTokenStore:
+class RefreshTokenStore(PersistedFields):
+    persisted = ("_tokens", "_revoked", "_sequence")
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._tokens: dict[str, RefreshGrant] = {}

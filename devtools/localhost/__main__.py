@@ -1,4 +1,8 @@
-"""`python -m devtools.localhost`: serve function_app.app on 127.0.0.1 like `func start`."""
+"""`python -m devtools.localhost`: serve function_app.app on 127.0.0.1 like `func start`.
+
+With `--clock-file` (as `make run` passes it) the app and its timers run on the local stack's
+movable clock (devtools/clock.py), handed to the app through `shared.bootstrap.use_clock`.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
+from devtools.clock import ClockFile
 from devtools.localhost.hostconfig import HostConfig
 from shared.settings import SettingsError, load_settings
 
@@ -32,8 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settings", type=Path, default=PROJECT_ROOT / "local.settings.json")
     parser.add_argument("--cors", help="allowed origins, comma-separated (default: Host.CORS)")
     parser.add_argument("--cors-credentials", action="store_true", default=None)
+    parser.add_argument("--clock-file", type=Path, help="the local stack's shared clock offset")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # werkzeug's own request line repeats ours, with the query string (it can carry codes).
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     apply_local_settings(args.settings, os.environ)  # type: ignore[arg-type]
     try:
@@ -47,9 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     from devtools.localhost.cors import CorsPolicy, settings_cors
     from devtools.localhost.host import LocalHost
     from function_app import app
+    from shared import bootstrap
     from shared.storage.account import StorageAccount
 
     cors, credentials = settings_cors(args.settings)
+    clock = bootstrap.utc_now
+    if args.clock_file is not None:
+        clock = ClockFile(args.clock_file).now_utc
+        bootstrap.use_clock(clock)
     host = LocalHost(
         app,
         config=HostConfig.load(PROJECT_ROOT / "host.json"),
@@ -60,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             args.cors if args.cors is not None else cors,
             credentials if args.cors_credentials is None else args.cors_credentials,
         ),
+        clock=clock,
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -38,6 +39,7 @@ class LocalHost:
         bind: str = "127.0.0.1",
         on_queue_settled: SettledObserver | None = None,
         cors: CorsPolicy | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._on_queue_settled = on_queue_settled
         self.catalog: Catalog = build_catalog(app, config.route_prefix, environ)
@@ -49,7 +51,7 @@ class LocalHost:
             raise ValueError("the app uses queues: the local host needs AzureWebJobsStorage")
         self._broker = QueueBroker(storage) if storage is not None else None
         self._timers = {
-            t.name.lower(): TimerRunner(t, self._deliver, self._stopping)
+            t.name.lower(): TimerRunner(t, self._deliver, self._stopping, clock)
             for t in self.catalog.timers
         }
         self._listeners: list[QueueListener] = []

@@ -1,9 +1,14 @@
-"""HTTP triggers behind a werkzeug server, plus the host's admin API for non-HTTP functions."""
+"""HTTP triggers behind a werkzeug server, plus the host's admin API for non-HTTP functions.
+
+One log line per request: method, path (never the query: it can carry codes), status, the
+function that answered and how long it took.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -32,18 +37,22 @@ class FunctionsWsgiApp:
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
+        started = time.perf_counter()
         request = Request(environ)
-        response = self._dispatch(request)
+        response, served_by = self._dispatch(request)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        logger.info("%s %s -> %s %s (%.0f ms)", request.method, request.path,
+                    response.status_code, served_by, elapsed_ms)  # fmt: skip
         return response(environ, start_response)
 
-    def _dispatch(self, request: Request) -> Response:
+    def _dispatch(self, request: Request) -> tuple[Response, str]:
         if request.path.startswith("/admin/"):
-            return self._admin(request)
+            return self._admin(request), "host admin"
         for entry in self._catalog.http:
             route_params = entry.route.match(request.path)
             if route_params is not None and request.method in entry.methods:
-                return self._call(entry, request, route_params)
-        return Response(status=404)
+                return self._call(entry, request, route_params), f"Functions.{entry.name}"
+        return Response(status=404), "no function"
 
     def _call(
         self, entry: HttpFunction, request: Request, route_params: dict[str, str]
@@ -62,7 +71,6 @@ class FunctionsWsgiApp:
         except Exception:
             logger.exception("Executed 'Functions.%s' (Failed)", entry.name)
             return Response(status=500)
-        logger.info("Executed 'Functions.%s' (Succeeded)", entry.name)
         return _to_werkzeug(invocation.result)
 
     def _admin(self, request: Request) -> Response:

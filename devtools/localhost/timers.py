@@ -1,4 +1,8 @@
-"""Timer triggers on their NCRONTAB schedules (six fields, seconds first, UTC), and on demand."""
+"""Timer triggers on their NCRONTAB schedules (six fields, seconds first, UTC), and on demand.
+
+Schedules are read on the host's clock, which may be the local stack's movable one: the runner
+looks at it every second, so a move past a due time runs the timer once, as past due.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from devtools.localhost.catalog import TimerFunction
 from devtools.localhost.invoker import Invocation, invoke
 
 logger = logging.getLogger("localhost.timers")
+_LOOK_EVERY = 1.0  # seconds between looks at the clock while waiting (it can be moved)
 
 
 def next_occurrence(schedule: str, after: datetime) -> datetime:
@@ -58,9 +63,11 @@ class TimerRunner:
             self.fire()
         due = next_occurrence(self._entry.schedule, self._clock())
         while not self._stopping.is_set():
-            wait = (due - self._clock()).total_seconds()
+            now = self._clock()
+            wait = (due - now).total_seconds()
             if wait > 0:
-                self._stopping.wait(min(wait, 60))
+                self._stopping.wait(min(wait, _LOOK_EVERY))
                 continue
             self.fire(past_due=wait < -1)
-            due = next_occurrence(self._entry.schedule, self._clock())
+            # From the reading that made it due: a clock moved during the run runs it again.
+            due = next_occurrence(self._entry.schedule, now)

@@ -65,7 +65,12 @@ class ConnectionPolicy:
     warning: timedelta
 
 
-GraphFactory = Callable[[Callable[[], str]], GraphClient]
+class GraphFactory(Protocol):
+    """A Graph client with this access token; `renew_token` is called once if Graph says 401."""
+
+    def __call__(
+        self, access_token: Callable[[], str], renew_token: Callable[[], str] | None = None
+    ) -> GraphClient: ...
 
 
 class ConnectionHooks(Protocol):
@@ -286,8 +291,10 @@ class ConnectionService:
             return False
         return self._connections.get(org_id, user_id) is not None
 
-    def access_token(self, org_id: str, user_id: str) -> str:
+    def access_token(self, org_id: str, user_id: str, *, force_refresh: bool = False) -> str:
         """A Graph token for the user; marks the connection for reconnecting when refresh fails.
+
+        `force_refresh`: skip the cached access token (Graph refused it) and use the refresh token.
 
         Raises Forbidden when the organisation switched the integration off (connections are
         inert then), Conflict when the user is not connected or must reconnect.
@@ -304,7 +311,9 @@ class ConnectionService:
             raise Conflict("Reconnect your Outlook calendar.", code="reconnect_required")
         cache = self._cipher.open(stored.token_cache, _row_binding(org_id, user_id)).decode()
         try:
-            token = self._identity.access_token(cache, connection.account.home_account_id)
+            token = self._identity.access_token(
+                cache, connection.account.home_account_id, force_refresh=force_refresh
+            )
         except ReconnectRequired as failure:
             self._mark_reconnect(stored, failure.reason, failure.detail)
             raise Conflict(
@@ -316,11 +325,16 @@ class ConnectionService:
             self._save_cache(stored, token.token_cache or cache)
         return token.token
 
+    def token_renewal(self, org_id: str, user_id: str) -> Callable[[], str]:
+        """GraphClient's `renew_token` for this user: a forced refresh when Graph answers 401."""
+        return lambda: self.access_token(org_id, user_id, force_refresh=True)
+
     def check(self, caller: Caller) -> dict[str, Any]:
         """Prove the connection works now: a token (refreshed if due) and a read of /me."""
         token = self.access_token(caller.org_id, caller.user_id)
+        graph = self._graph(lambda: token, self.token_renewal(caller.org_id, caller.user_id))
         try:
-            self._graph(lambda: token).get("me", {"$select": "id"})
+            graph.get("me", {"$select": "id"})
         except GraphError as error:
             if error.transient:
                 raise Unavailable("Microsoft Graph is unavailable; try again shortly.") from error

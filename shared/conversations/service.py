@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.caller import Caller
-from shared.connections.service import ConnectionService
+from shared.connections.service import ConnectionService, GraphFactory
 from shared.conversations.model import (
     PENDING_SINCE,
     Conversation,
@@ -69,7 +69,7 @@ class ConversationService:
         events: EventIndex,
         schedule: WorkSchedule,
         connections: ConnectionService,
-        graph: Callable[[Callable[[], str]], GraphClient],
+        graph: GraphFactory,
         app_link: Callable[[str], str],
         clock: Callable[[], datetime],
     ) -> None:
@@ -126,6 +126,7 @@ class ConversationService:
             return self.view(existing.conversation), False
         if syncing:
             stored = self.push(stored)
+        _log("created", stored.conversation, caller, stored.conversation.sync_state.value)
         return self.view(stored.conversation), True
 
     # --- read ---------------------------------------------------------------------------------
@@ -214,6 +215,7 @@ class ConversationService:
             ) from error
         if stored.conversation.sync_state is SyncState.PENDING:
             stored = self.push(stored)
+        _log("changed", stored.conversation, caller, stored.conversation.sync_state.value)
         return self.view(stored.conversation), etag_of(stored.conversation)
 
     def cancel(self, caller: Caller, conversation_id: str) -> str:
@@ -222,6 +224,7 @@ class ConversationService:
         conversation = stored.conversation
         if conversation.status is ConversationStatus.CANCELLED and not conversation.has_records:
             self.remove(conversation)
+            _log("deleted", conversation, caller, "was cancelled")
             return "deleted"
         cancelled = replace(
             conversation,
@@ -243,7 +246,9 @@ class ConversationService:
             and not stored.conversation.has_records
         ):
             self.remove(stored.conversation)
+            _log("cancelled and deleted", stored.conversation, caller, "no notes or actions")
             return "deleted"
+        _log("cancelled", stored.conversation, caller, stored.conversation.sync_state.value)
         return "cancelled"
 
     def add_record(
@@ -362,8 +367,7 @@ class ConversationService:
         """The conversation after one push, and Graph's Retry-After when it stays pending."""
         conversation = stored.conversation
         try:
-            token = self._connections.access_token(conversation.org_id, conversation.organiser_id)
-            calendar = OutlookCalendar(self._graph(lambda: token), max_wait=max_wait)
+            calendar = OutlookCalendar(self._organiser_graph(conversation), max_wait=max_wait)
             if conversation.status is ConversationStatus.CANCELLED:
                 if conversation.outlook:
                     calendar.cancel(conversation.outlook.event_id, CANCEL_COMMENT)
@@ -407,6 +411,12 @@ class ConversationService:
             # event must not be forgotten though, so record it on the newer version.
             return self._remember_event(conversation, synced.outlook) or stored, None
 
+    def _organiser_graph(self, conversation: Conversation) -> GraphClient:
+        """Graph as the organiser (their refreshed token on a 401); DomainError if unusable."""
+        org_id, user_id = conversation.org_id, conversation.organiser_id
+        token = self._connections.access_token(org_id, user_id)
+        return self._graph(lambda: token, self._connections.token_renewal(org_id, user_id))
+
     def _remember_event(
         self, conversation: Conversation, event: OutlookEvent | None
     ) -> StoredConversation | None:
@@ -424,8 +434,7 @@ class ConversationService:
         conversation = stored.conversation
         assert conversation.outlook is not None
         try:
-            token = self._connections.access_token(conversation.org_id, conversation.organiser_id)
-            calendar = OutlookCalendar(self._graph(lambda: token), max_wait=IN_LINE_WAIT)
+            calendar = OutlookCalendar(self._organiser_graph(conversation), max_wait=IN_LINE_WAIT)
             event = calendar.read(conversation.outlook.event_id)
         except (DomainError, GraphError):
             return stored  # RSVPs as last known: reading must not fail because Outlook is away
@@ -514,3 +523,9 @@ def _merged(previous: OutlookEvent, event: OutlookEvent) -> OutlookEvent:
     return replace(
         event, join_url=event.join_url or None, ical_uid=event.ical_uid or previous.ical_uid
     )
+
+
+def _log(event: str, conversation: Conversation, caller: Caller, outcome: str) -> None:
+    """One line per change a user makes: the conversation, organisation and user, the outcome."""
+    logger.info("conversation %s %s by %s/%s: %s",
+                conversation.id, event, conversation.org_id, caller.user_id, outcome)  # fmt: skip

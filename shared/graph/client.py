@@ -4,11 +4,15 @@ Retries are bounded in count and in total wait, because callers answer a user's 
 past the budget the error says when to try again and the caller saves work for later. A call
 made while a user waits passes `max_wait=0`: one attempt, and Graph's Retry-After goes to the
 work item that tries again later instead of into a sleep.
+
+An access token can be refused before the time MSAL's cache gives it (revoked sessions, a clock
+that differs): with `renew_token`, a 401 is answered by one forced refresh and one more attempt.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -30,6 +34,7 @@ class GraphClient:
         base_url: str,
         access_token: Callable[[], str],
         *,
+        renew_token: Callable[[], str] | None = None,
         session: requests.Session | None = None,
         ca_bundle: str | None = None,
         max_attempts: int = 3,
@@ -38,6 +43,9 @@ class GraphClient:
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._access_token = access_token
+        self._renew_token = renew_token
+        self._renewed: str | None = None
+        self._renew_lock = threading.Lock()  # availability calls Graph from several threads
         self._session = session or trusting_session(ca_bundle)
         self._max_attempts = max_attempts
         self._max_total_wait = max_total_wait
@@ -65,7 +73,12 @@ class GraphClient:
         budget = self._max_total_wait if max_wait is None else max_wait
         waited = 0.0
         for attempt in range(1, self._max_attempts + 1):
-            error = self._attempt(method, url, params, body, headers)
+            token = self._renewed or self._access_token()
+            error = self._attempt(token, method, url, params, body, headers)
+            if isinstance(error, GraphError):
+                renewed = self._token_after_refusal(error, token)
+                if renewed is not None:
+                    error = self._attempt(renewed, method, url, params, body, headers)
             if isinstance(error, dict):
                 return error
             if not error.transient or attempt == self._max_attempts:
@@ -78,8 +91,24 @@ class GraphClient:
             waited += delay
         raise AssertionError("unreachable")
 
+    def _token_after_refusal(self, error: GraphError, refused: str) -> str | None:
+        """On Graph's 401, a freshly refreshed token: refreshed once in this client's life; a
+        request refused while another thread refreshed gets that new token."""
+        if error.status != 401:
+            return None
+        with self._renew_lock:
+            if self._renewed is not None:
+                return self._renewed if self._renewed != refused else None
+            if self._renew_token is None:
+                return None
+            renew, self._renew_token = self._renew_token, None
+            logger.info("Graph refused the access token (%s); refreshing it once", error.code)
+            self._renewed = renew()
+            return self._renewed
+
     def _attempt(
         self,
+        token: str,
         method: str,
         url: str,
         params: Mapping[str, str] | None,
@@ -87,7 +116,7 @@ class GraphClient:
         headers: Mapping[str, str] | None,
     ) -> dict[str, Any] | GraphError:
         request_headers = {
-            "Authorization": f"Bearer {self._access_token()}",
+            "Authorization": f"Bearer {token}",
             "Prefer": 'IdType="ImmutableId"',
             "client-request-id": str(uuid.uuid4()),
             **(headers or {}),

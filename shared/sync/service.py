@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.connections.service import ConnectionService
+from shared.connections.service import ConnectionService, GraphFactory
 from shared.conversations.model import ConversationStatus, SyncState
 from shared.conversations.repository import ConversationRepository, EventIndex
 from shared.conversations.service import ConversationService
@@ -59,7 +59,7 @@ class SyncService:
         subscriptions: SubscriptionRepository,
         manager: SubscriptionManager,
         changes: ChangeFeed,
-        graph: Callable[[Callable[[], str]], GraphClient],
+        graph: GraphFactory,
         clock: Callable[[], datetime],
     ) -> None:
         self._connections = connections
@@ -306,6 +306,9 @@ class SyncService:
     def _notify(self, conversation: Any, change: dict[str, Any]) -> None:
         details = {"conversationId": conversation.id, "title": conversation.title, **change}
         kind = details.pop("kind")
+        logger.info("conversation %s of %s/%s: %s from Outlook",
+                    conversation.id, conversation.org_id, conversation.organiser_id,
+                    kind)  # fmt: skip
         users = {conversation.organiser_id} | {
             a.user_id for a in conversation.attendees if a.user_id
         }
@@ -386,7 +389,7 @@ class SyncService:
             token = self._connections.access_token(org_id, user_id)
         except DomainError:
             return None
-        return self._graph(lambda: token)
+        return self._graph(lambda: token, self._connections.token_renewal(org_id, user_id))
 
     def _update_mailbox(self, org_id: str, user_id: str, **values: Any) -> None:
         for _ in range(3):

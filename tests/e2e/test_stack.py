@@ -69,9 +69,35 @@ def test_the_run_command_serves_health_oidc_and_the_demo_page_then_stops_cleanly
             timeout=10,
         )  # fmt: skip
         assert preflight.headers["Access-Control-Allow-Origin"] == demo, "the page may call the API"
+        reset = subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "devtools.stack_reset", "--state-dir", str(tmp_path / "stack")],
+            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert reset.returncode == 1, "make reset leaves a running stack alone"
+        assert "stop it first" in reset.stderr
+        assert (tmp_path / "stack" / "emulator" / "ca.pem").exists()
     finally:
         stack.send_signal(signal.SIGINT)
         rest, _ = stack.communicate(timeout=60)
     assert stack.returncode == 0, "".join(output) + rest
     assert "stack stopped" in rest
     assert [pid for pid in pids if alive(pid)] == []
+
+
+def test_a_broken_emulator_stops_the_run_at_start_with_the_reason(tmp_path):
+    stack = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "devtools.stack", "--host-port", str(free_port()),
+         "--emulator-port", str(free_port()), "--azurite-ports", "0,0,0",
+         "--state-dir", str(tmp_path / "stack"), "--in-memory"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "GRAPH_METADATA_PATH": str(tmp_path / "no-such-metadata.xml")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+
+    assert stack.returncode == 1
+    assert "graph emulator exited during start" in stack.stderr
+    assert "Graph's v1.0 schema does not load" in stack.stderr
+    assert "stack stopped" in stack.stdout

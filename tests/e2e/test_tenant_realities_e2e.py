@@ -177,7 +177,6 @@ def faults_cleared(outlook: Outlook) -> Iterator[Outlook]:
     outlook.app.control("DELETE", "faults")
 
 
-@APP_FIX_PENDING
 def test_graph_refusing_an_access_token_is_answered_by_one_refresh_and_a_retry(faults_cleared):
     outlook = faults_cleared
     outlook.app.control(

@@ -12,6 +12,9 @@ import pytest
 import requests
 
 from devtools import demo_directory
+from devtools.clock import ClockFile
+from devtools.graph_emulator.control_client import EmulatorControl
+from devtools.graph_emulator.server import GraphEmulator
 
 PROJECT_ROOT = Path(__file__).parents[2]
 
@@ -99,3 +102,33 @@ def test_the_command_line_serves_until_sigterm(tmp_path):
     while not lines.empty():
         rest.append(lines.get().strip())
     assert rest[-1] == "graph emulator: stopped", rest
+
+
+@pytest.mark.integration
+def test_the_clock_moves_forward_back_to_real_time_and_never_before(http, emulator, control):
+    url = f"{emulator.base_url}/_emulator/clock"
+
+    assert control.move_clock("+8d")["offset_seconds"] == 8 * 86400
+    assert control.move_clock("-1h")["offset_seconds"] == 8 * 86400 - 3600
+    assert http.post(url, json={"move": "-9d"}).status_code == 400
+    assert http.post(url, json={"move": "soon"}).status_code == 400
+    assert http.post(url, json={"offset_seconds": 0}).json()["offset_seconds"] == 0
+
+
+@pytest.mark.integration
+def test_health_says_the_emulator_can_serve(http, emulator):
+    answer = http.get(f"{emulator.base_url}/_emulator/health")
+
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "healthy"
+
+
+def test_with_a_clock_file_the_emulator_keeps_the_local_stacks_time(tmp_path):
+    shared = ClockFile(tmp_path / "clock.json")
+    with GraphEmulator(state_dir=tmp_path / "emulator", clock_file=shared.path) as emulator:
+        control = EmulatorControl(emulator.base_url, emulator.ca_file)
+        shared.set_offset(3 * 86400)  # as `python -m devtools.clock +3d` does
+        assert control.clock()["offset_seconds"] == 3 * 86400
+
+        control.move_clock("+1d")  # as a demo page does
+        assert shared.offset_seconds() == 4 * 86400

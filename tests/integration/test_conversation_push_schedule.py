@@ -6,6 +6,7 @@ clock and each Retry-After are exact.
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -67,6 +68,9 @@ class Connections:
     def access_token(self, org_id: str, user_id: str) -> str:
         return "token"
 
+    def token_renewal(self, org_id: str, user_id: str) -> Callable[[], str]:
+        return lambda: "renewed token"
+
 
 class World:
     def __init__(self, storage: StorageAccount) -> None:
@@ -86,9 +90,10 @@ class World:
             events=EventIndex(table()),
             schedule=self.schedule,
             connections=Connections(),
-            graph=lambda token: GraphClient(
+            graph=lambda token, renew_token=None: GraphClient(
                 "https://graph.test/v1.0",
                 token,
+                renew_token=renew_token,
                 session=self.graph,
                 sleep=self.slept.append,
             ),

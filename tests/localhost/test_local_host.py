@@ -138,16 +138,10 @@ def test_admin_invocation_of_a_queue_function_enqueues_its_input(host, settled):
     )
 
 
-def test_a_timer_fires_on_its_schedule_and_says_when_it_is_past_due(host):
-    start = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
-    readings = iter([
-        start,  # the schedule is checked at start
-        start,  # next occurrence: 12:05:00
-        start + timedelta(minutes=5, milliseconds=500),  # due: fires on time
-        start + timedelta(minutes=5, milliseconds=500),  # next occurrence: 12:10:00
-        start + timedelta(minutes=12),  # two minutes late: fires past due
-    ])  # fmt: skip
-    last = start + timedelta(minutes=12)
+def timer_runs_on(host: LocalHost, readings: list[datetime]) -> list[bool]:
+    """Each run's past_due, for the first two runs of a five-minute timer whose clock gives
+    `readings`, then the last of them for ever."""
+    clock = iter(readings)
     stopping = threading.Event()
     results: list[object] = []
 
@@ -158,11 +152,37 @@ def test_a_timer_fires_on_its_schedule_and_says_when_it_is_past_due(host):
 
     entry = replace(host.catalog.timers[0], schedule="0 */5 * * * *")
     sample_app.timer_runs.clear()
-    runner = TimerRunner(entry, on_result, stopping, clock=lambda: next(readings, last))
+    runner = TimerRunner(entry, on_result, stopping, clock=lambda: next(clock, readings[-1]))
     give_up = threading.Timer(SETTLE_TIMEOUT, stopping.set)  # an upper bound, never a delay
     give_up.start()
     runner.start()
     runner.join()
     give_up.cancel()
+    return list(sample_app.timer_runs)
 
-    assert sample_app.timer_runs == [False, True]
+
+def test_a_timer_fires_on_its_schedule_and_says_when_it_is_past_due(host):
+    start = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
+    readings = [
+        start,  # the schedule is checked at start
+        start,  # next occurrence: 12:05:00
+        start + timedelta(minutes=5, milliseconds=500),  # due: fires on time; next at 12:10:00
+        start + timedelta(minutes=5, milliseconds=500),  # not due yet
+        start + timedelta(minutes=12),  # two minutes late: fires past due
+    ]
+
+    assert timer_runs_on(host, readings) == [False, True]
+
+
+def test_a_clock_moved_while_the_timer_runs_runs_it_again(host):
+    """The local stack's clock can be moved at any moment (devtools.clock): not even a move made
+    during a run is lost."""
+    start = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
+    readings = [
+        start,  # the schedule is checked at start
+        start,  # next occurrence: 12:05:00
+        start + timedelta(minutes=5, milliseconds=500),  # due: fires; meanwhile, the move...
+        start + timedelta(days=8),  # ...past 12:10:00, so it runs again, past due
+    ]
+
+    assert timer_runs_on(host, readings) == [False, True]

@@ -103,3 +103,34 @@ def test_shared_never_imports_azure_functions():
         if re.search(r"^\s*(import|from) azure\.functions", path.read_text(), re.MULTILINE)
     ]
     assert offenders == []
+
+
+def test_the_azure_sdks_request_and_response_dumps_stay_out_of_the_log():
+    """With the app loaded, a storage call logs no HTTP dump at INFO (the host's level)."""
+    probe = textwrap.dedent(
+        """
+        import logging
+        logging.basicConfig(level=logging.INFO)
+        import function_app
+        from azure.core.exceptions import AzureError
+        from azure.data.tables import TableClient
+        table = TableClient.from_connection_string(
+            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+            "TableEndpoint=http://127.0.0.1:9/devstoreaccount1;", "probe", retry_total=0)
+        try:
+            table.get_entity("p", "r")
+        except AzureError:
+            print("storage refused, as expected")
+        """
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", probe],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "storage refused, as expected" in result.stdout, result.stderr
+    assert "Request URL" not in result.stderr
+    assert "Request headers" not in result.stderr

@@ -1,4 +1,5 @@
-"""The reconnect banner, seen after moving the stack's dev clock from the demo page.
+"""The reconnect banner, seen after moving the stack's one clock from the demo page (its panel
+calls the emulator's `POST /_emulator/clock {"move": ...}`, which devtools.clock shares).
 
 A stack of its own: moving the clock moves it for everything on that stack. Connections here
 must be renewed monthly, with a week's warning, so moves stay under Microsoft's 90 days of
@@ -6,7 +7,6 @@ refresh-token inactivity (the maintenance timer refreshes between moves, as in p
 """
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
 from devtools.demo_directory import MANAGER
@@ -36,18 +36,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
         yield monthly
 
 
-def movable_clock(host: HostApp) -> None:
-    """Skip unless the stack has one clock to move (issue 10: `python -m devtools.clock`)."""
-    try:
-        host.control("POST", "clock", move="+0s")
-    except requests.HTTPError as error:
-        pytest.skip(f"this stack's clock cannot be moved yet (issue 10's dev clock): {error}")
-
-
 def test_moving_the_clock_brings_the_renewal_banner_then_reconnect_required(
     demo: DemoPage, host: HostApp
 ):
-    movable_clock(host)
     assert host.set_switches(MANAGER, allow=True, org_id=MANAGER.host_org_id).status_code == 200
     connect(host, MANAGER)
     page = demo.open("/settings", MANAGER)

@@ -1,6 +1,7 @@
 # The two commands of the README: `make run` and `make test`. Each installs what it needs.
+# `make unit` is the inner loop: unit tests only, no server, no checkov or npm install.
 # `make lock` recompiles the pinned, hashed requirements after a dependency changes.
-PYTHON ?= python3
+PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 # checkov pins packages that conflict with the app's test tools: the template checks get a venv
@@ -16,7 +17,8 @@ PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-un
 # The browser tests drive Debian's chromium through Playwright (never Playwright's own download).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint format install bench reset fresh-clone-check clean lock chromium
+.PHONY: run test unit lint typecheck format install bench reset fresh-clone-check clean \
+	lock chromium
 
 # RUN_ARGS: e.g. "--host-port 0 ..." (python -m devtools.stack --help)
 run: $(VENV)/.installed node_modules/.installed
@@ -26,7 +28,7 @@ run: $(VENV)/.installed node_modules/.installed
 reset:
 	$(PYTHON) -m devtools.stack_reset
 
-test: install lint chromium
+test: install lint typecheck chromium
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest
 
 # Installed with apt-get when missing and run as root; otherwise said, and the browser tests fail
@@ -41,11 +43,17 @@ chromium:
 	         "fail. Install Debian's: sudo apt-get install -y chromium (or CHROMIUM=/path)."; \
 	  fi; }
 
-lint: install
+unit: $(VENV)/.installed
+	$(PY) -m pytest -q tests/unit
+
+lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-format: install
+typecheck: $(VENV)/.installed
+	$(PY) -m mypy
+
+format: $(VENV)/.installed
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
@@ -91,4 +99,4 @@ node_modules/.installed: package.json package-lock.json
 
 clean:
 	rm -rf $(VENV) $(INFRA_VENV) $(LOCK_VENV) node_modules .stack .pytest_cache .ruff_cache \
-		test-results
+		.mypy_cache test-results

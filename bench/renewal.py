@@ -26,18 +26,16 @@ from typing import Any
 from devtools.demo_directory import MANAGER
 from devtools.host_app import HostApp
 from devtools.stack import LocalStack
-from shared.bootstrap import AppServices
+from shared.bootstrap import AccountTables, AppServices
 from shared.conversations.time_zones import parse_timestamp
 from shared.secrets import secret_provider
 from shared.settings import load_settings
-from shared.storage import names
 from shared.storage.account import StorageAccount
 from shared.sync.maintenance import BATCH, MaintenanceService
 from shared.sync.subscriptions import (
     LIFETIME,
     RENEW_BEFORE,
     SubscriptionManager,
-    SubscriptionRepository,
 )
 
 
@@ -63,12 +61,12 @@ class StorageRequests:
 def create_subscriptions(app: AppServices, org_id: str, user_id: str, count: int) -> datetime:
     """Creates `count` subscriptions through Graph; returns when the last one becomes due."""
     manager = SubscriptionManager(
-        repository=SubscriptionRepository(app.table(names.SUBSCRIPTIONS_TABLE)),
+        repository=app.subscriptions,
         schedule=app.schedule,
         public_base_url=app.settings.public_base_url,
         clock=app.clock,
     )
-    graph = app.graph(lambda: app.connections.access_token(org_id, user_id))
+    graph = app.connections.graph_for(org_id, user_id)
     with ThreadPoolExecutor(4) as pool:  # Outlook allows 4 concurrent requests per mailbox
         created = list(pool.map(lambda _: manager.create(graph, org_id, user_id), range(count)))
     return max(s.expires_at for s in created) - RENEW_BEFORE
@@ -91,7 +89,7 @@ def main() -> None:
         app = AppServices(
             settings,
             secret_provider(None, stack.environ),
-            storage=StorageAccount(settings.storage, raw_request_hook=counter),
+            tables=AccountTables(StorageAccount(settings.storage, raw_request_hook=counter)),
         )
         started = time.perf_counter()
         all_due = create_subscriptions(app, host.org_id, MANAGER.host_user_id, count)
@@ -103,10 +101,10 @@ def main() -> None:
         # of them is due again inside this window.
         maintenance = MaintenanceService(
             schedule=app.schedule,
-            sync=app.sync,
+            watcher=app.watcher,
+            mailbox_sync=app.mailbox_sync,
             conversations=app.conversations,
             connections=app.connections,
-            changes=app.changes,
             clock=lambda: all_due,
         )
         last_created = all_due + RENEW_BEFORE - LIFETIME

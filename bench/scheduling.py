@@ -112,8 +112,9 @@ def main() -> None:
         app.set_switches(MANAGER, allow=True).raise_for_status()
         for person in (MANAGER, EMPLOYEE_ALEX):
             assert app.connect(person) == {"outlook": "connected"}
-        run(app, Echo(app, stack.state / "logs" / "functions-host.log"), args.latency_ms,
-            args.calls)  # fmt: skip
+        run(
+            app, Echo(app, stack.state / "logs" / "functions-host.log"), args.latency_ms, args.calls
+        )
 
 
 def run(app: HostApp, echo: Echo, latency_ms: int, calls: int) -> None:

@@ -49,11 +49,22 @@ class Azurite:
         blob, queue, table = ports
         self._command = [
             str(AZURITE_BIN),
-            "--blobHost", "127.0.0.1", "--blobPort", str(blob),
-            "--queueHost", "127.0.0.1", "--queuePort", str(queue),
-            "--tableHost", "127.0.0.1", "--tablePort", str(table),
-            "--skipApiVersionCheck", "--disableTelemetry", "--loose",
-        ]  # fmt: skip
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(blob),
+            "--queueHost",
+            "127.0.0.1",
+            "--queuePort",
+            str(queue),
+            "--tableHost",
+            "127.0.0.1",
+            "--tablePort",
+            str(table),
+            "--skipApiVersionCheck",
+            "--disableTelemetry",
+            "--loose",
+        ]
         if in_memory:
             self._command.append("--inMemoryPersistence")
         elif location is not None:

@@ -3,7 +3,9 @@
 import azure.functions as func
 
 from functions.http import api, authenticate, json_response, read_json, redirect, services
-from shared.errors import BadRequest
+from shared.changes.views import page_view
+from shared.connections.views import sign_in_view, status_view
+from shared.errors import ErrorCode, InvalidRequest
 
 blueprint = func.Blueprint()
 
@@ -12,7 +14,7 @@ blueprint = func.Blueprint()
 @api
 def calendar_status(req: func.HttpRequest) -> func.HttpResponse:
     caller = authenticate(req)
-    return json_response(services().connections.status(caller))
+    return json_response(status_view(services().connections.status(caller)))
 
 
 @blueprint.route(route="me/calendar/connect", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -22,29 +24,30 @@ def connect_calendar(req: func.HttpRequest) -> func.HttpResponse:
     body = read_json(req) if req.get_body() else {}
     return_url = body.get("returnUrl")
     if return_url is not None and not isinstance(return_url, str):
-        raise BadRequest("returnUrl must be a string.", code="invalid_return_url")
-    return json_response(services().connections.begin_connect(caller, return_url))
+        raise InvalidRequest("returnUrl must be a string.", ErrorCode.INVALID_RETURN_URL)
+    started = services().connections.begin_connect(caller, return_url)
+    return json_response(sign_in_view("authorizationUrl", started.url, started.expires_at))
 
 
 @blueprint.route(route="me/calendar/check", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @api
 def check_calendar(req: func.HttpRequest) -> func.HttpResponse:
     caller = authenticate(req)
-    return json_response(services().connections.check(caller))
+    return json_response(status_view(services().connections.check(caller)))
 
 
 @blueprint.route(route="me/calendar", methods=["DELETE"], auth_level=func.AuthLevel.ANONYMOUS)
 @api
 def disconnect_calendar(req: func.HttpRequest) -> func.HttpResponse:
     caller = authenticate(req)
-    services().connections.disconnect(caller)
+    services().lifecycle.disconnect(caller)
     return func.HttpResponse(status_code=204)
 
 
 @blueprint.route(route="auth/callback", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @api
 def auth_callback(req: func.HttpRequest) -> func.HttpResponse:
-    return redirect(services().connections.complete_connect(dict(req.params)))
+    return redirect(services().lifecycle.complete_connect(dict(req.params)))
 
 
 @blueprint.route(route="me/changes", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -53,4 +56,4 @@ def my_changes(req: func.HttpRequest) -> func.HttpResponse:
     """Changes from Outlook and connection events for the caller, oldest first, from a cursor."""
     caller = authenticate(req)
     since = req.params.get("since") or None
-    return json_response(services().changes.since(caller.org_id, caller.user_id, since))
+    return json_response(page_view(services().changes.since(caller.org_id, caller.user_id, since)))

@@ -18,7 +18,8 @@ _NOTHING_FROM_ELSEWHERE = "default-src 'none'; style-src 'unsafe-inline'"
 @functools.cache
 def openapi_document() -> dict[str, Any]:
     """The document, read once per process (it ships with the app, next to this module)."""
-    return json.loads(DOCUMENT.read_text(encoding="utf-8"))
+    document: dict[str, Any] = json.loads(DOCUMENT.read_text(encoding="utf-8"))
+    return document
 
 
 @blueprint.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

@@ -22,13 +22,14 @@ logger = logging.getLogger("functions.sync")
 def process_graph_notification(msg: func.QueueMessage, poison: func.Out[str]) -> None:
     body = msg.get_body().decode("utf-8", errors="replace")
     try:
-        outcome = services().sync.process(body)
+        outcome = services().sync_worker.process(body)
     except UnreadableMessage as error:
         # No retry can help: poisoned at once, with the reason beside the message. Failures
         # that may pass (Graph down) raise, and the host retries them up to maxDequeueCount.
         poison.set(json.dumps({"message": body, "reason": str(error), "id": msg.id}))
-        logger.warning("graph notification %s unreadable, moved to the poison queue: %s",
-                       msg.id, error)  # fmt: skip
+        logger.warning(
+            "graph notification %s unreadable, moved to the poison queue: %s", msg.id, error
+        )
         return
     logger.info("graph notification %s: %s", msg.id, outcome)
 

@@ -1,23 +1,21 @@
 """Graph's change and lifecycle notifications: validated, queued, answered in milliseconds."""
 
-import logging
-
 import azure.functions as func
 
 from functions.http import api, services
 from shared.storage.names import GRAPH_NOTIFICATIONS_QUEUE
+from shared.sync.notifications import NotificationKind
 
 blueprint = func.Blueprint()
-logger = logging.getLogger("functions.webhooks")
 
 
 def _handle(
-    req: func.HttpRequest, out: func.Out[list[str]], *, lifecycle: bool
+    req: func.HttpRequest, out: func.Out[list[str]], kind: NotificationKind
 ) -> func.HttpResponse:
     token = req.params.get("validationToken")
     if token is not None:  # subscription handshake: echo the (already URL-decoded) token
         return func.HttpResponse(token, status_code=200, mimetype="text/plain")
-    messages = services().sync.accept(req.get_body(), lifecycle=lifecycle)
+    messages = services().webhooks.accept(req.get_body(), kind)
     if messages:
         out.set(messages)
     return func.HttpResponse(status_code=202)
@@ -29,7 +27,7 @@ def _handle(
 )
 @api
 def graph_notifications(req: func.HttpRequest, out: func.Out[list[str]]) -> func.HttpResponse:
-    return _handle(req, out, lifecycle=False)
+    return _handle(req, out, NotificationKind.CHANGE)
 
 
 @blueprint.route(route="graph/lifecycle", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -38,4 +36,4 @@ def graph_notifications(req: func.HttpRequest, out: func.Out[list[str]]) -> func
 )
 @api
 def graph_lifecycle(req: func.HttpRequest, out: func.Out[list[str]]) -> func.HttpResponse:
-    return _handle(req, out, lifecycle=True)
+    return _handle(req, out, NotificationKind.LIFECYCLE)

@@ -1,53 +1,74 @@
 """The composition root: settings, secrets, storage and services, built once per process, lazily.
 
 Nothing here runs at import; the first request builds what it needs, so a cold start pays only
-for what that request uses, and a settings problem is reported (naming each setting) then.
+for what that request uses, and a settings problem is answered (naming each setting in the log
+and in /api/health) then. The object graph has no cycles: each service gets what it uses, and
+the use cases that span services (shared/lifecycle.py) sit above them. Graph's webhooks need
+only `webhooks`, which reads no secret and builds no MSAL client.
+
+Tests pass fakes for the seams: the tables, Graph's HTTP session and the identity platform.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
-from shared.availability import AvailabilityService
+from shared.availability.service import AvailabilityService
 from shared.caller import HostTokenVerifier
+from shared.changes.feed import ChangeFeed
 from shared.client_credential import msal_client_credential
-from shared.connections.model import Connection
 from shared.connections.repository import (
     AccountLinkRepository,
     ConnectionRepository,
     PendingSignInRepository,
 )
-from shared.connections.service import ConnectionPolicy, ConnectionService
-from shared.conversations.repository import (
-    ConversationRepository,
-    EventIndex,
-    RecordRepository,
-)
+from shared.connections.service import ConnectionPolicy, ConnectionService, Identity
+from shared.connections.sign_ins import SignIns
+from shared.conversations.repository import ConversationRepository, EventIndex, RecordRepository
 from shared.conversations.service import ConversationService
-from shared.graph.client import GraphClient
+from shared.graph.client import GraphClient, HttpSession
 from shared.identity import IdentityClient, trusting_session
+from shared.lifecycle import ConnectionLifecycle
 from shared.organisations.repository import OrgSettingsRepository
 from shared.organisations.service import OrganisationService
+from shared.schedule import WorkSchedule
 from shared.secrets import SecretName, SecretProvider, secret_provider
 from shared.settings import Settings, load_settings
 from shared.storage import names
 from shared.storage.account import StorageAccount
-from shared.storage.entities import EntityTable
-from shared.sync.changes import ChangeFeed
-from shared.sync.maintenance import ConnectionLifecycle, MaintenanceService
-from shared.sync.schedule import WorkSchedule
-from shared.sync.service import SyncService
+from shared.storage.entities import EntityStore, EntityTable
+from shared.sync.mailboxes import MailboxStates
+from shared.sync.maintenance import MaintenanceService
+from shared.sync.notifications import NotificationInbox
+from shared.sync.service import MailboxSync
 from shared.sync.subscriptions import SubscriptionManager, SubscriptionRepository
+from shared.sync.watch import MailboxWatcher
+from shared.sync.worker import SyncWorker
 from shared.token_cipher import TokenCipher
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class Tables(Protocol):
+    """Where the entity tables come from: the storage account, or fakes in unit tests."""
+
+    def table(self, name: str) -> EntityStore: ...
+
+
+class AccountTables:
+    def __init__(self, storage: StorageAccount) -> None:
+        self._storage = storage
+
+    def table(self, name: str) -> EntityStore:
+        return EntityTable(self._storage.table(name))
 
 
 class AppServices:
@@ -57,24 +78,33 @@ class AppServices:
         secrets: SecretProvider,
         *,
         clock: Callable[[], datetime] = utc_now,
-        storage: StorageAccount | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        tables: Tables | None = None,
+        graph_session: HttpSession | None = None,
+        identity: Identity | None = None,
     ) -> None:
         self.settings = settings
         self.secrets = secrets
         self.clock = clock
-        self.storage = storage or StorageAccount(settings.storage)
+        self._sleep = sleep  # Graph's Retry-After waits (tests move their clock instead)
+        self._tables = tables or AccountTables(StorageAccount(settings.storage))
+        self._graph_session = graph_session or trusting_session(settings.tls_ca_bundle)
+        self._identity = identity
         self._msal_http_cache: dict[Any, Any] = {}
-        self._graph_session = trusting_session(settings.tls_ca_bundle)
 
-    def table(self, name: str) -> EntityTable:
-        return EntityTable(self.storage.table(name))
+    # --- adapters -----------------------------------------------------------------------------
+
+    def _table(self, name: str) -> EntityStore:
+        return self._tables.table(name)
 
     @cached_property
     def cipher(self) -> TokenCipher:
         return TokenCipher.from_secret(self.secrets.get(SecretName.TOKEN_ENCRYPTION_KEYS))
 
     @cached_property
-    def identity(self) -> IdentityClient:
+    def identity(self) -> Identity:
+        if self._identity is not None:
+            return self._identity
         return IdentityClient(
             client_id=self.settings.entra_client_id,
             client_credential=msal_client_credential(
@@ -94,7 +124,7 @@ class AppServices:
             access_token,
             renew_token=renew_token,
             session=self._graph_session,
-            ca_bundle=self.settings.tls_ca_bundle,
+            sleep=self._sleep,
         )
 
     @cached_property
@@ -114,100 +144,56 @@ class AppServices:
             secret=self.secrets.get(SecretName.HOST_APP_TOKEN_SECRET),
         )
 
-    @cached_property
-    def orgs(self) -> OrgSettingsRepository:
-        return OrgSettingsRepository(self.table(names.ORG_SETTINGS_TABLE))
+    # --- stores shared by several services ----------------------------------------------------
 
     @cached_property
-    def sign_ins(self) -> PendingSignInRepository:
-        return PendingSignInRepository(self.table(names.AUTH_STATES_TABLE))
+    def orgs(self) -> OrgSettingsRepository:
+        return OrgSettingsRepository(self._table(names.ORG_SETTINGS_TABLE))
+
+    @cached_property
+    def schedule(self) -> WorkSchedule:
+        return WorkSchedule(self._table(names.SCHEDULE_TABLE))
+
+    @cached_property
+    def changes(self) -> ChangeFeed:
+        return ChangeFeed(self._table(names.CHANGES_TABLE), self.clock)
+
+    @cached_property
+    def subscriptions(self) -> SubscriptionRepository:
+        return SubscriptionRepository(self._table(names.SUBSCRIPTIONS_TABLE))
+
+    @cached_property
+    def mailboxes(self) -> MailboxStates:
+        return MailboxStates(self._table(names.MAILBOX_SYNC_TABLE))
+
+    @cached_property
+    def sign_ins(self) -> SignIns:
+        return SignIns(
+            pending=PendingSignInRepository(self._table(names.AUTH_STATES_TABLE)),
+            cipher=self.cipher,
+            allowed_origins=self.settings.host_app_origins,
+            clock=self.clock,
+        )
+
+    # --- services -----------------------------------------------------------------------------
 
     @cached_property
     def connections(self) -> ConnectionService:
         return ConnectionService(
             policy=ConnectionPolicy(
                 public_base_url=self.settings.public_base_url,
-                allowed_origins=self.settings.host_app_origins,
                 reconnect_months=self.settings.reconnect_interval_months,
                 warning=timedelta(days=self.settings.reconnect_warning_days),
             ),
             orgs=self.orgs,
-            connections=ConnectionRepository(self.table(names.CONNECTIONS_TABLE)),
-            links=AccountLinkRepository(self.table(names.ACCOUNT_LINKS_TABLE)),
+            connections=ConnectionRepository(self._table(names.CONNECTIONS_TABLE)),
+            links=AccountLinkRepository(self._table(names.ACCOUNT_LINKS_TABLE)),
             sign_ins=self.sign_ins,
             identity=self.identity,
             graph=self.graph,
             cipher=self.cipher,
-            clock=self.clock,
-            hooks=_LazyLifecycle(self),
-        )
-
-    @cached_property
-    def conversations(self) -> ConversationService:
-        origin = self.settings.host_app_origins[0]
-        return ConversationService(
-            repository=ConversationRepository(
-                self.table(names.CONVERSATIONS_TABLE),
-                self.table(names.CONVERSATION_INDEX_TABLE),
-                self.table(names.IDEMPOTENCY_TABLE),
-            ),
-            records=RecordRepository(self.table(names.CONVERSATION_RECORDS_TABLE)),
-            events=EventIndex(self.table(names.EVENT_INDEX_TABLE)),
             schedule=self.schedule,
-            connections=self.connections,
-            graph=self.graph,
-            app_link=lambda conversation_id: f"{origin}/conversations/{conversation_id}",
-            clock=self.clock,
-        )
-
-    @cached_property
-    def schedule(self) -> WorkSchedule:
-        return WorkSchedule(self.table(names.SCHEDULE_TABLE))
-
-    @cached_property
-    def availability(self) -> AvailabilityService:
-        return AvailabilityService(self.connections, self.graph)
-
-    @cached_property
-    def changes(self) -> ChangeFeed:
-        return ChangeFeed(self.table(names.CHANGES_TABLE), self.clock)
-
-    @cached_property
-    def sync(self) -> SyncService:
-        subscriptions = SubscriptionRepository(self.table(names.SUBSCRIPTIONS_TABLE))
-        conversations = self.conversations
-        service = SyncService(
-            connections=self.connections,
-            conversations=conversations,
-            conversation_repository=conversations.repository,
-            events=conversations.events,
-            mailboxes=self.table(names.MAILBOX_SYNC_TABLE),
-            subscriptions=subscriptions,
-            manager=SubscriptionManager(
-                repository=subscriptions,
-                schedule=self.schedule,
-                public_base_url=self.settings.public_base_url,
-                clock=self.clock,
-            ),
-            changes=self.changes,
-            graph=self.graph,
-            clock=self.clock,
-        )
-        return service
-
-    @cached_property
-    def lifecycle(self) -> ConnectionLifecycle:
-        warning = timedelta(days=self.settings.reconnect_warning_days)
-        return ConnectionLifecycle(self.sync, self.schedule, warning, self.clock)
-
-    @cached_property
-    def maintenance(self) -> MaintenanceService:
-        return MaintenanceService(
-            schedule=self.schedule,
-            sync=self.sync,
-            conversations=self.conversations,
-            connections=self.connections,
-            changes=self.changes,
+            feed=self.changes,
             clock=self.clock,
         )
 
@@ -215,27 +201,86 @@ class AppServices:
     def organisations(self) -> OrganisationService:
         return OrganisationService(
             orgs=self.orgs,
-            connections=self.connections,
             sign_ins=self.sign_ins,
             identity=self.identity,
-            cipher=self.cipher,
             public_base_url=self.settings.public_base_url,
             clock=self.clock,
-            switched_on=lambda org_id: self.lifecycle.organisation_switched_on(org_id),
         )
 
+    @cached_property
+    def conversations(self) -> ConversationService:
+        return ConversationService(
+            repository=ConversationRepository(
+                self._table(names.CONVERSATIONS_TABLE),
+                self._table(names.CONVERSATION_INDEX_TABLE),
+                self._table(names.IDEMPOTENCY_TABLE),
+            ),
+            records=RecordRepository(self._table(names.CONVERSATION_RECORDS_TABLE)),
+            events=EventIndex(self._table(names.EVENT_INDEX_TABLE)),
+            schedule=self.schedule,
+            outlook=self.connections,
+            feed=self.changes,
+            app_origin=self.settings.host_app_origins[0],
+            clock=self.clock,
+        )
 
-class _LazyLifecycle:
-    """Connection hooks that build the sync services only when a connection actually changes."""
+    @cached_property
+    def availability(self) -> AvailabilityService:
+        return AvailabilityService(self.connections)
 
-    def __init__(self, app: AppServices) -> None:
-        self._app = app
+    @cached_property
+    def webhooks(self) -> NotificationInbox:
+        """What Graph's webhooks need, and nothing more: no secret, no MSAL, milliseconds."""
+        return NotificationInbox(self.subscriptions, self.clock)
 
-    def connected(self, connection: Connection) -> None:
-        self._app.lifecycle.connected(connection)
+    @cached_property
+    def mailbox_sync(self) -> MailboxSync:
+        return MailboxSync(
+            mailboxes=self.mailboxes,
+            conversations=self.conversations,
+            outlook=self.connections,
+            clock=self.clock,
+        )
 
-    def disconnecting(self, connection: Connection) -> None:
-        self._app.lifecycle.disconnecting(connection)
+    @cached_property
+    def watcher(self) -> MailboxWatcher:
+        return MailboxWatcher(
+            outlook=self.connections,
+            mailboxes=self.mailboxes,
+            subscriptions=self.subscriptions,
+            manager=SubscriptionManager(
+                repository=self.subscriptions,
+                schedule=self.schedule,
+                public_base_url=self.settings.public_base_url,
+                clock=self.clock,
+            ),
+            mailbox_sync=self.mailbox_sync,
+            schedule=self.schedule,
+            clock=self.clock,
+        )
+
+    @cached_property
+    def sync_worker(self) -> SyncWorker:
+        return SyncWorker(mailbox_sync=self.mailbox_sync, watcher=self.watcher)
+
+    @cached_property
+    def lifecycle(self) -> ConnectionLifecycle:
+        return ConnectionLifecycle(
+            connections=self.connections,
+            organisations=self.organisations,
+            watcher=self.watcher,
+        )
+
+    @cached_property
+    def maintenance(self) -> MaintenanceService:
+        return MaintenanceService(
+            schedule=self.schedule,
+            watcher=self.watcher,
+            mailbox_sync=self.mailbox_sync,
+            conversations=self.conversations,
+            connections=self.connections,
+            clock=self.clock,
+        )
 
 
 _lock = threading.Lock()

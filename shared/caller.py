@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+from shared.errors import ErrorCode, Unauthenticated
 
 if TYPE_CHECKING:
     import jwt
@@ -26,8 +28,10 @@ class Caller:
         return ADMIN_ROLE in self.roles
 
 
-class Unauthenticated(Exception):
-    """No usable bearer token; the message is safe to show (it never echoes the token)."""
+class SigningKeys(Protocol):
+    """The host app's published keys (jwt.PyJWKClient over HOST_APP_JWKS_URL)."""
+
+    def get_signing_key_from_jwt(self, token: str) -> jwt.PyJWK: ...
 
 
 class HostTokenVerifier:
@@ -39,7 +43,7 @@ class HostTokenVerifier:
         issuer: str,
         audience: str,
         secret: str | None = None,
-        jwks_client: jwt.PyJWKClient | None = None,
+        jwks_client: SigningKeys | None = None,
     ) -> None:
         if (secret is None) == (jwks_client is None):
             raise ValueError("give exactly one of a shared secret or a JWKS client")
@@ -71,7 +75,7 @@ class HostTokenVerifier:
                 options={"require": ["exp", "iss", "aud", "sub"]},
             )
         except jwt.ExpiredSignatureError:
-            raise Unauthenticated("the token has expired") from None
+            raise Unauthenticated("the token has expired", ErrorCode.TOKEN_EXPIRED) from None
         except jwt.InvalidAudienceError:
             raise Unauthenticated("the token is not meant for this service") from None
         except jwt.InvalidIssuerError:

@@ -19,10 +19,13 @@ variables). Its MSAL cache hands back the same token until five minutes before i
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.secrets import SecretName, SecretProvider, SecretUnavailable
 from shared.settings import ClientCredentialMode, ClientCredentialSettings
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
 
 # MSAL's ConfidentialClientApplication(client_credential=...): a secret, or a dict whose
 # "client_assertion" is a callable MSAL invokes for each token request it sends (MSAL Python
@@ -43,7 +46,7 @@ class ManagedIdentityAssertion:
         audience: str,
         *,
         ca_bundle: str | None = None,
-        credential: Any = None,
+        credential: TokenCredential | None = None,
         **transport_options: Any,
     ) -> None:
         self._client_id = client_id
@@ -64,7 +67,7 @@ class ManagedIdentityAssertion:
                 f"{type(error).__name__}: {_first_line(error)}"
             ) from error
 
-    def _managed_identity(self) -> Any:
+    def _managed_identity(self) -> TokenCredential:
         with self._lock:
             if self._credential is None:
                 # Imported here so that importing the app does no credential work.

@@ -1,49 +1,171 @@
-"""Domain failures that the HTTP layer turns into problem+json answers."""
+"""What goes wrong, named for what it means, and the complete list of error codes.
+
+Every error the HTTP API answers is application/problem+json with a `code` from ErrorCode, so a
+frontend can switch on it; functions/problems.py is the one place that gives each code its HTTP
+status. The exceptions, and what to catch:
+
+    AppError                      `detail` (safe to show a user) and `code`
+    ├── InvalidRequest            the request is malformed; the code names what is wrong
+    ├── Unauthenticated           no usable host-app token (invalid_token, token_expired)
+    ├── AdminOnly                 only an organisation admin may do this
+    ├── OrganiserOnly             only the conversation's organiser may do this
+    ├── GuestNotAllowed           a guest added in Outlook may not add notes or actions
+    ├── ConversationNotFound      no such conversation, or not the caller's
+    ├── StaleVersion              changed since the caller read it, or while saving
+    ├── ConversationCancelled     a cancelled conversation cannot change
+    ├── ConversationBusy          written by others again and again: try again
+    ├── OutlookNotUsable          the user's Outlook cannot be used on their behalf now
+    │   ├── OutlookSwitchedOff    the organisation switched the integration off
+    │   ├── NotConnected          the user has not connected their calendar
+    │   ├── ReconnectRequired     the user must connect their calendar again
+    │   └── SignInUnavailable     the Microsoft identity platform cannot be reached now
+    ├── OutlookUnavailable        Microsoft Graph failed for now; `retry_after` if it said
+    ├── OutlookRefused            Microsoft Graph refused (its own code goes to the log only)
+    ├── NotConfigured             the app's settings or secrets are not usable
+    └── InternalError             anything else: a bug
+
+UnreadableMessage is apart: a queue message no retry can help, poisoned at once.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
 
-class DomainError(Exception):
-    status = 500
-    title = "Internal error"
 
-    def __init__(self, detail: str, *, code: str | None = None, **extra: object) -> None:
+class ErrorCode(StrEnum):
+    # The request (400)
+    INVALID_JSON = "invalid_json"  # the body is not a JSON object
+    UNKNOWN_FIELDS = "unknown_fields"  # the body has fields this endpoint does not take
+    INVALID_SETTINGS = "invalid_settings"  # admin switches are not booleans
+    INVALID_TENANT = "invalid_tenant"  # tenantId is not an Entra tenant id or domain
+    INVALID_RETURN_URL = "invalid_return_url"  # returnUrl is not a string
+    RETURN_URL_NOT_ALLOWED = "return_url_not_allowed"  # returnUrl is not on a host-app origin
+    INVALID_STATE = "invalid_state"  # a sign-in callback without a known, unused state
+    INVALID_CONSENT_RESPONSE = "invalid_consent_response"  # neither granted nor an error
+    TOO_MANY_ATTENDEES = "too_many_attendees"
+    INVALID_KEY = "invalid_key"  # Idempotency-Key
+    INVALID_TEXT = "invalid_text"  # a note's or an action's text
+    INVALID_TYPE = "invalid_type"  # a conversation's type
+    INVALID_TITLE = "invalid_title"
+    TITLE_READ_ONLY = "title_read_only"
+    EMPTY = "empty"  # a change that changes nothing
+    INVALID_TIME = "invalid_time"  # start, end or timeZone of a conversation
+    INVALID_ATTENDEES = "invalid_attendees"
+    INVALID_LOCATION = "invalid_location"
+    INVALID_RECURRENCE = "invalid_recurrence"
+    INVALID_WINDOW = "invalid_window"  # start, end or timeZone of a query window
+    INVALID_CURSOR = "invalid_cursor"  # `since` is not a cursor the change feed gave out
+    INVALID_NOTIFICATION = "invalid_notification"  # a webhook body that is not Graph's shape
+    # The caller (401, 403, 404)
+    INVALID_TOKEN = "invalid_token"  # noqa: S105 - missing, malformed, forged, or not for us
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105 - a code, not a secret
+    ADMIN_ONLY = "admin_only"
+    ORGANISER_ONLY = "organiser_only"
+    GUEST = "guest"
+    DISABLED = "disabled"  # the organisation has not enabled Outlook calendar sync
+    NOT_FOUND = "not_found"
+    # The state of things (409, 412)
+    NOT_CONNECTED = "not_connected"
+    RECONNECT_REQUIRED = "reconnect_required"
+    CANCELLED = "cancelled"
+    BUSY = "busy"
+    STALE = "stale"
+    # Outlook and the app itself (500, 502, 503)
+    SIGN_IN_UNAVAILABLE = "sign_in_unavailable"
+    OUTLOOK_UNAVAILABLE = "outlook_unavailable"
+    OUTLOOK_REFUSED = "outlook_refused"
+    NOT_CONFIGURED = "not_configured"
+    INTERNAL_ERROR = "internal_error"
+
+
+class AppError(Exception):
+    code: ErrorCode  # each kind's own; InvalidRequest and Unauthenticated say which
+
+    def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+class InvalidRequest(AppError):
+    def __init__(self, detail: str, code: ErrorCode) -> None:
+        super().__init__(detail)
         self.code = code
-        self.extra = extra
 
 
-class BadRequest(DomainError):
-    status, title = 400, "Bad request"
+class Unauthenticated(AppError):
+    """The message is safe to show: it never echoes the token."""
+
+    def __init__(self, detail: str, code: ErrorCode = ErrorCode.INVALID_TOKEN) -> None:
+        super().__init__(detail)
+        self.code = code
 
 
-class Unauthorized(DomainError):
-    status, title = 401, "Unauthorized"
+class AdminOnly(AppError):
+    code = ErrorCode.ADMIN_ONLY
 
 
-class Forbidden(DomainError):
-    status, title = 403, "Forbidden"
+class OrganiserOnly(AppError):
+    code = ErrorCode.ORGANISER_ONLY
 
 
-class NotFound(DomainError):
-    status, title = 404, "Not found"
+class GuestNotAllowed(AppError):
+    code = ErrorCode.GUEST
 
 
-class Conflict(DomainError):
-    status, title = 409, "Conflict"
+class ConversationNotFound(AppError):
+    code = ErrorCode.NOT_FOUND
 
 
-class PreconditionFailed(DomainError):
-    status, title = 412, "Precondition failed"
+class StaleVersion(AppError):
+    code = ErrorCode.STALE
 
 
-class PreconditionRequired(DomainError):
-    status, title = 428, "Precondition required"
+class ConversationCancelled(AppError):
+    code = ErrorCode.CANCELLED
 
 
-class Unavailable(DomainError):
-    status, title = 503, "Service unavailable"
+class ConversationBusy(AppError):
+    code = ErrorCode.BUSY
+
+
+class OutlookNotUsable(AppError):
+    """Why the user's Outlook cannot be used for them now; the work waits or is refused."""
+
+
+class OutlookSwitchedOff(OutlookNotUsable):
+    code = ErrorCode.DISABLED
+
+
+class NotConnected(OutlookNotUsable):
+    code = ErrorCode.NOT_CONNECTED
+
+
+class ReconnectRequired(OutlookNotUsable):
+    code = ErrorCode.RECONNECT_REQUIRED
+
+
+class SignInUnavailable(OutlookNotUsable):
+    code = ErrorCode.SIGN_IN_UNAVAILABLE
+
+
+class OutlookUnavailable(AppError):
+    code = ErrorCode.OUTLOOK_UNAVAILABLE
+
+    def __init__(self, detail: str, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class OutlookRefused(AppError):
+    code = ErrorCode.OUTLOOK_REFUSED
+
+
+class NotConfigured(AppError):
+    code = ErrorCode.NOT_CONFIGURED
+
+
+class InternalError(AppError):
+    code = ErrorCode.INTERNAL_ERROR
 
 
 class UnreadableMessage(ValueError):

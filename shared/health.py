@@ -6,13 +6,20 @@ The report names what is wrong (setting names, table names, secret names) and ne
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared.client_credential import credential_problems
-from shared.secrets import SecretName, SecretProvider, SecretUnavailable, secret_provider
-from shared.settings import Settings, SettingsError, load_settings
+from shared.secrets import (
+    EnvironmentSecrets,
+    KeyVaultSecrets,
+    SecretName,
+    SecretProvider,
+    SecretUnavailable,
+)
+from shared.settings import Settings, SettingsError, StorageSettings, load_settings
 from shared.storage import names
 from shared.storage.account import StorageAccount
 
@@ -54,15 +61,14 @@ class HealthReport:
         }
 
 
-def check_health(
-    environ: Mapping[str, str],
-    storage_for: Callable[[Settings], StorageAccount] = lambda s: StorageAccount(s.storage),
-) -> HealthReport:
+def check_health(environ: Mapping[str, str]) -> HealthReport:
     try:
         settings = load_settings(environ)
     except SettingsError as error:
         return HealthReport([Check("settings", error.problems)])
-    secrets = secret_provider(settings.key_vault_url, environ)
+    secrets = (
+        _vault(settings.key_vault_url) if settings.key_vault_url else EnvironmentSecrets(environ)
+    )
     credential = settings.entra_credential
     return HealthReport(
         [
@@ -73,9 +79,20 @@ def check_health(
                 credential_problems(credential, secrets, ca_bundle=settings.tls_ca_bundle),
                 {"mode": credential.mode.value},
             ),
-            Check("storage", _storage_problems(storage_for(settings))),
+            Check("storage", _storage_problems(_storage(settings.storage))),
         ]
     )
+
+
+@functools.cache
+def _vault(url: str) -> KeyVaultSecrets:
+    """One client per vault for the process's probes (and its cache keeps them off the vault)."""
+    return KeyVaultSecrets(url)
+
+
+@functools.cache
+def _storage(settings: StorageSettings) -> StorageAccount:
+    return StorageAccount(settings)
 
 
 def required_secrets(settings: Settings) -> list[SecretName]:
@@ -105,7 +122,7 @@ def _storage_problems(storage: StorageAccount) -> list[str]:
             try:
                 storage.table(table).get_entity(_PROBE_KEY, _PROBE_KEY, **_PROBE_OPTIONS)
             except ResourceNotFoundError as error:
-                if error.error_code == "TableNotFound":
+                if getattr(error, "error_code", None) == "TableNotFound":
                     problems.append(f"table {table} does not exist")
         for queue in names.QUEUES:
             try:
@@ -113,7 +130,8 @@ def _storage_problems(storage: StorageAccount) -> list[str]:
             except ResourceNotFoundError:
                 problems.append(f"queue {queue} does not exist")
     except HttpResponseError as error:
-        problems.append(f"storage refused the request: {error.status_code} {error.error_code}")
+        code = getattr(error, "error_code", None)
+        problems.append(f"storage refused the request: {error.status_code} {code}")
     except AzureError as error:
         problems.append(f"storage is unreachable: {type(error).__name__}")
     return problems

@@ -8,6 +8,8 @@ fetching the authority's metadata again on every request.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -59,7 +61,9 @@ class SignInFailed(Exception):
         super().__init__(f"{error}: {description}")
 
 
-class ReconnectRequired(Exception):
+class RefreshRefused(Exception):
+    """The identity platform refused to refresh: the user must sign in (connect) again."""
+
     def __init__(self, reason: ReconnectReason, detail: str) -> None:
         self.reason, self.detail = reason, detail
         super().__init__(f"{reason.value}: {detail}")
@@ -151,26 +155,22 @@ class IdentityClient:
 
     def begin_sign_in(self, redirect_uri: str, login_hint: str | None = None) -> dict[str, Any]:
         """MSAL's auth-code flow (state, nonce, PKCE verifier): keep it server side, sealed."""
-        return self._app().initiate_auth_code_flow(
+        flow: dict[str, Any] = self._app().initiate_auth_code_flow(
             self.scopes,
             redirect_uri=redirect_uri,
             login_hint=login_hint,
             prompt="select_account",
             response_mode="query",
         )
+        return flow
 
     def complete_sign_in(self, flow: dict[str, Any], auth_response: dict[str, str]) -> SignedIn:
         cache = GraphTokenCache(self._graph_resource)
         try:
-            result = self._app(cache).acquire_token_by_auth_code_flow(flow, auth_response)
+            with _token_endpoint():
+                result = self._app(cache).acquire_token_by_auth_code_flow(flow, auth_response)
         except ValueError as error:  # MSAL: state mismatch or a response to another flow
             raise SignInFailed("invalid_state", str(error), []) from error
-        except requests.RequestException as error:
-            raise IdentityUnavailable(
-                f"token endpoint unreachable: {type(error).__name__}"
-            ) from error
-        except CredentialUnavailable as error:
-            raise IdentityUnavailable(f"the app's client credential: {error}") from error
         if _client_refused_in(result):
             raise _client_refused(result)
         if "error" in result:
@@ -201,19 +201,13 @@ class IdentityClient:
             (a for a in app.get_accounts() if a.get("home_account_id") == home_account_id), None
         )
         if account is None:
-            raise ReconnectRequired(ReconnectReason.SIGN_IN_EXPIRED, "no cached account")
-        try:
+            raise RefreshRefused(ReconnectReason.SIGN_IN_EXPIRED, "no cached account")
+        with _token_endpoint():
             result = app.acquire_token_silent_with_error(
                 self.scopes, account, force_refresh=force_refresh
             )
-        except requests.RequestException as error:
-            raise IdentityUnavailable(
-                f"token endpoint unreachable: {type(error).__name__}"
-            ) from error
-        except CredentialUnavailable as error:
-            raise IdentityUnavailable(f"the app's client credential: {error}") from error
         if not result:
-            raise ReconnectRequired(ReconnectReason.SIGN_IN_EXPIRED, "no refresh token cached")
+            raise RefreshRefused(ReconnectReason.SIGN_IN_EXPIRED, "no refresh token cached")
         if "error" in result:
             raise _refresh_failure(result)
         return AccessToken(
@@ -234,6 +228,18 @@ class IdentityClient:
         return f"{authority_host}/{tenant}/v2.0/adminconsent?{query}"
 
 
+@contextmanager
+def _token_endpoint() -> Iterator[None]:
+    """A call to the token endpoint: unreachable, or no client credential to send, is the
+    identity platform being unavailable (try again later), never the user's fault."""
+    try:
+        yield
+    except requests.RequestException as error:
+        raise IdentityUnavailable(f"token endpoint unreachable: {type(error).__name__}") from error
+    except CredentialUnavailable as error:
+        raise IdentityUnavailable(f"the app's client credential: {error}") from error
+
+
 def _client_info(result: dict[str, Any]) -> dict[str, Any]:
     import base64
 
@@ -241,7 +247,8 @@ def _client_info(result: dict[str, Any]) -> dict[str, Any]:
     if not raw:
         return {}
     try:
-        return json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        info: dict[str, Any] = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        return info
     except ValueError:
         return {}
 
@@ -254,12 +261,12 @@ def _refresh_failure(result: dict[str, Any]) -> Exception:
     detail = f"{error} {sorted(codes)}".strip()
     if error == "invalid_grant":
         if codes & _REVOKED_CODES:
-            return ReconnectRequired(ReconnectReason.ACCESS_REVOKED, detail)
+            return RefreshRefused(ReconnectReason.ACCESS_REVOKED, detail)
         if codes & _CONSENT_CODES or result.get("suberror") == "consent_required":
-            return ReconnectRequired(ReconnectReason.CONSENT_REQUIRED, detail)
-        return ReconnectRequired(ReconnectReason.SIGN_IN_EXPIRED, detail)
+            return RefreshRefused(ReconnectReason.CONSENT_REQUIRED, detail)
+        return RefreshRefused(ReconnectReason.SIGN_IN_EXPIRED, detail)
     if error in ("interaction_required", "consent_required", "login_required"):
-        return ReconnectRequired(ReconnectReason.CONSENT_REQUIRED, detail)
+        return RefreshRefused(ReconnectReason.CONSENT_REQUIRED, detail)
     return IdentityUnavailable(f"token refresh failed: {detail}")
 
 

@@ -33,6 +33,17 @@ class SecretProvider(Protocol):
     def get(self, name: SecretName) -> str: ...
 
 
+class _Secret(Protocol):
+    @property
+    def value(self) -> str | None: ...
+
+
+class SecretReader(Protocol):
+    """Key Vault's SecretClient, as far as reading a secret goes."""
+
+    def get_secret(self, name: str) -> _Secret: ...
+
+
 class EnvironmentSecrets:
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._environ = environ
@@ -61,7 +72,7 @@ class KeyVaultSecrets:
         *,
         ttl_seconds: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
-        client: object | None = None,
+        client: SecretReader | None = None,
     ) -> None:
         self._vault_url = vault_url
         self._ttl = ttl_seconds
@@ -95,7 +106,7 @@ class KeyVaultSecrets:
             raise SecretUnavailable(f"secret {name.value} in {self._vault_url} is empty")
         return value
 
-    def _secret_client(self):  # type: ignore[no-untyped-def]
+    def _secret_client(self) -> SecretReader:
         if self._client is None:
             # Imported here so that importing the app does no credential or network work.
             from azure.identity import DefaultAzureCredential

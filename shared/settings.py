@@ -100,8 +100,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     )
     settings = Settings(
         storage=_storage_settings(read),
-        public_base_url=read.required("APP_PUBLIC_BASE_URL", _base_url),
-        entra_client_id=read.required("ENTRA_CLIENT_ID", _non_blank),
+        public_base_url=read.required("APP_PUBLIC_BASE_URL", _base_url, ""),
+        entra_client_id=read.required("ENTRA_CLIENT_ID", _non_blank, ""),
         entra_credential=_client_credential_settings(read, authority_host),
         entra_authority_host=authority_host,
         entra_tenant=read.optional("ENTRA_TENANT", "organizations", _tenant),
@@ -109,9 +109,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             "GRAPH_BASE_URL", "https://graph.microsoft.com/v1.0", _https_base_url
         ),
         key_vault_url=read.optional("KEY_VAULT_URL", None, _https_base_url),
-        host_app_origins=read.required("HOST_APP_ORIGINS", _origins),
-        host_app_token_issuer=read.required("HOST_APP_TOKEN_ISSUER", _non_blank),
-        host_app_token_audience=read.required("HOST_APP_TOKEN_AUDIENCE", _non_blank),
+        host_app_origins=read.required("HOST_APP_ORIGINS", _origins, ()),
+        host_app_token_issuer=read.required("HOST_APP_TOKEN_ISSUER", _non_blank, ""),
+        host_app_token_audience=read.required("HOST_APP_TOKEN_AUDIENCE", _non_blank, ""),
         host_app_jwks_url=read.optional("HOST_APP_JWKS_URL", None, _https_base_url),
         reconnect_interval_months=read.optional(
             "RECONNECT_INTERVAL_MONTHS", 9, _int_between(1, 24)
@@ -142,24 +142,26 @@ class _Reader:
             return None
         return value.strip()
 
-    def required(self, name: str, parse: Callable[[str], T]) -> T:
+    def required(self, name: str, parse: Callable[[str], T], placeholder: T) -> T:
+        """The parsed value; when it is missing or malformed, the problem is noted and
+        `placeholder` stands in until load_settings raises SettingsError."""
         value = self.raw(name)
         if value is None:
             if not any(p.startswith(f"{name} ") for p in self.problems):
                 self.problems.append(f"{name} is missing")
-            return None  # type: ignore[return-value]  # only reached when raising later
-        return self._parse(name, value, parse)
+            return placeholder
+        return self._parse(name, value, parse, placeholder)
 
     def optional(self, name: str, default: T, parse: Callable[[str], T]) -> T:
         value = self.raw(name)
-        return default if value is None else self._parse(name, value, parse)
+        return default if value is None else self._parse(name, value, parse, default)
 
-    def _parse(self, name: str, value: str, parse: Callable[[str], T]) -> T:
+    def _parse(self, name: str, value: str, parse: Callable[[str], T], placeholder: T) -> T:
         try:
             return parse(value)
         except ValueError as error:
             self.problems.append(f"{name} {error}")
-            return None  # type: ignore[return-value]
+            return placeholder
 
 
 def _storage_settings(read: _Reader) -> StorageSettings:

@@ -11,6 +11,25 @@ from shared.settings import StorageSettings
 from shared.storage import names
 from shared.storage.account import StorageAccount
 
+TESTS = Path(__file__).parent
+UNIT_TESTS = TESTS / "unit"
+SERVER_FIXTURES = {"azurite", "emulator", "storage", "local_host", "host_app"}
+# Every test outside tests/unit carries a marker, so that `-m "not integration and not e2e and
+# not infra"` is the unit tests too; a folder's own marker covers files that forget theirs.
+FOLDER_MARKERS = {"emulator": "integration", "integration": "integration", "infra": "infra"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """tests/unit is `make unit`: it must start no server, or the inner loop stops being fast."""
+    for item in items:
+        servers = SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if servers and item.path.is_relative_to(UNIT_TESTS):
+            raise pytest.UsageError(f"{item.nodeid} is a unit test but starts {sorted(servers)}")
+        folder = item.path.relative_to(TESTS).parts[0] if item.path.is_relative_to(TESTS) else ""
+        marker = FOLDER_MARKERS.get(folder)
+        if marker is not None and item.get_closest_marker(marker) is None:
+            item.add_marker(marker)
+
 
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[AzuriteEndpoints]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from functions.api_docs import problem_codes
@@ -90,7 +90,7 @@ class ContractChecker:
         self.document = document or openapi_document()
         self._base = self.document["servers"][0]["url"].rstrip("/")
         self._registry = Registry().with_resource(
-            _DOCUMENT_URI, Resource(contents=dict(self.document), specification=DRAFT202012)
+            _DOCUMENT_URI, DRAFT202012.create_resource(dict(self.document))
         )
         self._routes = [
             (re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(op.path)) + "$"), op)

@@ -139,9 +139,10 @@ class OutlookControl:
         if self._mailboxes.event(user, event_id) is None:
             raise EventNotFound(event_id)
         found = [
-            e for e in self._mailboxes.instances(user, start, end)
+            e
+            for e in self._mailboxes.instances(user, start, end)
             if e.get("seriesMasterId") == event_id
-        ]  # fmt: skip
+        ]
         return json_response({"value": found})
 
     def _respond(self, request: Request, user: DirectoryUser, event_id: str) -> Response:
@@ -172,11 +173,13 @@ class OutlookControl:
                 changes["join_url_delay"] = None if delay is None else float(delay)
             self._mailboxes.set_online_meetings(user, **changes)
         current = self._mailboxes.online_meetings(user)
-        return json_response({
-            "mailbox": user.mail,
-            "allowed_providers": list(current.providers or ()),
-            "join_url_delay_seconds": current.join_url_delay,
-        })  # fmt: skip
+        return json_response(
+            {
+                "mailbox": user.mail,
+                "allowed_providers": list(current.providers or ()),
+                "join_url_delay_seconds": current.join_url_delay,
+            }
+        )
 
     def _changes(self, request: Request, user: DirectoryUser) -> Response:
         after = int(request.args.get("since", "0"))

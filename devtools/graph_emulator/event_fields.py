@@ -22,18 +22,54 @@ NEVER = "0001-01-01T00:00:00Z"  # Exchange's "no response time"
 
 # What attendees' copies follow when the organiser changes the meeting.
 MEETING_FIELDS = (
-    "subject", "body", "bodyPreview", "start", "end", "originalStartTimeZone",
-    "originalEndTimeZone", "location", "locations", "isOnlineMeeting", "onlineMeeting",
-    "onlineMeetingProvider", "recurrence", "type", "attendees", "isAllDay", "sensitivity",
-    "importance", "allowNewTimeProposals", "hideAttendees", "isCancelled",
-)  # fmt: skip
+    "subject",
+    "body",
+    "bodyPreview",
+    "start",
+    "end",
+    "originalStartTimeZone",
+    "originalEndTimeZone",
+    "location",
+    "locations",
+    "isOnlineMeeting",
+    "onlineMeeting",
+    "onlineMeetingProvider",
+    "recurrence",
+    "type",
+    "attendees",
+    "isAllDay",
+    "sensitivity",
+    "importance",
+    "allowNewTimeProposals",
+    "hideAttendees",
+    "isCancelled",
+)
 # Set by Exchange, never by a client: ignored in request bodies.
-SERVER_FIELDS = frozenset({
-    "id", "iCalUId", "createdDateTime", "lastModifiedDateTime", "changeKey", "isOrganizer",
-    "organizer", "responseStatus", "type", "seriesMasterId", "webLink", "onlineMeeting",
-    "onlineMeetingUrl", "isCancelled", "bodyPreview", "hasAttachments", "originalStartTimeZone",
-    "originalEndTimeZone", "transactionId", "originalStart", "uid",
-})  # fmt: skip
+SERVER_FIELDS = frozenset(
+    {
+        "id",
+        "iCalUId",
+        "createdDateTime",
+        "lastModifiedDateTime",
+        "changeKey",
+        "isOrganizer",
+        "organizer",
+        "responseStatus",
+        "type",
+        "seriesMasterId",
+        "webLink",
+        "onlineMeeting",
+        "onlineMeetingUrl",
+        "isCancelled",
+        "bodyPreview",
+        "hasAttachments",
+        "originalStartTimeZone",
+        "originalEndTimeZone",
+        "transactionId",
+        "originalStart",
+        "uid",
+    }
+)
 
 
 def event_start(event: dict[str, Any]) -> datetime:
@@ -57,9 +93,10 @@ def new_event(
     for key in ("start", "end"):
         if not isinstance(body.get(key), dict) or not body[key].get("dateTime"):
             raise GraphError(
-                400, "ErrorInvalidRequest", f"Your request can't be completed. The {key} time "
-                "is missing."
-            )  # fmt: skip
+                400,
+                "ErrorInvalidRequest",
+                f"Your request can't be completed. The {key} time is missing.",
+            )
     event_id = event_ids.new_item_id(owner.object_id)
     event: dict[str, Any] = {
         "id": event_id,
@@ -116,9 +153,10 @@ def merged(
             )
     if event_end(result) < event_start(result):
         raise GraphError(
-            400, "ErrorInvalidRequest", "Your request can't be completed. The end time must be "
-            "after the start time."
-        )  # fmt: skip
+            400,
+            "ErrorInvalidRequest",
+            "Your request can't be completed. The end time must be after the start time.",
+        )
     if "location" in fields:
         place = result["location"] = _location(fields["location"])
         result["locations"] = [dict(place)] if place["displayName"] else []
@@ -260,12 +298,22 @@ def _recurrence(value: dict[str, Any] | None, event: dict[str, Any]) -> dict[str
         return None
     recurrence.check(value)
     pattern = {
-        "type": None, "interval": 1, "month": 0, "dayOfMonth": 0, "daysOfWeek": [],
-        "firstDayOfWeek": "sunday", "index": "first", **value["pattern"],
-    }  # fmt: skip
+        "type": None,
+        "interval": 1,
+        "month": 0,
+        "dayOfMonth": 0,
+        "daysOfWeek": [],
+        "firstDayOfWeek": "sunday",
+        "index": "first",
+        **value["pattern"],
+    }
     span = {
-        "type": None, "startDate": None, "endDate": "0001-01-01", "numberOfOccurrences": 0,
-        "recurrenceTimeZone": event["originalStartTimeZone"], **value["range"],
-    }  # fmt: skip
+        "type": None,
+        "startDate": None,
+        "endDate": "0001-01-01",
+        "numberOfOccurrences": 0,
+        "recurrenceTimeZone": event["originalStartTimeZone"],
+        **value["range"],
+    }
     zone(span["recurrenceTimeZone"])  # refuses zones Exchange does not know
     return {"pattern": pattern, "range": span}

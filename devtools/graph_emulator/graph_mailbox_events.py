@@ -45,9 +45,12 @@ def register(routes: GraphRoutes, state: EmulatorState) -> None:
     routes.add_for_user("/events/<event_id>", delete_event, ["DELETE"], **write)
     routes.add_for_user("/events/<event_id>/cancel", cancel_event, ["POST"], **write)
     routes.add_for_user(
-        "/events/<event_id>/instances", list_instances, ["GET"], self_scopes=CALENDAR_READ,
+        "/events/<event_id>/instances",
+        list_instances,
+        ["GET"],
+        self_scopes=CALENDAR_READ,
         mailbox=True,
-    )  # fmt: skip
+    )
 
 
 def create_event(request: GraphRequest, target: DirectoryUser) -> Response:
@@ -121,8 +124,11 @@ def cancel_event(request: GraphRequest, target: DirectoryUser, event_id: str) ->
             "the operation 'cancel'.",
         )
     if not all(isinstance(v, str | None) for v in body.values()):
-        raise GraphError(400, "RequestBodyRead", "Cannot convert a value to the expected type "
-                         "'Edm.String' of the parameter 'comment'.")  # fmt: skip
+        raise GraphError(
+            400,
+            "RequestBodyRead",
+            "Cannot convert a value to the expected type 'Edm.String' of the parameter 'comment'.",
+        )
     try:
         mailboxes_of(request.state).cancel(target, _checked(event_id))
     except CalendarError as error:

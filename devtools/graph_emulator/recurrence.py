@@ -15,9 +15,14 @@ from dateutil import rrule
 from devtools.graph_emulator.errors import GraphError
 
 _DAYS = {
-    "sunday": rrule.SU, "monday": rrule.MO, "tuesday": rrule.TU, "wednesday": rrule.WE,
-    "thursday": rrule.TH, "friday": rrule.FR, "saturday": rrule.SA,
-}  # fmt: skip
+    "sunday": rrule.SU,
+    "monday": rrule.MO,
+    "tuesday": rrule.TU,
+    "wednesday": rrule.WE,
+    "thursday": rrule.TH,
+    "friday": rrule.FR,
+    "saturday": rrule.SA,
+}
 _INDEX = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
 _FREQUENCY = {
     "daily": rrule.DAILY,

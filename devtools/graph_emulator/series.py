@@ -28,12 +28,32 @@ from devtools.graph_emulator.time_zones import instant, stamp
 EXCEPTIONS = "_exceptions"
 CANCELLED = "_cancelled"
 # What one occurrence may change on its own (the rest is the series').
-OCCURRENCE_FIELDS = frozenset({
-    "start", "end", "originalStartTimeZone", "originalEndTimeZone", "location", "locations",
-    "subject", "body", "bodyPreview", "showAs", "sensitivity", "importance", "isAllDay",
-    "isOnlineMeeting", "onlineMeeting", "onlineMeetingProvider", "attendees", "isCancelled",
-    "categories", "isReminderOn", "reminderMinutesBeforeStart", "allowNewTimeProposals",
-})  # fmt: skip
+OCCURRENCE_FIELDS = frozenset(
+    {
+        "start",
+        "end",
+        "originalStartTimeZone",
+        "originalEndTimeZone",
+        "location",
+        "locations",
+        "subject",
+        "body",
+        "bodyPreview",
+        "showAs",
+        "sensitivity",
+        "importance",
+        "isAllDay",
+        "isOnlineMeeting",
+        "onlineMeeting",
+        "onlineMeetingProvider",
+        "attendees",
+        "isCancelled",
+        "categories",
+        "isReminderOn",
+        "reminderMinutesBeforeStart",
+        "allowNewTimeProposals",
+    }
+)
 # A series edit that changes any of these is a new pattern: exceptions and cancellations go.
 PATTERN_FIELDS = ("start", "end", "recurrence")
 _SECOND = timedelta(seconds=1)
@@ -130,10 +150,13 @@ def cancelled_occurrence_ids(master: dict[str, Any]) -> list[str]:
 def _regular_at(master: dict[str, Any], original: str) -> dict[str, Any] | None:
     start = _parse(original)
     return next(
-        (o for o in event_fields.occurrences(public(master), (start - _SECOND, start + _SECOND))
-         if o["originalStart"] == original),
+        (
+            o
+            for o in event_fields.occurrences(public(master), (start - _SECOND, start + _SECOND))
+            if o["originalStart"] == original
+        ),
         None,
-    )  # fmt: skip
+    )
 
 
 def _with_overrides(

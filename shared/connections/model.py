@@ -6,7 +6,6 @@ import calendar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 
 class ConnectionStatus(StrEnum):
@@ -21,17 +20,6 @@ class ReconnectReason(StrEnum):
     SIGN_IN_EXPIRED = "sign_in_expired"  # refresh token expired (e.g. 90 days unused)
     ACCESS_REVOKED = "access_revoked"  # password change, admin revocation
     CONSENT_REQUIRED = "consent_required"  # consent withdrawn or new interaction needed
-
-
-REASON_MESSAGES = {
-    ReconnectReason.RECONNECT_DUE: "Calendar connections are renewed periodically; "
-    "connect your Outlook calendar again to keep syncing.",
-    ReconnectReason.SIGN_IN_EXPIRED: "Your Microsoft sign-in has expired; connect again.",
-    ReconnectReason.ACCESS_REVOKED: "Microsoft revoked this app's access (for example after a "
-    "password change); connect again.",
-    ReconnectReason.CONSENT_REQUIRED: "Microsoft needs you (or your admin) to approve this app "
-    "again; connect again.",
-}
 
 
 @dataclass(frozen=True)
@@ -69,46 +57,31 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-def status_view(
-    connection: Connection | None,
-    *,
-    allowed: bool,
-    now: datetime,
-    warning: timedelta,
-) -> dict[str, Any]:
-    """GET /api/me/calendar: what the host app shows the user about their connection."""
+@dataclass(frozen=True)
+class CalendarStatus:
+    """What the user is told about their connection (GET /api/me/calendar)."""
+
+    status: ConnectionStatus
+    connection: Connection | None = None
+    reason: ReconnectReason | None = None  # with RECONNECT_REQUIRED
+    expiring_soon: bool = False  # the reconnect date is within the warning period
+
+
+def calendar_status(
+    connection: Connection | None, *, allowed: bool, now: datetime, warning: timedelta
+) -> CalendarStatus:
+    expiring = connection is not None and (
+        connection.reconnect_by - warning <= now < connection.reconnect_by
+    )
     if not allowed:
-        return {
-            "status": ConnectionStatus.DISABLED.value,
-            "message": "Your organisation has not enabled Outlook calendar sync.",
-            **_account_fields(connection, now, warning),
-        }
+        return CalendarStatus(ConnectionStatus.DISABLED, connection, expiring_soon=expiring)
     if connection is None:
-        return {"status": ConnectionStatus.NOT_CONNECTED.value}
+        return CalendarStatus(ConnectionStatus.NOT_CONNECTED)
     reason = connection.reconnect_reason
     if reason is None and now >= connection.reconnect_by:
         reason = ReconnectReason.RECONNECT_DUE
     if reason is not None:
-        return {
-            "status": ConnectionStatus.RECONNECT_REQUIRED.value,
-            "reason": reason.value,
-            "message": REASON_MESSAGES[reason],
-            **_account_fields(connection, now, warning),
-        }
-    return {"status": ConnectionStatus.CONNECTED.value, **_account_fields(connection, now, warning)}
-
-
-def _account_fields(
-    connection: Connection | None, now: datetime, warning: timedelta
-) -> dict[str, Any]:
-    if connection is None:
-        return {}
-    return {
-        "account": {
-            "userPrincipalName": connection.account.user_principal_name,
-            "displayName": connection.account.display_name,
-        },
-        "connectedAt": connection.connected_at.isoformat(),
-        "reconnectBy": connection.reconnect_by.isoformat(),
-        "expiringSoon": connection.reconnect_by - warning <= now < connection.reconnect_by,
-    }
+        return CalendarStatus(
+            ConnectionStatus.RECONNECT_REQUIRED, connection, reason, expiring_soon=expiring
+        )
+    return CalendarStatus(ConnectionStatus.CONNECTED, connection, expiring_soon=expiring)

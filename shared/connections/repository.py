@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote
 
 from shared.connections.model import Connection, MicrosoftAccount, ReconnectReason
-from shared.storage.entities import EntityTable, StoredEntity, safe_key
+from shared.storage.entities import EntityStore, StoredEntity
+from shared.storage.keys import key_parts, table_key
 from shared.token_cipher import Sealed
 
 
@@ -25,11 +25,11 @@ class StoredConnection:
 
 
 class ConnectionRepository:
-    def __init__(self, table: EntityTable) -> None:
+    def __init__(self, table: EntityStore) -> None:
         self._table = table
 
     def get(self, org_id: str, user_id: str) -> StoredConnection | None:
-        stored = self._table.get(safe_key(org_id), safe_key(user_id))
+        stored = self._table.get(table_key(org_id), table_key(user_id))
         return None if stored is None else _stored_connection(org_id, user_id, stored)
 
     def page_of_organisation(
@@ -38,20 +38,20 @@ class ConnectionRepository:
         """Up to `limit` connections of one organisation, in key order after the cursor `after`,
         and the cursor to go on from (None once this page was the last)."""
         start = after + " " if after else ""  # no key holds a character below " "
-        rows = list(self._table.range(safe_key(org_id), start, limit=limit))
-        page = [_stored_connection(org_id, unquote(r.row_key), r).connection for r in rows]
+        rows = list(self._table.range(table_key(org_id), start, limit=limit))
+        page = [_stored_connection(org_id, key_parts(r.row_key)[0], r).connection for r in rows]
         return page, rows[-1].row_key if len(rows) == limit else None
 
     def put(self, connection: Connection, token_cache: Sealed | None, etag: str | None) -> str:
         """Create (etag None) or replace the row only if it still has `etag`."""
-        keys = (safe_key(connection.org_id), safe_key(connection.user_id))
+        keys = (table_key(connection.org_id), table_key(connection.user_id))
         properties = _properties(connection, token_cache)
         if etag is None:
             return self._table.create(*keys, properties)
         return self._table.replace(*keys, properties, etag)
 
     def delete(self, org_id: str, user_id: str) -> None:
-        self._table.delete(safe_key(org_id), safe_key(user_id))
+        self._table.delete(table_key(org_id), table_key(user_id))
 
 
 def _stored_connection(org_id: str, user_id: str, stored: StoredEntity) -> StoredConnection:
@@ -103,11 +103,11 @@ class AccountLink:
 
 
 class AccountLinkRepository:
-    def __init__(self, table: EntityTable) -> None:
+    def __init__(self, table: EntityStore) -> None:
         self._table = table
 
     def get(self, tenant_id: str, object_id: str) -> AccountLink | None:
-        stored = self._table.get(safe_key(tenant_id), safe_key(object_id))
+        stored = self._table.get(table_key(tenant_id), table_key(object_id))
         if stored is None:
             return None
         return AccountLink(
@@ -120,8 +120,8 @@ class AccountLinkRepository:
 
         try:
             self._table.create(
-                safe_key(link.tenant_id),
-                safe_key(link.object_id),
+                table_key(link.tenant_id),
+                table_key(link.object_id),
                 {"OrgId": link.org_id, "UserId": link.user_id, "LinkedAt": at},
             )
             return link
@@ -130,7 +130,7 @@ class AccountLinkRepository:
             return holder if holder is not None else self.claim(link, at)
 
     def release(self, tenant_id: str, object_id: str) -> None:
-        self._table.delete(safe_key(tenant_id), safe_key(object_id))
+        self._table.delete(table_key(tenant_id), table_key(object_id))
 
 
 @dataclass(frozen=True)
@@ -147,12 +147,12 @@ class PendingSignIn:
 
 
 class PendingSignInRepository:
-    def __init__(self, table: EntityTable) -> None:
+    def __init__(self, table: EntityStore) -> None:
         self._table = table
 
     def add(self, pending: PendingSignIn) -> None:
         self._table.create(
-            safe_key(pending.state),
+            table_key(pending.state),
             "state",
             {
                 "Kind": pending.kind,
@@ -169,11 +169,11 @@ class PendingSignInRepository:
         """Read and delete in one guarded step: of two callbacks with one state, one wins."""
         from shared.storage.entities import ConcurrencyConflict
 
-        stored = self._table.get(safe_key(state), "state")
+        stored = self._table.get(table_key(state), "state")
         if stored is None:
             return None
         try:
-            self._table.delete(safe_key(state), "state", stored.etag)
+            self._table.delete(table_key(state), "state", stored.etag)
         except ConcurrencyConflict:
             return None
         p = stored.properties

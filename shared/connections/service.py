@@ -1,68 +1,115 @@
-"""Use cases of a user's calendar connection: status, connect, callback, check, disconnect."""
+"""Use cases of a user's calendar connection: status, connect, callback, check, disconnect, the
+reconnect reminders, and a Graph client on the user's behalf for the other services."""
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from shared.caller import Caller
+from shared.changes.feed import ChangeFeed
+from shared.connections import views
 from shared.connections.model import (
+    CalendarStatus,
     Connection,
     MicrosoftAccount,
     ReconnectReason,
     add_months,
-    status_view,
+    calendar_status,
 )
 from shared.connections.repository import (
     AccountLink,
     AccountLinkRepository,
     ConnectionRepository,
     PendingSignIn,
-    PendingSignInRepository,
     StoredConnection,
 )
-from shared.errors import BadRequest, Conflict, Forbidden, Unavailable
-from shared.graph.client import GraphClient, GraphError
-from shared.identity import IdentityClient, IdentityUnavailable, ReconnectRequired, SignInFailed
+from shared.connections.sign_ins import SignInKind, SignIns, SignInStarted, with_query
+from shared.errors import (
+    NotConnected,
+    OutlookSwitchedOff,
+    OutlookUnavailable,
+    ReconnectRequired,
+    SignInUnavailable,
+)
+from shared.graph.client import GraphClient
+from shared.graph.errors import GraphError
+from shared.identity import (
+    AccessToken,
+    IdentityUnavailable,
+    RefreshRefused,
+    SignedIn,
+    SignInFailed,
+)
 from shared.organisations.repository import OrgSettingsRepository
+from shared.schedule import WorkKind, WorkSchedule
 from shared.storage.entities import ConcurrencyConflict, EntityAlreadyExists
+from shared.storage.keys import table_key
 from shared.token_cipher import TokenCipher
 
 logger = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/api/auth/callback"
-SIGN_IN_LIFETIME = timedelta(minutes=10)
-MAX_RETURN_URL = 2048
-MAX_STATE = 512  # ours are 32 random bytes, base64url
-
-# Outcomes the host app's frontend can show after the redirect (query `outlook` / `error`).
-CONNECTED = "connected"
-CONSENT_DECLINED = "consent_declined"
-ADMIN_APPROVAL_REQUIRED = "admin_approval_required"
-ACCOUNT_ALREADY_LINKED = "account_already_linked"
-WRONG_TENANT = "wrong_tenant"
-MAILBOX_NOT_SUPPORTED = "mailbox_not_supported"
-SIGN_IN_EXPIRED = "sign_in_expired"
-CONNECTING_DISABLED = "disabled"
-SIGN_IN_FAILED = "sign_in_failed"
-TEMPORARILY_UNAVAILABLE = "temporarily_unavailable"
 
 _ADMIN_APPROVAL_CODES = {90094, 90095, 65005}  # admin consent needed / admin approval workflow
 _CONSENT_DECLINED_CODES = {65004}
 _MAILBOX_UNSUPPORTED_CODES = {"MailboxNotEnabledForRESTAPI", "MailboxNotSupportedForRESTAPI"}
 
 
+class ConnectOutcome(StrEnum):
+    """How a sign-in ended: the host app's page gets it as `?outlook=<outcome>`."""
+
+    CONNECTED = "connected"
+    CONSENT_DECLINED = "consent_declined"
+    ADMIN_APPROVAL_REQUIRED = "admin_approval_required"
+    ACCOUNT_ALREADY_LINKED = "account_already_linked"
+    WRONG_TENANT = "wrong_tenant"
+    MAILBOX_NOT_SUPPORTED = "mailbox_not_supported"
+    SIGN_IN_EXPIRED = "sign_in_expired"
+    DISABLED = "disabled"
+    SIGN_IN_FAILED = "sign_in_failed"
+    TEMPORARILY_UNAVAILABLE = "temporarily_unavailable"
+
+
+@dataclass(frozen=True)
+class SignInFinished:
+    return_url: str  # the host app's page, with ?outlook=<outcome>
+    outcome: ConnectOutcome
+    connected: Connection | None = None  # the new connection, when the outcome is CONNECTED
+
+
+class ReminderOutcome(StrEnum):
+    WARNED = "warned"
+    EXPIRED = "expired"
+    NOT_CONNECTED = "not connected"
+    RENEWED_MEANWHILE = "renewed meanwhile"
+
+
 @dataclass(frozen=True)
 class ConnectionPolicy:
     public_base_url: str
-    allowed_origins: tuple[str, ...]
     reconnect_months: int
     warning: timedelta
+
+
+class Identity(Protocol):
+    """The Microsoft identity platform, as the connection needs it (shared/identity.py)."""
+
+    def begin_sign_in(self, redirect_uri: str, login_hint: str | None = None) -> dict[str, Any]: ...
+
+    def complete_sign_in(self, flow: dict[str, Any], auth_response: dict[str, str]) -> SignedIn: ...
+
+    def access_token(
+        self, token_cache: str, home_account_id: str, *, force_refresh: bool = False
+    ) -> AccessToken: ...
+
+    def admin_consent_url(self, tenant: str, redirect_uri: str, state: str) -> str: ...
 
 
 class GraphFactory(Protocol):
@@ -73,12 +120,12 @@ class GraphFactory(Protocol):
     ) -> GraphClient: ...
 
 
-class ConnectionHooks(Protocol):
-    """Told when a connection is made and before it is removed (subscriptions, reminders)."""
+class OutlookAccess(Protocol):
+    """How the other services reach a user's Outlook (ConnectionService)."""
 
-    def connected(self, connection: Connection) -> None: ...
+    def syncs_for(self, org_id: str, user_id: str) -> bool: ...
 
-    def disconnecting(self, connection: Connection) -> None: ...
+    def graph_for(self, org_id: str, user_id: str) -> GraphClient: ...
 
 
 class ConnectionService:
@@ -89,14 +136,14 @@ class ConnectionService:
         orgs: OrgSettingsRepository,
         connections: ConnectionRepository,
         links: AccountLinkRepository,
-        sign_ins: PendingSignInRepository,
-        identity: IdentityClient,
+        sign_ins: SignIns,
+        identity: Identity,
         graph: GraphFactory,
         cipher: TokenCipher,
+        schedule: WorkSchedule,
+        feed: ChangeFeed,
         clock: Callable[[], datetime],
-        hooks: ConnectionHooks | None = None,
     ) -> None:
-        self.hooks = hooks
         self._policy = policy
         self._orgs = orgs
         self._connections = connections
@@ -105,88 +152,51 @@ class ConnectionService:
         self._identity = identity
         self._graph = graph
         self._cipher = cipher
+        self._schedule = schedule
+        self._feed = feed
         self._clock = clock
 
     # --- status -------------------------------------------------------------------------------
 
-    def status(self, caller: Caller) -> dict[str, Any]:
-        allowed = self.outlook_allowed(caller.org_id)
-        stored = self._connections.get(caller.org_id, caller.user_id)
-        return status_view(
-            stored.connection if stored else None,
-            allowed=allowed,
+    def status(self, caller: Caller) -> CalendarStatus:
+        return calendar_status(
+            self.connection_of(caller.org_id, caller.user_id),
+            allowed=self.outlook_allowed(caller.org_id),
             now=self._clock(),
             warning=self._policy.warning,
         )
 
     # --- connect ------------------------------------------------------------------------------
 
-    def begin_connect(self, caller: Caller, return_url: str | None) -> dict[str, Any]:
+    def begin_connect(self, caller: Caller, return_url: str | None) -> SignInStarted:
         if not self.outlook_allowed(caller.org_id):
-            raise Forbidden(
-                "Your organisation has not enabled Outlook calendar sync.", code=CONNECTING_DISABLED
-            )
-        target = self.checked_return_url(return_url)
+            raise OutlookSwitchedOff(views.DISABLED_MESSAGE)
+        target = self._sign_ins.return_url(return_url)
         try:
-            flow = self._identity.begin_sign_in(self.redirect_uri, login_hint=caller.email)
+            flow = self._identity.begin_sign_in(self._redirect_uri, login_hint=caller.email)
         except IdentityUnavailable as error:
-            raise Unavailable("Microsoft sign-in is unavailable; try again shortly.") from error
-        expires_at = self._clock() + SIGN_IN_LIFETIME
-        self._sign_ins.add(
-            PendingSignIn(
-                state=flow["state"],
-                kind="connect",
-                org_id=caller.org_id,
-                user_id=caller.user_id,
-                return_url=target,
-                flow=self._cipher.seal(json.dumps(flow).encode(), _state_binding(flow["state"])),
-                expires_at=expires_at,
-            )
+            raise SignInUnavailable(
+                "Microsoft sign-in is unavailable; try again shortly."
+            ) from error
+        expires_at = self._sign_ins.begin(
+            SignInKind.CONNECT,
+            state=flow["state"],
+            org_id=caller.org_id,
+            user_id=caller.user_id,
+            return_url=target,
+            flow=flow,
         )
-        return {"authorizationUrl": flow["auth_uri"], "expiresAt": expires_at.isoformat()}
+        return SignInStarted(flow["auth_uri"], expires_at)
 
     @property
-    def redirect_uri(self) -> str:
+    def _redirect_uri(self) -> str:
         return self._policy.public_base_url + CALLBACK_PATH
 
-    def checked_return_url(self, return_url: str | None) -> str:
-        """The host app's page to come back to; only the configured origins are allowed."""
-        if not return_url:
-            return self._policy.allowed_origins[0] + "/"
+    def complete_connect(self, query: dict[str, str]) -> SignInFinished:
+        """Finish the OAuth redirect: the outcome, and the connection when one was made."""
+        pending = self._sign_ins.take(query.get("state"), SignInKind.CONNECT)
         try:
-            parts = urlsplit(return_url)
-        except ValueError:  # e.g. an unclosed IPv6 bracket
-            parts = urlsplit("")
-        origin = f"{parts.scheme}://{parts.netloc}"
-        if (
-            len(return_url) > MAX_RETURN_URL
-            or parts.scheme not in ("http", "https")
-            or origin not in self._policy.allowed_origins
-        ):
-            raise BadRequest(
-                f"returnUrl must be on one of the host app's origins (at most {MAX_RETURN_URL} "
-                "characters).",
-                code="return_url_not_allowed",
-            )
-        return return_url
-
-    def take_sign_in(self, state: str | None, kind: str) -> PendingSignIn:
-        """The pending sign-in for a callback's state: once only, and only while fresh."""
-        if not state:
-            raise BadRequest("The sign-in response has no state.", code="invalid_state")
-        pending = self._sign_ins.take(state) if len(state) <= MAX_STATE else None
-        if pending is None or pending.kind != kind:
-            raise BadRequest(
-                "This sign-in link has already been used or is unknown; start again.",
-                code="invalid_state",
-            )
-        return pending
-
-    def complete_connect(self, query: dict[str, str]) -> str:
-        """Finish the OAuth redirect; answer the URL to send the browser back to."""
-        pending = self.take_sign_in(query.get("state"), "connect")
-        try:
-            outcome = self._finish(pending, query)
+            outcome, connection = self._finish(pending, query)
         except IdentityUnavailable as error:
             logger.warning(
                 "sign-in of %s/%s: identity platform unavailable: %s",
@@ -194,35 +204,38 @@ class ConnectionService:
                 pending.user_id,
                 error,
             )
-            outcome = TEMPORARILY_UNAVAILABLE
+            outcome, connection = ConnectOutcome.TEMPORARILY_UNAVAILABLE, None
         logger.info("sign-in of %s/%s: %s", pending.org_id, pending.user_id, outcome)
-        return with_query(pending.return_url, {"outlook": outcome})
+        return_url = with_query(pending.return_url, {"outlook": outcome})
+        return SignInFinished(return_url, outcome, connection)
 
-    def _finish(self, pending: PendingSignIn, query: dict[str, str]) -> str:
-        if self._clock() >= pending.expires_at:
-            return SIGN_IN_EXPIRED
+    def _finish(
+        self, pending: PendingSignIn, query: dict[str, str]
+    ) -> tuple[ConnectOutcome, Connection | None]:
+        if self._sign_ins.expired(pending):
+            return ConnectOutcome.SIGN_IN_EXPIRED, None
         if "error" in query:
-            return _authorization_error(query)
+            codes = re.findall(r"AADSTS(\d+)", query.get("error_description", ""))
+            return _failure_outcome(query["error"], {int(code) for code in codes}), None
         org = self._orgs.get(pending.org_id).settings
         if not org.allow_outlook:
-            return CONNECTING_DISABLED
-        flow = json.loads(self._cipher.open(pending.flow, _state_binding(pending.state)))
+            return ConnectOutcome.DISABLED, None
         try:
-            signed = self._identity.complete_sign_in(flow, query)
+            signed = self._identity.complete_sign_in(self._sign_ins.flow_of(pending), query)
         except SignInFailed as failure:
             logger.info("code exchange refused: %s %s", failure.error, failure.codes)
-            return _failure_outcome(failure.error, set(failure.codes))
+            return _failure_outcome(failure.error, set(failure.codes)), None
         if org.tenant_id and signed.tenant_id.lower() != org.tenant_id.lower():
-            return WRONG_TENANT
+            return ConnectOutcome.WRONG_TENANT, None
         graph = self._graph(lambda: signed.access_token)
         try:
             me = graph.get("me", {"$select": "id,displayName,userPrincipalName,mail"})
             graph.get("me/calendar", {"$select": "id"})
         except GraphError as error:
             if error.code in _MAILBOX_UNSUPPORTED_CODES:
-                return MAILBOX_NOT_SUPPORTED
+                return ConnectOutcome.MAILBOX_NOT_SUPPORTED, None
             if error.transient:
-                return TEMPORARILY_UNAVAILABLE
+                return ConnectOutcome.TEMPORARILY_UNAVAILABLE, None
             raise
         account = MicrosoftAccount(
             object_id=signed.object_id,
@@ -235,13 +248,13 @@ class ConnectionService:
 
     def _link_and_store(
         self, org_id: str, user_id: str, account: MicrosoftAccount, cache: str
-    ) -> str:
+    ) -> tuple[ConnectOutcome, Connection | None]:
         now = self._clock()
         link = self._links.claim(
             AccountLink(account.tenant_id, account.object_id, org_id, user_id), now
         )
         if (link.org_id, link.user_id) != (org_id, user_id):
-            return ACCOUNT_ALREADY_LINKED
+            return ConnectOutcome.ACCOUNT_ALREADY_LINKED, None
         previous = self._connections.get(org_id, user_id)
         if previous and previous.connection.account.object_id != account.object_id:
             old = previous.connection.account
@@ -257,15 +270,18 @@ class ConnectionService:
         try:
             self._connections.put(connection, sealed, previous.etag if previous else None)
         except (ConcurrencyConflict, EntityAlreadyExists):
-            return SIGN_IN_FAILED  # another sign-in of the same user finished at the same time
-        if self.hooks is not None:
-            try:
-                if previous is not None:
-                    self.hooks.disconnecting(previous.connection)
-                self.hooks.connected(connection)
-            except Exception:  # the connection stands; the maintenance timer catches up
-                logger.exception("after connecting %s/%s", org_id, user_id)
-        return CONNECTED
+            # another sign-in of the same user finished at the same time
+            return ConnectOutcome.SIGN_IN_FAILED, None
+        if previous is not None:
+            self._forget_reminders(previous.connection)
+        self._schedule.add(
+            WorkKind.WARN_RECONNECT,
+            connection.reconnect_by - self._policy.warning,
+            _user_key(connection),
+            OrgId=org_id,
+            UserId=user_id,
+        )
+        return ConnectOutcome.CONNECTED, connection
 
     # --- use ----------------------------------------------------------------------------------
 
@@ -291,62 +307,57 @@ class ConnectionService:
             return False
         return self._connections.get(org_id, user_id) is not None
 
+    def graph_for(self, org_id: str, user_id: str) -> GraphClient:
+        """Microsoft Graph on the user's behalf (OutlookNotUsable when it cannot be). A token
+        Graph refuses (401) is refreshed once and the request tried again."""
+        token = self.access_token(org_id, user_id)
+        renewal = functools.partial(self.access_token, org_id, user_id, force_refresh=True)
+        return self._graph(lambda: token, renewal)
+
     def access_token(self, org_id: str, user_id: str, *, force_refresh: bool = False) -> str:
         """A Graph token for the user; marks the connection for reconnecting when refresh fails.
 
         `force_refresh`: skip the cached access token (Graph refused it) and use the refresh token.
-
-        Raises Forbidden when the organisation switched the integration off (connections are
-        inert then), Conflict when the user is not connected or must reconnect.
+        OutlookSwitchedOff while the organisation has the integration off (connections are
+        inert then), NotConnected or ReconnectRequired, SignInUnavailable when Microsoft's
+        identity platform cannot be reached.
         """
         if not self.outlook_allowed(org_id):
-            raise Forbidden(
-                "Outlook calendar sync is disabled for this organisation.", code="disabled"
-            )
+            raise OutlookSwitchedOff("Outlook calendar sync is disabled for this organisation.")
         stored = self._connections.get(org_id, user_id)
         if stored is None:
-            raise Conflict("Connect your Outlook calendar first.", code="not_connected")
+            raise NotConnected("Connect your Outlook calendar first.")
         connection = stored.connection
         if stored.token_cache is None or not connection.usable_at(self._clock()):
-            raise Conflict("Reconnect your Outlook calendar.", code="reconnect_required")
+            raise ReconnectRequired("Reconnect your Outlook calendar.")
         cache = self._cipher.open(stored.token_cache, _row_binding(org_id, user_id)).decode()
         try:
             token = self._identity.access_token(
                 cache, connection.account.home_account_id, force_refresh=force_refresh
             )
-        except ReconnectRequired as failure:
+        except RefreshRefused as failure:
             self._mark_reconnect(stored, failure.reason, failure.detail)
-            raise Conflict(
-                "Reconnect your Outlook calendar.", code="reconnect_required"
-            ) from failure
+            raise ReconnectRequired("Reconnect your Outlook calendar.") from failure
         except IdentityUnavailable as failure:
-            raise Unavailable("Microsoft sign-in is unavailable; try again shortly.") from failure
+            raise SignInUnavailable(
+                "Microsoft sign-in is unavailable; try again shortly."
+            ) from failure
         if token.token_cache is not None or self._cipher.needs_rewrap(stored.token_cache):
             self._save_cache(stored, token.token_cache or cache)
         return token.token
 
-    def token_renewal(self, org_id: str, user_id: str) -> Callable[[], str]:
-        """GraphClient's `renew_token` for this user: a forced refresh when Graph answers 401."""
-        return lambda: self.access_token(org_id, user_id, force_refresh=True)
-
-    def check(self, caller: Caller) -> dict[str, Any]:
+    def check(self, caller: Caller) -> CalendarStatus:
         """Prove the connection works now: a token (refreshed if due) and a read of /me."""
-        token = self.access_token(caller.org_id, caller.user_id)
-        graph = self._graph(lambda: token, self.token_renewal(caller.org_id, caller.user_id))
+        graph = self.graph_for(caller.org_id, caller.user_id)
         try:
             graph.get("me", {"$select": "id"})
         except GraphError as error:
             if error.transient:
-                raise Unavailable("Microsoft Graph is unavailable; try again shortly.") from error
+                raise OutlookUnavailable(
+                    "Microsoft Graph is unavailable; try again shortly.", error.retry_after
+                ) from error
             raise
         return self.status(caller)
-
-    def require_reconnect(
-        self, org_id: str, user_id: str, reason: ReconnectReason, detail: str
-    ) -> None:
-        stored = self._connections.get(org_id, user_id)
-        if stored is not None:
-            self._mark_reconnect(stored, reason, detail)
 
     def _mark_reconnect(
         self, stored: StoredConnection, reason: ReconnectReason, detail: str
@@ -373,6 +384,42 @@ class ConnectionService:
         except ConcurrencyConflict:
             pass  # a parallel refresh saved its own cache; either one is valid
 
+    # --- the reconnect date (the maintenance timer) -------------------------------------------
+
+    def warn_if_due(self, org_id: str, user_id: str) -> ReminderOutcome:
+        """Tell the user (change feed) that the connection must be renewed by its reconnect
+        date, and have the timer enforce that date."""
+        connection = self.connection_of(org_id, user_id)
+        if connection is None or connection.needs_reconnect:
+            return ReminderOutcome.NOT_CONNECTED
+        self._feed.record(org_id, user_id, views.expiring_soon_entry(connection))
+        self._schedule.add(
+            WorkKind.EXPIRE_CONNECTION,
+            connection.reconnect_by,
+            _user_key(connection),
+            OrgId=org_id,
+            UserId=user_id,
+        )
+        return ReminderOutcome.WARNED
+
+    def expire_if_due(self, org_id: str, user_id: str) -> ReminderOutcome:
+        """Past its reconnect date, the connection must be reconnected: tokens go, user told."""
+        stored = self._connections.get(org_id, user_id)
+        if stored is None or stored.connection.needs_reconnect:
+            return ReminderOutcome.NOT_CONNECTED
+        if stored.connection.reconnect_by > self._clock():
+            return ReminderOutcome.RENEWED_MEANWHILE
+        reason = ReconnectReason.RECONNECT_DUE
+        self._mark_reconnect(stored, reason, "reconnect date passed")
+        self._feed.record(org_id, user_id, views.reconnect_required_entry(reason))
+        return ReminderOutcome.EXPIRED
+
+    def _forget_reminders(self, connection: Connection) -> None:
+        key = _user_key(connection)
+        warn_at = connection.reconnect_by - self._policy.warning
+        self._schedule.remove(WorkKind.WARN_RECONNECT, warn_at, key)
+        self._schedule.remove(WorkKind.EXPIRE_CONNECTION, connection.reconnect_by, key)
+
     # --- disconnect ---------------------------------------------------------------------------
 
     def disconnect(self, caller: Caller) -> None:
@@ -381,8 +428,7 @@ class ConnectionService:
         if stored is None:
             return
         account = stored.connection.account
-        if self.hooks is not None:
-            self.hooks.disconnecting(stored.connection)
+        self._forget_reminders(stored.connection)
         self._connections.delete(caller.org_id, caller.user_id)
         link = self._links.get(account.tenant_id, account.object_id)
         if link and (link.org_id, link.user_id) == (caller.org_id, caller.user_id):
@@ -390,37 +436,19 @@ class ConnectionService:
         logger.info("connection %s/%s removed", caller.org_id, caller.user_id)
 
 
-def with_query(url: str, values: dict[str, str]) -> str:
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in values]
-    return urlunsplit(parts._replace(query=urlencode(query + list(values.items()))))
-
-
-def _state_binding(state: str) -> str:
-    return f"sign-in/{state}"
+def _user_key(connection: Connection) -> str:
+    return table_key(connection.org_id, connection.user_id)
 
 
 def _row_binding(org_id: str, user_id: str) -> str:
     return f"connection/{org_id}/{user_id}"
 
 
-def _authorization_error(query: dict[str, str]) -> str:
-    description = query.get("error_description", "")
-    codes = {int(c) for c in _aadsts_codes(description)}
-    return _failure_outcome(query.get("error", ""), codes)
-
-
-def _failure_outcome(error: str, codes: set[int]) -> str:
+def _failure_outcome(error: str, codes: set[int]) -> ConnectOutcome:
     if codes & _ADMIN_APPROVAL_CODES:
-        return ADMIN_APPROVAL_REQUIRED
+        return ConnectOutcome.ADMIN_APPROVAL_REQUIRED
     if codes & _CONSENT_DECLINED_CODES or error == "access_denied":
-        return CONSENT_DECLINED
+        return ConnectOutcome.CONSENT_DECLINED
     if error == "consent_required":
-        return ADMIN_APPROVAL_REQUIRED
-    return SIGN_IN_FAILED
-
-
-def _aadsts_codes(description: str) -> list[str]:
-    import re
-
-    return re.findall(r"AADSTS(\d+)", description)
+        return ConnectOutcome.ADMIN_APPROVAL_REQUIRED
+    return ConnectOutcome.SIGN_IN_FAILED

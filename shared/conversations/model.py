@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 BUILT_IN_TYPES = ("check_in", "wellbeing", "performance_development", "mentoring_session")
 PENDING_SINCE = datetime(1970, 1, 1, tzinfo=UTC)  # a pending push due at once
+# Conversations are listed, and series and Outlook edits synced, this far ahead (two years); they
+# are stored whatever their date.
+SYNC_HORIZON = timedelta(days=2 * 365)
+MAX_ATTENDEES = 100
 
 
 class ConversationStatus(StrEnum):
@@ -100,3 +104,120 @@ class Conversation:
         return self.organiser_id == user_id or any(
             a.user_id == user_id and a.role is ParticipantRole.ATTENDEE for a in self.attendees
         )
+
+
+class RecordKind(StrEnum):
+    NOTE = "note"
+    ACTION = "action"
+
+
+@dataclass(frozen=True)
+class Record:
+    """A note or an action: minimal, and its existence protects the conversation."""
+
+    id: str
+    kind: RecordKind
+    text: str
+    author_id: str
+    created_at: datetime
+
+
+# --- what Outlook changed, in the conversation's terms ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Moved:
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Relocated:
+    location: Location
+
+
+@dataclass(frozen=True)
+class Responded:
+    email: str
+    response: str  # Outlook's responseType
+
+
+@dataclass(frozen=True)
+class GuestAdded:
+    guest: Participant
+
+
+@dataclass(frozen=True)
+class CancelledInOutlook:
+    pass
+
+
+OutlookChange = Moved | Relocated | Responded | GuestAdded | CancelledInOutlook
+
+
+@dataclass(frozen=True)
+class OutlookEdit:
+    """What an Outlook state of the event changes: the changes, in order, and the event's
+    last-modified time and change key to remember (so an older or echoed state changes nothing)."""
+
+    changes: tuple[OutlookChange, ...]
+    seen: OutlookEvent | None = None
+
+    @property
+    def cancels(self) -> bool:
+        return any(isinstance(change, CancelledInOutlook) for change in self.changes)
+
+
+def with_edit(conversation: Conversation, edit: OutlookEdit) -> Conversation:
+    """The conversation after an Outlook edit. Time, date, location and cancelling are a user's
+    edit and make a new version; RSVPs and guests are not. (A cancelled conversation without
+    notes or actions is removed instead: that is the service's to do.)"""
+    updated = conversation
+    for change in edit.changes:
+        match change:
+            case Moved(start, end):
+                updated = replace(updated, start=start, end=end)
+            case Relocated(location):
+                updated = replace(updated, location=location)
+            case Responded(email, response):
+                attendees = tuple(
+                    replace(a, response=response) if a.email.lower() == email.lower() else a
+                    for a in updated.attendees
+                )
+                updated = replace(updated, attendees=attendees)
+            case GuestAdded(guest):
+                updated = replace(updated, attendees=(*updated.attendees, guest))
+            case CancelledInOutlook():
+                status, synced = ConversationStatus.CANCELLED, SyncState.SYNCED
+                updated = replace(updated, status=status, sync_state=synced)
+    if edit.seen is not None:
+        updated = replace(updated, outlook=edit.seen)
+    if any(isinstance(change, Moved | Relocated | CancelledInOutlook) for change in edit.changes):
+        updated = replace(updated, version=conversation.version + 1)
+    return updated
+
+
+# --- what the use cases answer ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Created:
+    conversation: Conversation
+    new: bool  # False: an earlier request with the same Idempotency-Key created it
+
+
+@dataclass(frozen=True)
+class Listed:
+    conversation: Conversation
+    occurrences: list[tuple[datetime, datetime]]  # in the window asked for, UTC
+
+
+class CancelOutcome(StrEnum):
+    REMOVED = "removed"  # gone, with its Outlook meeting
+    KEPT = "kept"  # notes or actions protect it: kept, marked cancelled
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    outcome: CancelOutcome
+    conversation: Conversation

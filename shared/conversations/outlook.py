@@ -10,18 +10,26 @@ from __future__ import annotations
 
 import html
 import uuid
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.conversations.model import Conversation, LocationKind, OutlookEvent, Participant
+from shared.conversations.model import (
+    SYNC_HORIZON,
+    Conversation,
+    LocationKind,
+    OutlookEvent,
+    Participant,
+)
 from shared.conversations.recurrence import occurrences
 from shared.conversations.time_zones import graph_date_time, iana_zone, parse_timestamp
-from shared.graph.client import GraphClient
+from shared.graph.headers import prefer_header
 
-SYNC_HORIZON = timedelta(days=2 * 365)  # a series is synced this far past its first day
+if TYPE_CHECKING:
+    from shared.graph.client import GraphClient
+
 TEAMS_LOCATION = "Microsoft Teams Meeting"
 _EVENT_FIELDS = "id,iCalUId,webLink,onlineMeeting,changeKey,lastModifiedDateTime,attendees"
-_UTC = {"Prefer": 'outlook.timezone="UTC", IdType="ImmutableId"'}
 
 
 def transaction_id(conversation_id: str) -> str:
@@ -141,7 +149,9 @@ class OutlookCalendar:
         return self._request("GET", f"me/events/{event_id}", params={"$select": _EVENT_FIELDS})
 
     def _request(self, method: str, path: str, **options: Any) -> dict[str, Any]:
-        return self._graph.request(method, path, headers=_UTC, max_wait=self._max_wait, **options)
+        return self._graph.request(
+            method, path, headers=prefer_header(utc=True), max_wait=self._max_wait, **options
+        )
 
 
 def outlook_event(event: dict[str, Any]) -> OutlookEvent:
@@ -156,17 +166,19 @@ def outlook_event(event: dict[str, Any]) -> OutlookEvent:
     )
 
 
-def with_responses(
-    attendees: tuple[Participant, ...], event: dict[str, Any]
-) -> tuple[Participant, ...]:
-    """Attendees with the RSVPs Outlook reports (matched by address, case-insensitively)."""
-    responses = {
+def responses_in(event: dict[str, Any]) -> dict[str, str]:
+    """The RSVPs an Outlook event reports, by lower-case address."""
+    return {
         (a.get("emailAddress") or {}).get("address", "").lower(): (a.get("status") or {}).get(
             "response", "none"
         )
         for a in event.get("attendees", [])
     }
-    return tuple(
-        Participant(a.email, a.name, a.user_id, a.role, responses.get(a.email.lower(), a.response))
-        for a in attendees
-    )
+
+
+def with_responses(
+    attendees: tuple[Participant, ...], event: dict[str, Any]
+) -> tuple[Participant, ...]:
+    """Attendees with the RSVPs Outlook reports (matched by address, case-insensitively)."""
+    responses = responses_in(event)
+    return tuple(replace(a, response=responses.get(a.email.lower(), a.response)) for a in attendees)

@@ -7,18 +7,23 @@ saving changes, then converted to UTC.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from dateutil import rrule
 
 from shared.conversations.time_zones import iana_zone
 
 _DAYS = {
-    "monday": rrule.MO, "tuesday": rrule.TU, "wednesday": rrule.WE, "thursday": rrule.TH,
-    "friday": rrule.FR, "saturday": rrule.SA, "sunday": rrule.SU,
-}  # fmt: skip
+    "monday": rrule.MO,
+    "tuesday": rrule.TU,
+    "wednesday": rrule.WE,
+    "thursday": rrule.TH,
+    "friday": rrule.FR,
+    "saturday": rrule.SA,
+    "sunday": rrule.SU,
+}
 _INDEX = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
-_FREQUENCY = {
+_FREQUENCY: dict[str, Literal[0, 1, 2, 3, 4, 5, 6]] = {
     "daily": rrule.DAILY,
     "weekly": rrule.WEEKLY,
     "absoluteMonthly": rrule.MONTHLY,

@@ -5,6 +5,7 @@ conversationindex:  PK org|user,          RK start (UTC, sortable)|conversation 
                     PK org|user|series,   RK conversation id                         (recurring)
 idempotency:        PK org|user,          RK client's Idempotency-Key -> conversation id
 conversationrecords PK org|conversation,  RK kind|time|id  (notes and actions)
+eventindex:         PK Outlook event id,  RK "event"  -> org id, conversation id
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ from shared.conversations.model import (
     OutlookEvent,
     Participant,
     ParticipantRole,
+    Record,
     SyncState,
 )
-from shared.storage.entities import EntityAlreadyExists, EntityTable, safe_key
+from shared.storage.entities import EntityAlreadyExists, EntityStore
+from shared.storage.keys import table_key
 
 _INDEX_TIME = "%Y%m%dT%H%M%SZ"
+_SERIES = "series"
 MAX_LENGTH = timedelta(hours=24)  # a one-off conversation starting this early can still overlap
 
 
@@ -39,13 +43,13 @@ class StoredConversation:
 
 
 class ConversationRepository:
-    def __init__(self, table: EntityTable, index: EntityTable, idempotency: EntityTable) -> None:
+    def __init__(self, table: EntityStore, index: EntityStore, idempotency: EntityStore) -> None:
         self._table = table
         self._index = index
         self._idempotency = idempotency
 
     def get(self, org_id: str, conversation_id: str) -> StoredConversation | None:
-        stored = self._table.get(safe_key(org_id), safe_key(conversation_id))
+        stored = self._table.get(table_key(org_id), table_key(conversation_id))
         return (
             StoredConversation(_conversation(org_id, stored.properties), stored.etag)
             if stored
@@ -54,7 +58,7 @@ class ConversationRepository:
 
     def add(self, conversation: Conversation) -> StoredConversation:
         etag = self._table.create(
-            safe_key(conversation.org_id), safe_key(conversation.id), _properties(conversation)
+            table_key(conversation.org_id), table_key(conversation.id), _properties(conversation)
         )
         self._index_rows(conversation, add=True)
         return StoredConversation(conversation, etag)
@@ -64,27 +68,29 @@ class ConversationRepository:
     ) -> StoredConversation:
         """Write guarded by ETag (ConcurrencyConflict if someone else wrote first)."""
         new_etag = self._table.replace(
-            safe_key(conversation.org_id),
-            safe_key(conversation.id),
+            table_key(conversation.org_id),
+            table_key(conversation.id),
             _properties(conversation),
             etag,
         )
         if (previous.start, previous.attendees, previous.recurrence is None) != (
-            conversation.start, conversation.attendees, conversation.recurrence is None
-        ):  # fmt: skip
+            conversation.start,
+            conversation.attendees,
+            conversation.recurrence is None,
+        ):
             self._index_rows(previous, add=False)
             self._index_rows(conversation, add=True)
         return StoredConversation(conversation, new_etag)
 
     def remove(self, conversation: Conversation) -> None:
         self._index_rows(conversation, add=False)
-        self._table.delete(safe_key(conversation.org_id), safe_key(conversation.id))
+        self._table.delete(table_key(conversation.org_id), table_key(conversation.id))
 
     def claim_idempotency_key(
         self, org_id: str, user_id: str, key: str, conversation_id: str
     ) -> str:
         """The conversation this key stands for: ours if new, the first one's if retried."""
-        partition, row = safe_key(f"{org_id}|{user_id}"), safe_key(key)
+        partition, row = table_key(org_id, user_id), table_key(key)
         try:
             self._idempotency.create(partition, row, {"ConversationId": conversation_id})
             return conversation_id
@@ -94,11 +100,11 @@ class ConversationRepository:
 
     def for_user(self, org_id: str, user_id: str, start: datetime, end: datetime) -> Iterator[str]:
         """Ids of one-off conversations of the user overlapping [start, end), then all series."""
-        partition = safe_key(f"{org_id}|{user_id}")
+        partition = table_key(org_id, user_id)
         low = (start - MAX_LENGTH).strftime(_INDEX_TIME)
         for row in self._index.range(partition, low, end.strftime(_INDEX_TIME)):
             yield str(row.properties["ConversationId"])
-        for row in self._index.range(safe_key(f"{org_id}|{user_id}|series")):
+        for row in self._index.range(table_key(org_id, user_id, _SERIES)):
             yield str(row.properties["ConversationId"])
 
     def _index_rows(self, conversation: Conversation, *, add: bool) -> None:
@@ -107,11 +113,11 @@ class ConversationRepository:
         }
         for user in users:
             if conversation.recurrence is None:
-                partition = safe_key(f"{conversation.org_id}|{user}")
-                row = f"{conversation.start.strftime(_INDEX_TIME)}|{safe_key(conversation.id)}"
+                partition = table_key(conversation.org_id, user)
+                row = table_key(conversation.start.strftime(_INDEX_TIME), conversation.id)
             else:
-                partition = safe_key(f"{conversation.org_id}|{user}|series")
-                row = safe_key(conversation.id)
+                partition = table_key(conversation.org_id, user, _SERIES)
+                row = table_key(conversation.id)
             if add:
                 self._index.upsert(partition, row, {"ConversationId": conversation.id})
             else:
@@ -121,18 +127,18 @@ class ConversationRepository:
 class RecordRepository:
     """Notes and actions: minimal records whose existence protects a conversation."""
 
-    def __init__(self, table: EntityTable) -> None:
+    def __init__(self, table: EntityStore) -> None:
         self._table = table
 
-    def add(self, org_id: str, conversation_id: str, kind: str, record: dict[str, Any]) -> None:
-        row = f"{kind}|{record['createdAt']}|{record['id']}"
-        self._table.create(
-            safe_key(f"{org_id}|{conversation_id}"), safe_key(row), {"Json": json.dumps(record)}
-        )
-
-    def list(self, org_id: str, conversation_id: str, kind: str) -> list[dict[str, Any]]:
-        rows = self._table.range(safe_key(f"{org_id}|{conversation_id}"), f"{kind}|", f"{kind}}}")
-        return [json.loads(row.properties["Json"]) for row in rows]
+    def add(self, org_id: str, conversation_id: str, record: Record) -> None:
+        row = table_key(record.kind, record.created_at.isoformat(), record.id)
+        stored = {
+            "id": record.id,
+            "text": record.text,
+            "authorId": record.author_id,
+            "createdAt": record.created_at.isoformat(),
+        }
+        self._table.create(table_key(org_id, conversation_id), row, {"Json": json.dumps(stored)})
 
 
 def _properties(c: Conversation) -> dict[str, Any]:
@@ -212,19 +218,19 @@ class EventIndex:
     eventindex: PartitionKey = event id, RowKey = "event"
     """
 
-    def __init__(self, table: EntityTable) -> None:
+    def __init__(self, table: EntityStore) -> None:
         self._table = table
 
     def link(self, event_id: str, org_id: str, conversation_id: str) -> None:
         self._table.upsert(
-            safe_key(event_id), "event", {"OrgId": org_id, "ConversationId": conversation_id}
+            table_key(event_id), "event", {"OrgId": org_id, "ConversationId": conversation_id}
         )
 
     def find(self, event_id: str) -> tuple[str, str] | None:
-        stored = self._table.get(safe_key(event_id), "event")
+        stored = self._table.get(table_key(event_id), "event")
         if stored is None:
             return None
         return str(stored.properties["OrgId"]), str(stored.properties["ConversationId"])
 
     def unlink(self, event_id: str) -> None:
-        self._table.delete(safe_key(event_id), "event")
+        self._table.delete(table_key(event_id), "event")

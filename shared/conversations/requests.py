@@ -1,49 +1,63 @@
-"""Reading what the host app sends about conversations; every problem is a clear BadRequest."""
+"""Reading what the host app sends about conversations: every problem is an InvalidRequest
+that names what is accepted, and nothing else is accepted."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar, overload
 
-from shared.conversations.model import Location, LocationKind, Participant
+from shared.conversations.model import MAX_ATTENDEES, Location, LocationKind, Participant
 from shared.conversations.time_zones import iana_zone
-from shared.errors import BadRequest
+from shared.errors import ErrorCode, InvalidRequest
 
 MAX_TITLE = 255
-MAX_ATTENDEES = 100
+MAX_RECORD_TEXT = 4000
+MAX_DURATION = timedelta(hours=24)
 MAX_EMAIL = 320
 MAX_NAME = 255
-MAX_DURATION = timedelta(hours=24)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # ISO 8601 as the OpenAPI document states it: date, time, optional fraction and offset.
 _MOMENT = re.compile(
-    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d"
-    r"(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?$"
+    r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d"
+    r"(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?"
 )
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TYPE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
-_PATTERN_TYPES = {
-    "daily", "weekly", "absoluteMonthly", "relativeMonthly", "absoluteYearly", "relativeYearly",
-}  # fmt: skip
-_RANGE_TYPES = {"endDate", "noEnd", "numbered"}
-_DAYS = {"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"}
-_INDEXES = {"first", "second", "third", "fourth", "last"}
-_PATTERN_FIELDS = {
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TYPE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+MAX_LOCATION = 255
+# Graph's recurrencePattern and recurrenceRange (resources/recurrencepattern.md, recurrencerange.md)
+_PATTERN_TYPES = (
+    "daily",
+    "weekly",
+    "absoluteMonthly",
+    "relativeMonthly",
+    "absoluteYearly",
+    "relativeYearly",
+)
+_PATTERN_FIELDS = (
     "type",
     "interval",
     "daysOfWeek",
     "dayOfMonth",
     "month",
-    "firstDayOfWeek",
     "index",
+    "firstDayOfWeek",
+)
+_PATTERN_NUMBERS = {"interval": (1, 99), "dayOfMonth": (1, 31), "month": (1, 12)}
+# What Graph needs besides type for each pattern (recurrencepattern.md's table)
+_PATTERN_NEEDS = {
+    "weekly": ("daysOfWeek",),
+    "absoluteMonthly": ("dayOfMonth",),
+    "relativeMonthly": ("daysOfWeek",),
+    "absoluteYearly": ("dayOfMonth", "month"),
+    "relativeYearly": ("daysOfWeek", "month"),
 }
-# startDate and recurrenceTimeZone are accepted (a recurrence read back is sent again) and set
-# from the conversation's start and time zone.
-_RANGE_FIELDS = {"type", "endDate", "numberOfOccurrences", "startDate", "recurrenceTimeZone"}
-_NEEDS_DAY_OF_MONTH = {"absoluteMonthly", "absoluteYearly"}
-_NEEDS_MONTH = {"absoluteYearly", "relativeYearly"}
+_RANGE_TYPES = ("endDate", "noEnd", "numbered")
+_RANGE_FIELDS = ("type", "startDate", "endDate", "numberOfOccurrences", "recurrenceTimeZone")
+_DAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+_INDEXES = ("first", "second", "third", "fourth", "last")
 
 
 @dataclass(frozen=True)
@@ -77,14 +91,14 @@ def parse_new_conversation(body: dict[str, Any]) -> NewConversation:
     )
     kind = body.get("type")
     if not isinstance(kind, str) or not _TYPE.fullmatch(kind):
-        raise BadRequest(
-            "type must be a conversation type such as check_in, wellbeing, "
-            "performance_development, mentoring_session or one your organisation defines.",
-            code="invalid_type",
+        raise InvalidRequest(
+            "type must be 1 to 64 lowercase letters, digits, '_' or '-', starting with a letter "
+            "(for example check_in, wellbeing, performance_development, mentoring_session).",
+            ErrorCode.INVALID_TYPE,
         )
     title = body.get("title")
     if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE:
-        raise BadRequest(f"title must be 1 to {MAX_TITLE} characters.", code="invalid_title")
+        raise InvalidRequest(f"title must be 1 to {MAX_TITLE} characters.", ErrorCode.INVALID_TITLE)
     window = parse_window(body)
     return NewConversation(
         type=kind,
@@ -98,11 +112,15 @@ def parse_new_conversation(body: dict[str, Any]) -> NewConversation:
 
 def parse_change(body: dict[str, Any]) -> ConversationChange:
     if "title" in body:
-        raise BadRequest("The title cannot be changed after creation.", code="title_read_only")
+        raise InvalidRequest(
+            "The title cannot be changed after creation.", ErrorCode.TITLE_READ_ONLY
+        )
     _only(body, {"start", "end", "timeZone", "location"})
     timed = any(key in body for key in ("start", "end", "timeZone"))
     if not timed and "location" not in body:
-        raise BadRequest("Nothing to change: give start/end/timeZone or location.", code="empty")
+        raise InvalidRequest(
+            "Nothing to change: give start/end/timeZone or location.", ErrorCode.EMPTY
+        )
     return ConversationChange(
         window=parse_window(body) if timed else None,
         location=parse_location(body["location"]) if "location" in body else None,
@@ -112,42 +130,45 @@ def parse_change(body: dict[str, Any]) -> ConversationChange:
 def parse_window(body: dict[str, Any]) -> Window:
     zone_name = body.get("timeZone")
     if not isinstance(zone_name, str):
-        raise BadRequest(
-            "timeZone is required (an IANA name like Europe/London).", code="invalid_time"
+        raise InvalidRequest(
+            "timeZone is required (an IANA name like Europe/London).", ErrorCode.INVALID_TIME
         )
     try:
         zone = iana_zone(zone_name)
     except ValueError as error:
-        raise BadRequest(str(error), code="invalid_time") from None
+        raise InvalidRequest(str(error), ErrorCode.INVALID_TIME) from None
     start, end = (_moment(body.get(key), key, zone) for key in ("start", "end"))
     if end <= start:
-        raise BadRequest("end must be after start.", code="invalid_time")
+        raise InvalidRequest("end must be after start.", ErrorCode.INVALID_TIME)
     if end - start > MAX_DURATION:
-        raise BadRequest("A conversation lasts at most 24 hours.", code="invalid_time")
+        raise InvalidRequest("A conversation lasts at most 24 hours.", ErrorCode.INVALID_TIME)
     return Window(start, end, zone_name)
 
 
 def parse_attendees(raw: Any) -> tuple[Participant, ...]:
     if not isinstance(raw, list) or len(raw) > MAX_ATTENDEES:
-        raise BadRequest(
-            f"attendees must be a list of at most {MAX_ATTENDEES}.", code="invalid_attendees"
+        raise InvalidRequest(
+            f"attendees must be a list of at most {MAX_ATTENDEES}.", ErrorCode.INVALID_ATTENDEES
         )
     attendees: dict[str, Participant] = {}
     for item in raw:
-        if (
-            not isinstance(item, dict)
-            or not isinstance(item.get("email"), str)
-            or set(item) - {"email", "name", "userId"}
-        ):
-            raise BadRequest("Each attendee is {email, name?, userId?}.", code="invalid_attendees")
+        if not isinstance(item, dict) or not isinstance(item.get("email"), str):
+            raise InvalidRequest(
+                "Each attendee needs an email (and may have userId and name).",
+                ErrorCode.INVALID_ATTENDEES,
+            )
+        _only(item, {"email", "name", "userId"}, "attendees[].", ErrorCode.INVALID_ATTENDEES)
         email = item["email"]
         if len(email) > MAX_EMAIL or not _EMAIL.fullmatch(email):
-            raise BadRequest(f"{email!r} is not an email address.", code="invalid_attendees")
+            raise InvalidRequest(f"{email!r} is not an email address.", ErrorCode.INVALID_ATTENDEES)
         user_id, name = item.get("userId"), item.get("name")
-        if not all(_short_text_or_none(value) for value in (user_id, name)):
-            raise BadRequest(
+        if not all(
+            value is None or (isinstance(value, str) and len(value) <= MAX_NAME)
+            for value in (user_id, name)
+        ):
+            raise InvalidRequest(
                 f"userId and name must be strings of at most {MAX_NAME} characters.",
-                code="invalid_attendees",
+                ErrorCode.INVALID_ATTENDEES,
             )
         attendees.setdefault(email.lower(), Participant(email=email, name=name, user_id=user_id))
     return tuple(attendees.values())
@@ -156,27 +177,32 @@ def parse_attendees(raw: Any) -> tuple[Participant, ...]:
 def parse_location(raw: Any) -> Location:
     if raw is None:
         return Location()
-    if not isinstance(raw, dict) or set(raw) - {"kind", "text"}:
-        raise BadRequest('location must be {"kind": "none" | "text" | "teams", "text"?}.',
-                         code="invalid_location")  # fmt: skip
-    try:
-        kind = LocationKind(raw.get("kind"))
-    except ValueError:
-        raise BadRequest(
-            "location.kind must be none, text or teams.", code="invalid_location"
-        ) from None
-    text = raw.get("text")
-    if (text is not None and (not isinstance(text, str) or len(text) > 255)) or (
-        kind is LocationKind.TEXT and not (text or "").strip()
-    ):
-        raise BadRequest(
-            "A text location needs 1 to 255 characters of text.", code="invalid_location"
+    if not isinstance(raw, dict):
+        raise InvalidRequest(
+            'location must be {"kind": "none" | "teams"} or {"kind": "text", "text": ...}.',
+            ErrorCode.INVALID_LOCATION,
         )
-    return Location(kind, text.strip() if kind is LocationKind.TEXT else None)
+    _only(raw, {"kind", "text"}, "location.", ErrorCode.INVALID_LOCATION)
+    kind = _one_of(raw.get("kind"), LocationKind, "location.kind", ErrorCode.INVALID_LOCATION)
+    text = raw.get("text")
+    if kind is not LocationKind.TEXT:
+        if text is not None:
+            raise InvalidRequest(
+                "location.text is only for a location of kind text.", ErrorCode.INVALID_LOCATION
+            )
+        return Location(kind)
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_LOCATION:
+        raise InvalidRequest(
+            f"A text location needs 1 to {MAX_LOCATION} characters of text.",
+            ErrorCode.INVALID_LOCATION,
+        )
+    return Location(kind, text.strip())
 
 
 def parse_recurrence(raw: Any, window: Window) -> dict[str, Any] | None:
-    """Graph's patternedRecurrence, checked here so the user hears about mistakes, not Graph."""
+    """Graph's patternedRecurrence, checked here so the user hears about mistakes, not Graph.
+    Only what Graph's recurrencePattern and recurrenceRange define is taken; the range starts
+    on the conversation's own (local) date and follows its time zone."""
     if raw is None:
         return None
     if (
@@ -184,75 +210,110 @@ def parse_recurrence(raw: Any, window: Window) -> dict[str, Any] | None:
         or not isinstance(raw.get("pattern"), dict)
         or not isinstance(raw.get("range"), dict)
     ):
-        raise BadRequest("recurrence needs a pattern and a range.", code="invalid_recurrence")
-    pattern, span = dict(raw["pattern"]), dict(raw["range"])
-    for name, given, allowed in (("recurrence", raw, {"pattern", "range"}),
-                                 ("recurrence.pattern", pattern, _PATTERN_FIELDS),
-                                 ("recurrence.range", span, _RANGE_FIELDS)):  # fmt: skip
-        unknown = sorted(set(given) - allowed)
-        if unknown:
-            raise BadRequest(f"Unknown fields in {name}: {', '.join(unknown)}.",
-                             code="invalid_recurrence")  # fmt: skip
-    if not _one_of(pattern.get("type"), _PATTERN_TYPES):
-        raise BadRequest(f"recurrence.pattern.type must be one of {sorted(_PATTERN_TYPES)}.",
-                         code="invalid_recurrence")  # fmt: skip
-    interval = pattern.get("interval", 1)
-    if not _whole_between(interval, 1, 99):
-        raise BadRequest("recurrence.pattern.interval must be 1 to 99.", code="invalid_recurrence")
-    for field, low, high, needed in (("dayOfMonth", 1, 31, _NEEDS_DAY_OF_MONTH),
-                                     ("month", 1, 12, _NEEDS_MONTH)):  # fmt: skip
-        wanted = field in pattern or pattern["type"] in needed
-        if wanted and not _whole_between(pattern.get(field), low, high):
-            raise BadRequest(
-                f"recurrence.pattern.{field} must be {low} to {high} "
-                f"(required for {' and '.join(sorted(needed))}).",
-                code="invalid_recurrence",
-            )
-    if "firstDayOfWeek" in pattern and not _one_of(pattern["firstDayOfWeek"], _DAYS):
-        raise BadRequest(
-            "recurrence.pattern.firstDayOfWeek must name a weekday.", code="invalid_recurrence"
+        raise InvalidRequest(
+            "recurrence needs a pattern and a range.", ErrorCode.INVALID_RECURRENCE
         )
-    days = pattern.get("daysOfWeek", [])
-    if (
-        not isinstance(days, list)
-        or not all(_one_of(d, _DAYS) for d in days)
-        or len(set(days)) != len(days)
-    ):
-        raise BadRequest(
-            "recurrence.pattern.daysOfWeek must name weekdays, each once.",
-            code="invalid_recurrence",
-        )
-    if pattern["type"] in ("weekly", "relativeMonthly", "relativeYearly") and not days:
-        raise BadRequest(
-            f"A {pattern['type']} recurrence needs daysOfWeek.", code="invalid_recurrence"
-        )
-    if "index" in pattern and not _one_of(pattern["index"], _INDEXES):
-        raise BadRequest(
-            "recurrence.pattern.index must be first..fourth or last.", code="invalid_recurrence"
-        )
-    if not _one_of(span.get("type"), _RANGE_TYPES):
-        raise BadRequest(
-            "recurrence.range.type must be endDate, noEnd or numbered.", code="invalid_recurrence"
-        )
+    _only(raw, {"pattern", "range"}, "recurrence.", ErrorCode.INVALID_RECURRENCE)
     local_start = window.start.astimezone(iana_zone(window.time_zone)).date()
-    span["startDate"] = local_start.isoformat()
-    if "endDate" in span or span["type"] == "endDate":
-        end = _date(span.get("endDate"), "recurrence.range.endDate")
-        if span["type"] == "endDate" and end < local_start:
-            raise BadRequest(
-                "recurrence.range.endDate is before the start.", code="invalid_recurrence"
+    pattern = _pattern(dict(raw["pattern"]))
+    span = _range(dict(raw["range"]), local_start, window.time_zone)
+    return {"pattern": pattern, "range": span}
+
+
+def _pattern(pattern: dict[str, Any]) -> dict[str, Any]:
+    _only(pattern, set(_PATTERN_FIELDS), "recurrence.pattern.", ErrorCode.INVALID_RECURRENCE)
+    kind = _one_of(pattern.get("type"), _PATTERN_TYPES, "recurrence.pattern.type")
+    pattern.setdefault("interval", 1)
+    missing = [name for name in _PATTERN_NEEDS.get(kind, ()) if name not in pattern]
+    if missing:
+        raise InvalidRequest(
+            f"A {kind} recurrence needs {' and '.join(missing)}.", ErrorCode.INVALID_RECURRENCE
+        )
+    for name, (low, high) in _PATTERN_NUMBERS.items():
+        value = pattern.get(name, low)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise InvalidRequest(
+                f"recurrence.pattern.{name} must be a whole number from {low} to {high}.",
+                ErrorCode.INVALID_RECURRENCE,
             )
-    if span["type"] == "numbered" and not _whole_between(span.get("numberOfOccurrences"), 1, 999):
-        raise BadRequest("numberOfOccurrences must be 1 to 999.", code="invalid_recurrence")
-    span["recurrenceTimeZone"] = window.time_zone
-    return {"pattern": {"interval": interval, **pattern}, "range": span}
+    days = pattern.get("daysOfWeek", [])
+    if not isinstance(days, list):
+        raise InvalidRequest(
+            "recurrence.pattern.daysOfWeek must be a list.", ErrorCode.INVALID_RECURRENCE
+        )
+    for day in days:
+        _one_of(day, _DAYS, "each of recurrence.pattern.daysOfWeek")
+    if len(set(days)) != len(days):
+        raise InvalidRequest(
+            "recurrence.pattern.daysOfWeek names a day twice.", ErrorCode.INVALID_RECURRENCE
+        )
+    if kind in ("weekly", "relativeMonthly", "relativeYearly") and not days:
+        raise InvalidRequest(f"A {kind} recurrence needs daysOfWeek.", ErrorCode.INVALID_RECURRENCE)
+    if "index" in pattern:
+        _one_of(pattern["index"], _INDEXES, "recurrence.pattern.index")
+    if "firstDayOfWeek" in pattern:
+        _one_of(pattern["firstDayOfWeek"], _DAYS, "recurrence.pattern.firstDayOfWeek")
+    return {"interval": pattern.pop("interval"), **pattern}
+
+
+def _range(span: dict[str, Any], local_start: date, time_zone: str) -> dict[str, Any]:
+    _only(span, set(_RANGE_FIELDS), "recurrence.range.", ErrorCode.INVALID_RECURRENCE)
+    kind = _one_of(span.get("type"), _RANGE_TYPES, "recurrence.range.type")
+    if span.get("startDate", local_start.isoformat()) != local_start.isoformat():
+        raise InvalidRequest(
+            "recurrence.range.startDate must be the start's own date (or left out).",
+            ErrorCode.INVALID_RECURRENCE,
+        )
+    if span.get("recurrenceTimeZone", time_zone) != time_zone:
+        raise InvalidRequest(
+            "recurrence.range.recurrenceTimeZone must be the timeZone (or left out).",
+            ErrorCode.INVALID_RECURRENCE,
+        )
+    span["startDate"], span["recurrenceTimeZone"] = local_start.isoformat(), time_zone
+    if kind == "endDate":
+        end = _date(span.get("endDate"), "recurrence.range.endDate")
+        if end < local_start:
+            raise InvalidRequest(
+                "recurrence.range.endDate is before the start.", ErrorCode.INVALID_RECURRENCE
+            )
+    elif "endDate" in span:
+        raise InvalidRequest(
+            "recurrence.range.endDate is only for a range of type endDate.",
+            ErrorCode.INVALID_RECURRENCE,
+        )
+    count = span.get("numberOfOccurrences")
+    if kind == "numbered":
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 999:
+            raise InvalidRequest(
+                "recurrence.range.numberOfOccurrences must be a whole number from 1 to 999.",
+                ErrorCode.INVALID_RECURRENCE,
+            )
+    elif count is not None:
+        raise InvalidRequest(
+            "recurrence.range.numberOfOccurrences is only for a range of type numbered.",
+            ErrorCode.INVALID_RECURRENCE,
+        )
+    return span
+
+
+def parse_record_text(body: dict[str, Any]) -> str:
+    """A note's or an action's {"text"}."""
+    _only(body, {"text"})
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_RECORD_TEXT:
+        raise InvalidRequest(
+            f"text must be 1 to {MAX_RECORD_TEXT} characters.", ErrorCode.INVALID_TEXT
+        )
+    return text.strip()
 
 
 def parse_window_query(params: dict[str, str], *, max_days: int) -> Window:
     """A listing or availability window from a query string (start, end, timeZone)."""
     window = _window_of(params)
     if window.end - window.start > timedelta(days=max_days):
-        raise BadRequest(f"The window can be at most {max_days} days.", code="invalid_window")
+        raise InvalidRequest(
+            f"The window can be at most {max_days} days.", ErrorCode.INVALID_WINDOW
+        )
     return window
 
 
@@ -261,16 +322,18 @@ def _window_of(params: dict[str, str]) -> Window:
     try:
         zone = iana_zone(zone_name)
     except ValueError as error:
-        raise BadRequest(str(error), code="invalid_window") from None
+        raise InvalidRequest(str(error), ErrorCode.INVALID_WINDOW) from None
     start, end = (_moment(params.get(key), key, zone) for key in ("start", "end"))
     if end <= start:
-        raise BadRequest("end must be after start.", code="invalid_window")
+        raise InvalidRequest("end must be after start.", ErrorCode.INVALID_WINDOW)
     return Window(start, end, zone_name)
 
 
 def _moment(value: Any, name: str, zone: Any) -> datetime:
     if not isinstance(value, str):
-        raise BadRequest(f"{name} is required (ISO 8601 date and time).", code="invalid_time")
+        raise InvalidRequest(
+            f"{name} is required (ISO 8601 date and time).", ErrorCode.INVALID_TIME
+        )
     try:
         if not _MOMENT.fullmatch(value):
             raise ValueError(value)
@@ -278,21 +341,9 @@ def _moment(value: Any, name: str, zone: Any) -> datetime:
         # OverflowError: year 1 or 9999 moved to UTC falls off the calendar.
         return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
     except (ValueError, OverflowError):
-        raise BadRequest(
-            f"{name} is not an ISO 8601 date and time: {value!r}.", code="invalid_time"
+        raise InvalidRequest(
+            f"{name} is not an ISO 8601 date and time: {value!r}.", ErrorCode.INVALID_TIME
         ) from None
-
-
-def _short_text_or_none(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and len(value) <= MAX_NAME)
-
-
-def _one_of(value: Any, allowed: set[str]) -> bool:
-    return isinstance(value, str) and value in allowed
-
-
-def _whole_between(value: Any, low: int, high: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def _date(value: Any, name: str) -> date:
@@ -301,12 +352,40 @@ def _date(value: Any, name: str) -> date:
             raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
-        raise BadRequest(
-            f"{name} must be a date (YYYY-MM-DD).", code="invalid_recurrence"
+        raise InvalidRequest(
+            f"{name} must be a date (YYYY-MM-DD).", ErrorCode.INVALID_RECURRENCE
         ) from None
 
 
-def _only(body: dict[str, Any], allowed: set[str]) -> None:
+def _only(
+    body: dict[str, Any],
+    allowed: set[str],
+    prefix: str = "",
+    code: ErrorCode = ErrorCode.UNKNOWN_FIELDS,
+) -> None:
     unknown = sorted(set(body) - allowed)
     if unknown:
-        raise BadRequest(f"Unknown fields: {', '.join(unknown)}.", code="unknown_fields")
+        names = ", ".join(prefix + name for name in unknown)
+        raise InvalidRequest(
+            f"Unknown fields: {names} (allowed: {', '.join(sorted(allowed))}).", code
+        )
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+@overload
+def _one_of(value: Any, allowed: type[E], name: str, code: ErrorCode) -> E: ...
+@overload
+def _one_of(value: Any, allowed: tuple[str, ...], name: str, code: ErrorCode = ...) -> str: ...
+def _one_of(
+    value: Any,
+    allowed: type[StrEnum] | tuple[str, ...],
+    name: str,
+    code: ErrorCode = ErrorCode.INVALID_RECURRENCE,
+) -> StrEnum | str:
+    """`value` if it is one of `allowed`; otherwise a problem that lists exactly those."""
+    choices = [str(choice) for choice in allowed]
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidRequest(f"{name} must be one of: {', '.join(choices)}.", code)
+    return allowed(value) if isinstance(allowed, type) else value

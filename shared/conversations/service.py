@@ -1,4 +1,7 @@
-"""Use cases of conversations: create, list, read, reschedule, cancel, and notes and actions.
+"""Use cases of conversations, and the one writer of them.
+
+Create, list, read, reschedule, cancel, notes and actions for users; pushes to Outlook for the
+timer; and what Outlook changed (from the sync worker), applied and told to the change feed.
 
 The app's record is saved first and answers at once; Outlook follows when it can. When Graph
 throttles or is down, the conversation waits with sync state `pending` and the maintenance timer
@@ -13,17 +16,26 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from shared.caller import Caller
-from shared.connections.service import ConnectionService, GraphFactory
+from shared.changes.feed import ChangeFeed
+from shared.connections.service import OutlookAccess
+from shared.conversations import views
 from shared.conversations.model import (
     PENDING_SINCE,
+    SYNC_HORIZON,
+    Cancelled,
+    CancelOutcome,
     Conversation,
     ConversationStatus,
-    LocationKind,
+    Created,
+    Listed,
+    OutlookEdit,
     OutlookEvent,
+    Record,
+    RecordKind,
     SyncState,
+    with_edit,
 )
 from shared.conversations.outlook import (
     OutlookCalendar,
@@ -40,21 +52,21 @@ from shared.conversations.repository import (
 )
 from shared.conversations.requests import ConversationChange, NewConversation, Window
 from shared.errors import (
-    Conflict,
-    DomainError,
-    Forbidden,
-    NotFound,
-    PreconditionFailed,
-    Unavailable,
+    ConversationBusy,
+    ConversationCancelled,
+    ConversationNotFound,
+    GuestNotAllowed,
+    OrganiserOnly,
+    OutlookNotUsable,
+    StaleVersion,
 )
-from shared.graph.client import GraphClient
 from shared.graph.errors import GraphError
+from shared.schedule import WorkKind, WorkSchedule
 from shared.storage.entities import ConcurrencyConflict, EntityAlreadyExists
-from shared.sync.schedule import PUSH_CONVERSATION, WorkSchedule
+from shared.storage.keys import table_key
 
 logger = logging.getLogger(__name__)
 
-LISTING_HORIZON = timedelta(days=2 * 366)  # stored beyond this, but neither listed nor synced
 CANCEL_COMMENT = "This conversation has been cancelled."
 MAX_ID_LENGTH = 100  # ids are UUIDs
 IN_LINE_WAIT = 0.0  # seconds a user's request may sleep on Graph's Retry-After: none
@@ -68,26 +80,24 @@ class ConversationService:
         records: RecordRepository,
         events: EventIndex,
         schedule: WorkSchedule,
-        connections: ConnectionService,
-        graph: GraphFactory,
-        app_link: Callable[[str], str],
+        outlook: OutlookAccess,
+        feed: ChangeFeed,
+        app_origin: str,
         clock: Callable[[], datetime],
     ) -> None:
-        self._repository = self.repository = repository
+        self._repository = repository
         self._records = records
-        self._events = self.events = events
+        self._events = events
         self._schedule = schedule
-        self._connections = connections
-        self._graph = graph
-        self._app_link = app_link
+        self._outlook = outlook
+        self._feed = feed
+        self._app_origin = app_origin
         self._clock = clock
 
     # --- create -------------------------------------------------------------------------------
 
-    def create(
-        self, caller: Caller, new: NewConversation, idempotency_key: str | None
-    ) -> tuple[dict[str, Any], bool]:
-        """Store the conversation and put it in Outlook; (view, True) when newly created."""
+    def create(self, caller: Caller, new: NewConversation, idempotency_key: str | None) -> Created:
+        """Store the conversation and put it in Outlook; a retried Idempotency-Key creates once."""
         conversation_id = str(uuid.uuid4())
         if idempotency_key:
             claimed = self._repository.claim_idempotency_key(
@@ -96,10 +106,10 @@ class ConversationService:
             if claimed != conversation_id:
                 existing = self._repository.get(caller.org_id, claimed)
                 if existing is not None:
-                    return self.view(existing.conversation), False
+                    return Created(existing.conversation, new=False)
                 conversation_id = claimed  # the first attempt died before storing: finish it
         now = self._clock()
-        syncing = self._connections.syncs_for(caller.org_id, caller.user_id)
+        syncing = self._outlook.syncs_for(caller.org_id, caller.user_id)
         conversation = Conversation(
             id=conversation_id,
             org_id=caller.org_id,
@@ -123,77 +133,55 @@ class ConversationService:
             existing = self._repository.get(caller.org_id, conversation_id)
             if existing is None:
                 raise
-            return self.view(existing.conversation), False
+            return Created(existing.conversation, new=False)
         if syncing:
-            stored = self.push(stored)
+            stored = self._push(stored)
         _log("created", stored.conversation, caller, stored.conversation.sync_state.value)
-        return self.view(stored.conversation), True
+        return Created(stored.conversation, new=True)
 
     # --- read ---------------------------------------------------------------------------------
 
-    def get(self, caller: Caller, conversation_id: str) -> tuple[dict[str, Any], str]:
+    def get(self, caller: Caller, conversation_id: str) -> Conversation:
+        """The conversation; its organiser sees Outlook's latest RSVPs."""
         stored = self._readable(caller, conversation_id)
         conversation = stored.conversation
         if caller.user_id == conversation.organiser_id and conversation.outlook:
-            stored = self._refresh_responses(stored)
-        return self.view(stored.conversation), etag_of(stored.conversation)
+            return self._with_fresh_responses(conversation)
+        return conversation
 
-    def list(self, caller: Caller, window: Window) -> list[dict[str, Any]]:
-        horizon = self._clock() + LISTING_HORIZON
-        end = min(window.end, horizon)
-        found = []
+    def in_window(self, caller: Caller, window: Window) -> list[Listed]:
+        """The caller's conversations (organiser or attendee) with occurrences in the window,
+        up to SYNC_HORIZON ahead, by their first occurrence."""
+        end = min(window.end, self._clock() + SYNC_HORIZON)
         if window.start >= end:
-            return found
-        seen: set[str] = set()
-        for conversation_id in self._repository.for_user(
-            caller.org_id, caller.user_id, window.start, end
-        ):
-            if conversation_id in seen:
-                continue
-            seen.add(conversation_id)
+            return []
+        found = []
+        ids = self._repository.for_user(caller.org_id, caller.user_id, window.start, end)
+        for conversation_id in dict.fromkeys(ids):
             stored = self._repository.get(caller.org_id, conversation_id)
             if stored is None or not stored.conversation.involves(caller.user_id):
                 continue
-            conversation = stored.conversation
-            spans = self._spans(conversation, window.start, end)
+            spans = _occurrences(stored.conversation, window.start, end)
             if spans:
-                found.append(self.view(conversation) | {"occurrences": spans})
-        return sorted(found, key=lambda v: v["occurrences"][0]["start"])
-
-    def _spans(
-        self, conversation: Conversation, start: datetime, end: datetime
-    ) -> list[dict[str, str]]:
-        duration = conversation.end - conversation.start
-        if conversation.recurrence is None:
-            hits = (
-                [(conversation.start, conversation.end)]
-                if conversation.start < end and conversation.end > start
-                else []
-            )
-        else:
-            hits = occurrences(
-                conversation.recurrence,
-                conversation.start,
-                duration,
-                conversation.time_zone,
-                start,
-                end,
-            )
-        return [{"start": s.isoformat(), "end": e.isoformat()} for s, e in hits]
+                found.append(Listed(stored.conversation, spans))
+        return sorted(found, key=lambda listed: listed.occurrences[0][0])
 
     # --- change -------------------------------------------------------------------------------
 
     def update(
-        self, caller: Caller, conversation_id: str, change: ConversationChange, if_match: str | None
-    ) -> tuple[dict[str, Any], str]:
+        self,
+        caller: Caller,
+        conversation_id: str,
+        change: ConversationChange,
+        expected_version: int | None,
+    ) -> Conversation:
+        """Time, date or location, by the organiser; Outlook follows."""
         stored = self._organised(caller, conversation_id)
         conversation = stored.conversation
-        if if_match not in (None, "*") and if_match != etag_of(conversation):
-            raise PreconditionFailed(
-                "The conversation changed since you read it; reload it.", code="stale"
-            )
+        if expected_version is not None and expected_version != conversation.version:
+            raise StaleVersion("The conversation changed since you read it; reload it.")
         if conversation.status is ConversationStatus.CANCELLED:
-            raise Conflict("A cancelled conversation cannot be changed.", code="cancelled")
+            raise ConversationCancelled("A cancelled conversation cannot be changed.")
         updated = conversation
         if change.window is not None:
             updated = replace(
@@ -210,22 +198,20 @@ class ConversationService:
         try:
             stored = self._repository.replace(updated, stored.etag, conversation)
         except ConcurrencyConflict as error:
-            raise PreconditionFailed(
-                "The conversation changed meanwhile; reload it.", code="stale"
-            ) from error
+            raise StaleVersion("The conversation changed meanwhile; reload it.") from error
         if stored.conversation.sync_state is SyncState.PENDING:
-            stored = self.push(stored)
+            stored = self._push(stored)
         _log("changed", stored.conversation, caller, stored.conversation.sync_state.value)
-        return self.view(stored.conversation), etag_of(stored.conversation)
+        return stored.conversation
 
-    def cancel(self, caller: Caller, conversation_id: str) -> str:
+    def cancel(self, caller: Caller, conversation_id: str) -> Cancelled:
         """Cancel in Outlook (attendees are told); remove it unless notes or actions protect it."""
         stored = self._organised(caller, conversation_id)
         conversation = stored.conversation
         if conversation.status is ConversationStatus.CANCELLED and not conversation.has_records:
-            self.remove(conversation)
+            self._remove(conversation)
             _log("deleted", conversation, caller, "was cancelled")
-            return "deleted"
+            return Cancelled(CancelOutcome.REMOVED, conversation)
         cancelled = replace(
             conversation,
             status=ConversationStatus.CANCELLED,
@@ -236,50 +222,115 @@ class ConversationService:
         try:
             stored = self._repository.replace(cancelled, stored.etag, conversation)
         except ConcurrencyConflict as error:
-            raise PreconditionFailed(
-                "The conversation changed meanwhile; try again.", code="stale"
-            ) from error
+            raise StaleVersion("The conversation changed meanwhile; try again.") from error
         if cancelled.outlook:
-            stored = self.push(stored)
-        if (
-            stored.conversation.sync_state is not SyncState.PENDING
-            and not stored.conversation.has_records
-        ):
-            self.remove(stored.conversation)
-            _log("cancelled and deleted", stored.conversation, caller, "no notes or actions")
-            return "deleted"
-        _log("cancelled", stored.conversation, caller, stored.conversation.sync_state.value)
-        return "cancelled"
+            stored = self._push(stored)
+        result = stored.conversation
+        if result.sync_state is not SyncState.PENDING and not result.has_records:
+            self._remove(result)
+            _log("cancelled and deleted", result, caller, "no notes or actions")
+            return Cancelled(CancelOutcome.REMOVED, result)
+        _log("cancelled", result, caller, result.sync_state.value)
+        return Cancelled(CancelOutcome.KEPT, result)
 
     def add_record(
-        self, caller: Caller, conversation_id: str, kind: str, text: str
-    ) -> dict[str, Any]:
+        self, caller: Caller, conversation_id: str, kind: RecordKind, text: str
+    ) -> Record:
         """A note or an action: attendees invited from the app and the organiser may add them."""
         for _ in range(3):
             stored = self._readable(caller, conversation_id, guests_allowed=False)
-            record = {
-                "id": str(uuid.uuid4()),
-                "text": text,
-                "authorId": caller.user_id,
-                "createdAt": self._clock().isoformat(),
-            }
             current = stored.conversation
             counted = replace(
                 current,
-                notes_count=current.notes_count + (kind == "note"),
-                actions_count=current.actions_count + (kind == "action"),
+                notes_count=current.notes_count + (kind is RecordKind.NOTE),
+                actions_count=current.actions_count + (kind is RecordKind.ACTION),
             )
             try:
                 self._repository.replace(counted, stored.etag, current)
             except ConcurrencyConflict:
                 continue
-            self._records.add(caller.org_id, conversation_id, kind, record)
+            record = Record(str(uuid.uuid4()), kind, text, caller.user_id, self._clock())
+            self._records.add(caller.org_id, conversation_id, record)
             return record
-        raise Conflict("The conversation is busy; try again.", code="busy")
+        raise ConversationBusy("The conversation is busy; try again.")
 
-    # --- Outlook ------------------------------------------------------------------------------
+    # --- what Outlook changed (the sync worker) -------------------------------------------------
 
-    def push(
+    def carrying_event(self, org_id: str, event_id: str) -> StoredConversation | None:
+        """The conversation whose Outlook event this is: only events the integration created,
+        and only within the organisation whose mailbox reported it."""
+        found = self._events.find(event_id)
+        if found is None or found[0] != org_id:
+            return None
+        return self._repository.get(org_id, found[1])
+
+    def apply_outlook_edit(self, stored: StoredConversation, edit: OutlookEdit) -> None:
+        """Apply what Outlook changed to the conversation as it was read, and tell everyone in
+        it through the change feed. ConcurrencyConflict when it was written meanwhile: the
+        caller reads it again and re-derives the edit."""
+        conversation = stored.conversation
+        if edit.cancels and not conversation.has_records:
+            self._remove(conversation)
+        else:
+            updated = replace(with_edit(conversation, edit), updated_at=self._clock())
+            try:
+                self._repository.replace(updated, stored.etag, conversation)
+            except ConcurrencyConflict:
+                logger.info("conversation %s changed meanwhile; read again", conversation.id)
+                raise
+        for change in edit.changes:
+            entry = views.outlook_change_entry(conversation, change)
+            logger.info(
+                "conversation %s of %s/%s: %s from Outlook",
+                conversation.id,
+                conversation.org_id,
+                conversation.organiser_id,
+                entry["kind"],
+            )
+            self._tell_everyone(conversation, entry)
+
+    def _tell_everyone(self, conversation: Conversation, entry: dict[str, object]) -> None:
+        """The organiser and every attendee invited from the app (guests have no feed here)."""
+        users = {conversation.organiser_id} | {
+            a.user_id for a in conversation.attendees if a.user_id
+        }
+        for user in sorted(users):
+            self._feed.record(conversation.org_id, user, entry)
+
+    # --- Outlook (the timer's pending pushes) ---------------------------------------------------
+
+    def push_pending(
+        self, org_id: str, conversation_id: str, due: datetime = PENDING_SINCE
+    ) -> SyncState | None:
+        """The maintenance timer's retry of a conversation Outlook has not caught up with.
+
+        `due`: the work item's own due time. An item that is no longer the conversation's own
+        (it was pushed, removed, or rescheduled by a later Retry-After) is dropped here.
+        """
+        key = table_key(org_id, conversation_id)
+        stored = self._repository.get(org_id, conversation_id)
+        if stored is None:
+            self._schedule.remove(WorkKind.PUSH_CONVERSATION, due, key)
+            return None
+        conversation = stored.conversation
+        if conversation.sync_state is not SyncState.PENDING:
+            self._schedule.remove(WorkKind.PUSH_CONVERSATION, due, key)
+            if conversation.push_due != due:
+                self._schedule.remove(WorkKind.PUSH_CONVERSATION, conversation.push_due, key)
+            return conversation.sync_state
+        if conversation.push_due != due:
+            self._schedule.remove(WorkKind.PUSH_CONVERSATION, due, key)  # a stale copy
+            return SyncState.PENDING
+        pushed = self._push(stored, max_wait=None).conversation
+        if (
+            pushed.status is ConversationStatus.CANCELLED
+            and pushed.sync_state is SyncState.SYNCED
+            and not pushed.has_records
+        ):
+            self._remove(pushed)
+        return pushed.sync_state
+
+    def _push(
         self, stored: StoredConversation, *, max_wait: float | None = IN_LINE_WAIT
     ) -> StoredConversation:
         """Bring Outlook up to date with the stored conversation, or leave it pending for later.
@@ -293,7 +344,7 @@ class ConversationService:
             result = self._schedule_push(result, retry_after)
         else:
             self._schedule.remove(
-                PUSH_CONVERSATION, stored.conversation.push_due, _push_key(conversation)
+                WorkKind.PUSH_CONVERSATION, stored.conversation.push_due, _push_key(conversation)
             )
         if conversation.outlook and not stored.conversation.outlook:
             self._events.link(conversation.outlook.event_id, conversation.org_id, conversation.id)
@@ -307,7 +358,7 @@ class ConversationService:
         key = _push_key(conversation)
         ids = {"OrgId": conversation.org_id, "ConversationId": conversation.id}
         due = PENDING_SINCE if retry_after is None else _not_before(self._clock(), retry_after)
-        self._schedule.add(PUSH_CONVERSATION, due, key, **ids)
+        self._schedule.add(WorkKind.PUSH_CONVERSATION, due, key, **ids)
         if due == conversation.push_due:
             return stored
         try:  # the conversation remembers its item's key, so whoever finishes it removes it
@@ -319,47 +370,10 @@ class ConversationService:
             # and this one goes unless the newer write scheduled the very same second.
             current = self._repository.get(conversation.org_id, conversation.id)
             if current is None or current.conversation.push_due != due:
-                self._schedule.remove(PUSH_CONVERSATION, due, key)
+                self._schedule.remove(WorkKind.PUSH_CONVERSATION, due, key)
             return stored
-        self._schedule.remove(PUSH_CONVERSATION, conversation.push_due, key)
+        self._schedule.remove(WorkKind.PUSH_CONVERSATION, conversation.push_due, key)
         return moved
-
-    def push_pending(
-        self, org_id: str, conversation_id: str, due: datetime = PENDING_SINCE
-    ) -> SyncState | None:
-        """The maintenance timer's retry of a conversation Outlook has not caught up with.
-
-        `due`: the work item's own due time. An item that is no longer the conversation's own
-        (it was pushed, removed, or rescheduled by a later Retry-After) is dropped here.
-        """
-        key = f"{org_id}|{conversation_id}"
-        stored = self._repository.get(org_id, conversation_id)
-        if stored is None:
-            self._schedule.remove(PUSH_CONVERSATION, due, key)
-            return None
-        if stored.conversation.sync_state is not SyncState.PENDING:
-            self._schedule.remove(PUSH_CONVERSATION, due, key)
-            if stored.conversation.push_due != due:
-                self._schedule.remove(PUSH_CONVERSATION, stored.conversation.push_due, key)
-            return stored.conversation.sync_state
-        if stored.conversation.push_due != due:
-            self._schedule.remove(PUSH_CONVERSATION, due, key)  # a stale copy: the live one waits
-            return SyncState.PENDING
-        pushed = self.push(stored, max_wait=None)
-        if (
-            pushed.conversation.status is ConversationStatus.CANCELLED
-            and pushed.conversation.sync_state is SyncState.SYNCED
-            and not pushed.conversation.has_records
-        ):
-            self.remove(pushed.conversation)
-        return pushed.conversation.sync_state
-
-    def remove(self, conversation: Conversation) -> None:
-        self._repository.remove(conversation)
-        if conversation.outlook:
-            self._events.unlink(conversation.outlook.event_id)
-        if conversation.push_due != PENDING_SINCE:
-            self._schedule.remove(PUSH_CONVERSATION, conversation.push_due, _push_key(conversation))
 
     def _push_once(
         self, stored: StoredConversation, max_wait: float | None
@@ -367,23 +381,10 @@ class ConversationService:
         """The conversation after one push, and Graph's Retry-After when it stays pending."""
         conversation = stored.conversation
         try:
-            calendar = OutlookCalendar(self._organiser_graph(conversation), max_wait=max_wait)
-            if conversation.status is ConversationStatus.CANCELLED:
-                if conversation.outlook:
-                    calendar.cancel(conversation.outlook.event_id, CANCEL_COMMENT)
-                synced = replace(conversation, sync_state=SyncState.SYNCED, sync_error=None)
-            elif conversation.outlook is None:
-                event = calendar.create(conversation, self._app_link(conversation.id))
-                synced = replace(
-                    conversation, outlook=event, sync_state=SyncState.SYNCED, sync_error=None
-                )
-            else:
-                changes = {**schedule_fields(conversation), **location_fields(conversation)}
-                event = calendar.update(conversation.outlook.event_id, changes)
-                synced = replace(conversation, outlook=_merged(conversation.outlook, event),
-                                 sync_state=SyncState.SYNCED, sync_error=None)  # fmt: skip
-        except (Unavailable, Conflict, Forbidden) as error:
-            logger.info("conversation %s stays pending: %s", conversation.id, error.detail)
+            graph = self._outlook.graph_for(conversation.org_id, conversation.organiser_id)
+            synced = self._pushed(conversation, OutlookCalendar(graph, max_wait=max_wait))
+        except OutlookNotUsable as reason:
+            logger.info("conversation %s stays pending: %s", conversation.id, reason.code)
             return stored, None
         except GraphError as error:
             if error.transient:
@@ -403,7 +404,7 @@ class ConversationService:
                     sync_state=SyncState.FAILED,
                     sync_error=f"{error.code}: {error.message}"[:500],
                 )
-        synced = replace(synced, push_due=PENDING_SINCE)  # push() removes the item it had
+        synced = replace(synced, push_due=PENDING_SINCE)  # _push removes the item it had
         try:
             return self._repository.replace(synced, stored.etag, conversation), None
         except ConcurrencyConflict:
@@ -411,11 +412,25 @@ class ConversationService:
             # event must not be forgotten though, so record it on the newer version.
             return self._remember_event(conversation, synced.outlook) or stored, None
 
-    def _organiser_graph(self, conversation: Conversation) -> GraphClient:
-        """Graph as the organiser (their refreshed token on a 401); DomainError if unusable."""
-        org_id, user_id = conversation.org_id, conversation.organiser_id
-        token = self._connections.access_token(org_id, user_id)
-        return self._graph(lambda: token, self._connections.token_renewal(org_id, user_id))
+    def _pushed(self, conversation: Conversation, calendar: OutlookCalendar) -> Conversation:
+        """One Graph call: cancel, create or update the event; the conversation now synced."""
+        if conversation.status is ConversationStatus.CANCELLED:
+            if conversation.outlook:
+                calendar.cancel(conversation.outlook.event_id, CANCEL_COMMENT)
+            return replace(conversation, sync_state=SyncState.SYNCED, sync_error=None)
+        if conversation.outlook is None:
+            event = calendar.create(
+                conversation, f"{self._app_origin}/conversations/{conversation.id}"
+            )
+        else:
+            changes = {**schedule_fields(conversation), **location_fields(conversation)}
+            updated = calendar.update(conversation.outlook.event_id, changes)
+            event = replace(
+                updated,
+                join_url=updated.join_url or None,
+                ical_uid=updated.ical_uid or conversation.outlook.ical_uid,
+            )
+        return replace(conversation, outlook=event, sync_state=SyncState.SYNCED, sync_error=None)
 
     def _remember_event(
         self, conversation: Conversation, event: OutlookEvent | None
@@ -430,18 +445,26 @@ class ConversationService:
         except ConcurrencyConflict:
             return None
 
-    def _refresh_responses(self, stored: StoredConversation) -> StoredConversation:
-        conversation = stored.conversation
+    def _remove(self, conversation: Conversation) -> None:
+        self._repository.remove(conversation)
+        if conversation.outlook:
+            self._events.unlink(conversation.outlook.event_id)
+        if conversation.push_due != PENDING_SINCE:
+            self._schedule.remove(
+                WorkKind.PUSH_CONVERSATION, conversation.push_due, _push_key(conversation)
+            )
+
+    def _with_fresh_responses(self, conversation: Conversation) -> Conversation:
+        """Shown, not stored: the sync worker stores RSVPs when Outlook's notification comes and
+        reports each in the change feed; storing it here first would swallow that report."""
         assert conversation.outlook is not None
         try:
-            calendar = OutlookCalendar(self._organiser_graph(conversation), max_wait=IN_LINE_WAIT)
+            graph = self._outlook.graph_for(conversation.org_id, conversation.organiser_id)
+            calendar = OutlookCalendar(graph, max_wait=IN_LINE_WAIT)
             event = calendar.read(conversation.outlook.event_id)
-        except (DomainError, GraphError):
-            return stored  # RSVPs as last known: reading must not fail because Outlook is away
-        attendees = with_responses(conversation.attendees, event)
-        # Shown, not stored: the sync worker stores RSVPs when Outlook's notification comes and
-        # reports each in the change feed; storing it here first would swallow that report.
-        return StoredConversation(replace(conversation, attendees=attendees), stored.etag)
+        except (OutlookNotUsable, GraphError):
+            return conversation  # RSVPs as last known: reading must not fail with Outlook away
+        return replace(conversation, attendees=with_responses(conversation.attendees, event))
 
     # --- access -------------------------------------------------------------------------------
 
@@ -451,65 +474,36 @@ class ConversationService:
         too_long = len(conversation_id) > MAX_ID_LENGTH  # never one of ours, nor a storage key
         stored = None if too_long else self._repository.get(caller.org_id, conversation_id)
         if stored is None or not stored.conversation.involves(caller.user_id):
-            raise NotFound("No such conversation.", code="not_found")
+            raise ConversationNotFound("No such conversation.")
         if not guests_allowed and not stored.conversation.is_member(caller.user_id):
-            raise Forbidden("Guests added in Outlook cannot add notes or actions.", code="guest")
+            raise GuestNotAllowed("Guests added in Outlook cannot add notes or actions.")
         return stored
 
     def _organised(self, caller: Caller, conversation_id: str) -> StoredConversation:
         stored = self._readable(caller, conversation_id)
         if stored.conversation.organiser_id != caller.user_id:
-            raise Forbidden(
-                "Only the organiser can change or cancel a conversation.", code="organiser_only"
-            )
+            raise OrganiserOnly("Only the organiser can change or cancel a conversation.")
         return stored
 
-    # --- views --------------------------------------------------------------------------------
 
-    def view(self, c: Conversation) -> dict[str, Any]:
-        return {
-            "id": c.id,
-            "type": c.type,
-            "title": c.title,
-            "organiserId": c.organiser_id,
-            "attendees": [
-                {
-                    "email": a.email,
-                    "name": a.name,
-                    "userId": a.user_id,
-                    "role": a.role.value,
-                    "response": a.response,
-                }
-                for a in c.attendees
-            ],
-            "start": c.start.isoformat(),
-            "end": c.end.isoformat(),
-            "timeZone": c.time_zone,
-            "location": {"kind": c.location.kind.value, "text": c.location.text},
-            "recurrence": c.recurrence,
-            "status": c.status.value,
-            "sync": {"state": c.sync_state.value, "error": c.sync_error},
-            "outlook": None
-            if c.outlook is None
-            else {
-                "eventId": c.outlook.event_id,
-                "webLink": c.outlook.web_link,
-                "teamsJoinUrl": c.outlook.join_url
-                if c.location.kind is LocationKind.TEAMS
-                else None,
-            },
-            "notesCount": c.notes_count,
-            "actionsCount": c.actions_count,
-            "version": c.version,
-        }
-
-
-def etag_of(conversation: Conversation) -> str:
-    return f'"v{conversation.version}"'
+def _occurrences(
+    conversation: Conversation, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    if conversation.recurrence is None:
+        overlaps = conversation.start < end and conversation.end > start
+        return [(conversation.start, conversation.end)] if overlaps else []
+    return occurrences(
+        conversation.recurrence,
+        conversation.start,
+        conversation.end - conversation.start,
+        conversation.time_zone,
+        start,
+        end,
+    )
 
 
 def _push_key(conversation: Conversation) -> str:
-    return f"{conversation.org_id}|{conversation.id}"
+    return table_key(conversation.org_id, conversation.id)
 
 
 def _not_before(now: datetime, retry_after: float) -> datetime:
@@ -519,13 +513,13 @@ def _not_before(now: datetime, retry_after: float) -> datetime:
     return whole if whole == moment else whole + timedelta(seconds=1)
 
 
-def _merged(previous: OutlookEvent, event: OutlookEvent) -> OutlookEvent:
-    return replace(
-        event, join_url=event.join_url or None, ical_uid=event.ical_uid or previous.ical_uid
-    )
-
-
 def _log(event: str, conversation: Conversation, caller: Caller, outcome: str) -> None:
     """One line per change a user makes: the conversation, organisation and user, the outcome."""
-    logger.info("conversation %s %s by %s/%s: %s",
-                conversation.id, event, conversation.org_id, caller.user_id, outcome)  # fmt: skip
+    logger.info(
+        "conversation %s %s by %s/%s: %s",
+        conversation.id,
+        event,
+        conversation.org_id,
+        caller.user_id,
+        outcome,
+    )

@@ -16,16 +16,32 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
 from shared.graph.errors import GraphError
+from shared.graph.headers import prefer_header
 from shared.identity import trusting_session
 
 logger = logging.getLogger(__name__)
 
 _TIMEOUT_SECONDS = (5, 20)  # connect, read
+
+
+class HttpSession(Protocol):
+    """The transport: a requests.Session, or an in-memory Graph in unit tests."""
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = ...,
+        json: Any = ...,
+        headers: Mapping[str, str] | None = ...,
+        timeout: tuple[float, float] = ...,
+    ) -> requests.Response: ...
 
 
 class GraphClient:
@@ -35,7 +51,7 @@ class GraphClient:
         access_token: Callable[[], str],
         *,
         renew_token: Callable[[], str] | None = None,
-        session: requests.Session | None = None,
+        session: HttpSession | None = None,
         ca_bundle: str | None = None,
         max_attempts: int = 3,
         max_total_wait: float = 8.0,
@@ -117,15 +133,19 @@ class GraphClient:
     ) -> dict[str, Any] | GraphError:
         request_headers = {
             "Authorization": f"Bearer {token}",
-            "Prefer": 'IdType="ImmutableId"',
+            **prefer_header(),
             "client-request-id": str(uuid.uuid4()),
             **(headers or {}),
         }
         try:
             response = self._session.request(
-                method, url, params=params, json=body, headers=request_headers,
+                method,
+                url,
+                params=params,
+                json=body,
+                headers=request_headers,
                 timeout=_TIMEOUT_SECONDS,
-            )  # fmt: skip
+            )
         except requests.RequestException as failure:
             return GraphError(0, "NetworkError", type(failure).__name__)
         if response.status_code < 400:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 
 class ConsentStatus(StrEnum):
@@ -32,22 +31,6 @@ class OrgSettings:
     consent: AdminConsent = AdminConsent()
     updated_at: datetime | None = None
     updated_by: str | None = None
-
-    def as_view(self) -> dict[str, Any]:
-        return {
-            "allowOutlookCalendar": self.allow_outlook,
-            "syncConversations": self.sync_conversations,
-            "tenantId": self.tenant_id,
-            "adminConsent": {
-                "status": self.consent.status.value,
-                "tenantId": self.consent.tenant_id,
-                "at": self.consent.at.isoformat() if self.consent.at else None,
-                "error": self.consent.error,
-                "errorDescription": self.consent.error_description,
-            },
-            "updatedAt": self.updated_at.isoformat() if self.updated_at else None,
-            "updatedBy": self.updated_by,
-        }
 
     def replaced_by(self, switches: Switches, by: str, at: datetime) -> OrgSettings:
         return replace(

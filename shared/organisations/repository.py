@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.organisations.model import AdminConsent, ConsentStatus, OrgSettings
-from shared.storage.entities import EntityTable, safe_key
+from shared.storage.entities import EntityStore
+from shared.storage.keys import table_key
 
 _ROW = "settings"
 
@@ -17,11 +18,11 @@ class StoredOrgSettings:
 
 
 class OrgSettingsRepository:
-    def __init__(self, table: EntityTable) -> None:
+    def __init__(self, table: EntityStore) -> None:
         self._table = table
 
     def get(self, org_id: str) -> StoredOrgSettings:
-        stored = self._table.get(safe_key(org_id), _ROW)
+        stored = self._table.get(table_key(org_id), _ROW)
         if stored is None:
             return StoredOrgSettings(OrgSettings(org_id=org_id), None)
         p = stored.properties
@@ -57,7 +58,7 @@ class OrgSettingsRepository:
             properties["ConsentAt"] = settings.consent.at
         if settings.updated_at is not None:
             properties["UpdatedAt"] = settings.updated_at
-        key = safe_key(settings.org_id)
+        key = table_key(settings.org_id)
         if etag is None:
             return self._table.create(key, _ROW, properties)
         return self._table.replace(key, _ROW, properties, etag)

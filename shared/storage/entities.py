@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient
@@ -34,17 +34,32 @@ class StoredEntity:
     etag: str
 
 
-_FORBIDDEN_IN_KEYS = set("/\\#?%")
+class EntityStore(Protocol):
+    """What repositories need of a table: EntityTable over Azure Tables, or a fake in tests."""
 
+    @property
+    def name(self) -> str: ...
 
-def safe_key(value: str) -> str:
-    """Any string as a PartitionKey/RowKey: characters Azure Tables forbids, percent-encoded."""
-    return "".join(
-        f"%{ord(c):02X}"
-        if c in _FORBIDDEN_IN_KEYS or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F
-        else c
-        for c in value
-    )
+    def get(self, partition_key: str, row_key: str) -> StoredEntity | None: ...
+
+    def create(self, partition_key: str, row_key: str, properties: Mapping[str, Any]) -> str: ...
+
+    def replace(
+        self, partition_key: str, row_key: str, properties: Mapping[str, Any], etag: str
+    ) -> str: ...
+
+    def upsert(self, partition_key: str, row_key: str, properties: Mapping[str, Any]) -> str: ...
+
+    def delete(self, partition_key: str, row_key: str, etag: str | None = None) -> None: ...
+
+    def range(
+        self,
+        partition_key: str,
+        row_key_from: str = "",
+        row_key_to: str | None = None,
+        *,
+        limit: int | None = None,
+    ) -> Iterator[StoredEntity]: ...
 
 
 def _escape(value: str) -> str:

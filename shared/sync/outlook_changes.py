@@ -1,81 +1,71 @@
-"""What an Outlook edit means for a conversation: pure rules, no I/O.
+"""What an Outlook state of an event means for its conversation: pure rules, no I/O.
 
-Time, date and location follow Outlook; the title never does. Responses become RSVPs, people
-added in Outlook become guests. An event state that is not newer than the one we know (an echo
-of our own write, a duplicate or out-of-order notification) changes nothing.
+Graph's event becomes changes in the conversation's terms (moved, relocated, cancelled, an RSVP,
+a guest added); the conversation service applies them. Time, date and location follow Outlook;
+the title never does. An event state that is not newer than the one we know (an echo of our own
+write, a duplicate or out-of-order notification) changes nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from shared.conversations.model import (
+    CancelledInOutlook,
     Conversation,
+    ConversationStatus,
+    GuestAdded,
     Location,
     LocationKind,
+    Moved,
+    OutlookChange,
+    OutlookEdit,
     Participant,
     ParticipantRole,
+    Relocated,
+    Responded,
 )
-from shared.conversations.outlook import TEAMS_LOCATION, with_responses
+from shared.conversations.outlook import TEAMS_LOCATION, responses_in
 from shared.conversations.time_zones import parse_graph_date_time, parse_timestamp
 
 
-@dataclass(frozen=True)
-class Applied:
-    conversation: Conversation
-    changes: list[dict[str, Any]]  # for the host app's change feed
-
-
-def is_removal(event: dict[str, Any]) -> bool:
-    return "@removed" in event or bool(event.get("isCancelled"))
-
-
-def apply_event(conversation: Conversation, event: dict[str, Any]) -> Applied | None:
-    """The conversation after this Outlook state of its event, or None if nothing changes."""
+def outlook_edit(conversation: Conversation, event: dict[str, Any]) -> OutlookEdit | None:
+    """What this Outlook state of the conversation's event changes, or None if nothing."""
+    if "@removed" in event or event.get("isCancelled"):
+        if conversation.status is ConversationStatus.CANCELLED:
+            return None
+        return OutlookEdit((CancelledInOutlook(),))
     modified = _modified(event)
     known = conversation.outlook.last_modified if conversation.outlook else None
     if modified is not None and known is not None and modified <= known:
         return None
-    updated, changes = conversation, []
+    changes: list[OutlookChange] = []
     if event.get("type") in (None, "singleInstance") and "start" in event and "end" in event:
         start, end = parse_graph_date_time(event["start"]), parse_graph_date_time(event["end"])
         if (start, end) != (conversation.start, conversation.end):
-            updated = replace(updated, start=start, end=end)
-            changes.append(
-                {"kind": "conversation_moved", "start": start.isoformat(), "end": end.isoformat()}
-            )
+            changes.append(Moved(start, end))
     location = _location(event)
     if location is not None and location != conversation.location:
-        updated = replace(updated, location=location)
-        changes.append(
-            {
-                "kind": "conversation_relocated",
-                "location": {"kind": location.kind.value, "text": location.text},
-            }
-        )
+        changes.append(Relocated(location))
     if "attendees" in event:
-        attendees = _with_guests(
-            with_responses(updated.attendees, event), event, conversation.organiser_email
+        responses = responses_in(event)
+        for attendee in conversation.attendees:
+            response = responses.get(attendee.email.lower(), attendee.response)
+            if response != attendee.response:
+                changes.append(Responded(attendee.email, response))
+        changes += [GuestAdded(guest) for guest in _guests(conversation, event)]
+    seen = conversation.outlook
+    if seen is not None:
+        seen = replace(
+            seen,
+            last_modified=modified or seen.last_modified,
+            change_key=event.get("changeKey", seen.change_key),
         )
-        for before, after in zip(updated.attendees, attendees, strict=False):
-            if before.response != after.response:
-                changes.append({"kind": "rsvp", "email": after.email, "response": after.response})
-        for guest in attendees[len(updated.attendees) :]:
-            changes.append({"kind": "guest_added", "email": guest.email, "name": guest.name})
-        updated = replace(updated, attendees=attendees)
-    if conversation.outlook is not None:
-        updated = replace(updated, outlook=replace(
-            conversation.outlook,
-            last_modified=modified or conversation.outlook.last_modified,
-            change_key=event.get("changeKey", conversation.outlook.change_key),
-        ))  # fmt: skip
-    if updated == conversation:
+    if not changes and seen == conversation.outlook:
         return None
-    if any(c["kind"] in ("conversation_moved", "conversation_relocated") for c in changes):
-        updated = replace(updated, version=conversation.version + 1)
-    return Applied(updated, changes)
+    return OutlookEdit(tuple(changes), seen)
 
 
 def _modified(event: dict[str, Any]) -> datetime | None:
@@ -97,19 +87,20 @@ def _location(event: dict[str, Any]) -> Location | None:
     return Location()
 
 
-def _with_guests(
-    attendees: tuple[Participant, ...], event: dict[str, Any], organiser_email: str | None
-) -> tuple[Participant, ...]:
-    known = {a.email.lower() for a in attendees} | {(organiser_email or "").lower()}
+def _guests(conversation: Conversation, event: dict[str, Any]) -> list[Participant]:
+    """People on the Outlook event the conversation does not know: added in Outlook."""
+    known = {a.email.lower() for a in conversation.attendees}
+    known.add((conversation.organiser_email or "").lower())
     guests = []
     for entry in event.get("attendees", []):
         address = (entry.get("emailAddress") or {}).get("address", "")
         if address and address.lower() not in known:
             known.add(address.lower())
-            guests.append(Participant(
+            guest = Participant(
                 email=address,
                 name=(entry.get("emailAddress") or {}).get("name"),
                 role=ParticipantRole.GUEST,
                 response=(entry.get("status") or {}).get("response", "none"),
-            ))  # fmt: skip
-    return attendees + tuple(guests)
+            )
+            guests.append(guest)
+    return guests

@@ -14,20 +14,18 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from shared.conversations.time_zones import parse_timestamp
-from shared.graph.client import GraphClient
 from shared.graph.errors import GraphError
-from shared.storage.entities import EntityTable, safe_key
-from shared.sync.schedule import (
-    CREATE_SUBSCRIPTION,
-    RENEW_SUBSCRIPTION,
-    RESYNC_MAILBOX,
-    WorkSchedule,
-)
+from shared.schedule import WorkKind, WorkSchedule
+from shared.storage.entities import EntityStore
+from shared.storage.keys import table_key
+
+if TYPE_CHECKING:
+    from shared.graph.client import GraphClient
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +34,6 @@ RENEW_BEFORE = timedelta(days=2)
 NOTIFICATIONS_PATH = "/api/graph/notifications"
 LIFECYCLE_PATH = "/api/graph/lifecycle"
 _ROW = "subscription"
-_PREFER = {"Prefer": 'IdType="ImmutableId"'}
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,7 @@ class Subscription:
     expires_at: datetime
 
 
-def is_text(value: Any) -> bool:
+def is_text(value: Any) -> TypeGuard[str]:
     """A string that can be stored and hashed: JSON can carry lone surrogates, UTF-8 cannot."""
     if not isinstance(value, str):
         return False
@@ -66,7 +63,7 @@ def client_state_hash(client_state: str) -> str:
 class SubscriptionRepository:
     """Point reads by subscription id, cached in-process: a webhook must answer in milliseconds."""
 
-    def __init__(self, table: EntityTable) -> None:
+    def __init__(self, table: EntityStore) -> None:
         self._table = table
         self._cache: dict[str, Subscription | None] = {}
         self._lock = threading.Lock()
@@ -75,7 +72,7 @@ class SubscriptionRepository:
         with self._lock:
             if subscription_id in self._cache and self._cache[subscription_id] is not None:
                 return self._cache[subscription_id]
-        stored = self._table.get(safe_key(subscription_id), _ROW)
+        stored = self._table.get(table_key(subscription_id), _ROW)
         found = None
         if stored is not None:
             p = stored.properties
@@ -87,17 +84,18 @@ class SubscriptionRepository:
         return found
 
     def put(self, subscription: Subscription) -> None:
-        self._table.upsert(safe_key(subscription.id), _ROW, {
+        properties = {
             "OrgId": subscription.org_id,
             "UserId": subscription.user_id,
             "ClientStateHash": subscription.client_state_hash,
             "ExpiresAt": subscription.expires_at,
-        })  # fmt: skip
+        }
+        self._table.upsert(table_key(subscription.id), _ROW, properties)
         with self._lock:
             self._cache[subscription.id] = subscription
 
     def remove(self, subscription_id: str) -> None:
-        self._table.delete(safe_key(subscription_id), _ROW)
+        self._table.delete(table_key(subscription_id), _ROW)
         with self._lock:
             self._cache.pop(subscription_id, None)
 
@@ -125,22 +123,21 @@ class SubscriptionManager:
     def create(self, graph: GraphClient, org_id: str, user_id: str) -> Subscription:
         client_state = secrets.token_urlsafe(48)
         expires = self._clock() + LIFETIME
-        created = graph.request("POST", "subscriptions", headers=_PREFER, body={
+        body = {
             "changeType": "created,updated,deleted",
             "notificationUrl": self._base + NOTIFICATIONS_PATH,
             "lifecycleNotificationUrl": self._base + LIFECYCLE_PATH,
             "resource": "me/events",
-            "expirationDateTime": expires.isoformat().replace("+00:00", "Z"),
+            "expirationDateTime": _graph_time(expires),
             "clientState": client_state,
-        })  # fmt: skip
+        }
+        created = graph.request("POST", "subscriptions", body=body)
+        expires_at = _parse_time(created.get("expirationDateTime")) or expires
         subscription = Subscription(
-            created["id"], org_id, user_id, client_state_hash(client_state),
-            _parse_time(created.get("expirationDateTime")) or expires,
-        )  # fmt: skip
-        self._repository.put(subscription)
-        self._schedule.add(
-            RENEW_SUBSCRIPTION, subscription.expires_at - RENEW_BEFORE, subscription.id
+            created["id"], org_id, user_id, client_state_hash(client_state), expires_at
         )
+        self._repository.put(subscription)
+        self._schedule.add(WorkKind.RENEW_SUBSCRIPTION, *_renewal(subscription))
         logger.info("subscription %s created for %s/%s", subscription.id, org_id, user_id)
         return subscription
 
@@ -148,24 +145,18 @@ class SubscriptionManager:
         """The renewed subscription, or None when Graph no longer knows it (recreate, resync)."""
         expires = self._clock() + LIFETIME
         try:
-            renewed = graph.request("PATCH", f"subscriptions/{subscription.id}", body={
-                "expirationDateTime": expires.isoformat().replace("+00:00", "Z"),
-            })  # fmt: skip
+            body = {"expirationDateTime": _graph_time(expires)}
+            renewed = graph.request("PATCH", f"subscriptions/{subscription.id}", body=body)
         except GraphError as error:
             if error.status == 404:
                 self.forget(subscription)
                 return None
             raise
         new_expiry = _parse_time(renewed.get("expirationDateTime")) or expires
-        updated = Subscription(
-            subscription.id, subscription.org_id, subscription.user_id,
-            subscription.client_state_hash, new_expiry,
-        )  # fmt: skip
-        self._schedule.remove(
-            RENEW_SUBSCRIPTION, subscription.expires_at - RENEW_BEFORE, subscription.id
-        )
+        updated = replace(subscription, expires_at=new_expiry)
+        self._schedule.remove(WorkKind.RENEW_SUBSCRIPTION, *_renewal(subscription))
         self._repository.put(updated)
-        self._schedule.add(RENEW_SUBSCRIPTION, updated.expires_at - RENEW_BEFORE, updated.id)
+        self._schedule.add(WorkKind.RENEW_SUBSCRIPTION, *_renewal(updated))
         return updated
 
     def reauthorize(self, graph: GraphClient, subscription: Subscription) -> bool:
@@ -192,22 +183,17 @@ class SubscriptionManager:
             self.forget(subscription)
 
     def forget(self, subscription: Subscription) -> None:
-        self._schedule.remove(
-            RENEW_SUBSCRIPTION, subscription.expires_at - RENEW_BEFORE, subscription.id
-        )
+        self._schedule.remove(WorkKind.RENEW_SUBSCRIPTION, *_renewal(subscription))
         self._repository.remove(subscription.id)
 
-    def request_creation(self, org_id: str, user_id: str) -> None:
-        """Create it on the timer's next run (after a failure, or when Graph removed it)."""
-        self._schedule.add(
-            CREATE_SUBSCRIPTION, self._clock(), f"{org_id}|{user_id}", OrgId=org_id, UserId=user_id
-        )
 
-    def request_resync(self, org_id: str, user_id: str) -> None:
-        """Read the mailbox from Outlook on the timer's next run (catch up after a gap)."""
-        self._schedule.add(
-            RESYNC_MAILBOX, self._clock(), f"{org_id}|{user_id}", OrgId=org_id, UserId=user_id
-        )
+def _renewal(subscription: Subscription) -> tuple[datetime, str]:
+    """When the timer renews the subscription, and its work item's key."""
+    return subscription.expires_at - RENEW_BEFORE, table_key(subscription.id)
+
+
+def _graph_time(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _parse_time(value: str | None) -> datetime | None:

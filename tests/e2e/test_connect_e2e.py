@@ -18,7 +18,7 @@ from devtools.demo_directory import (
 from devtools.host_app import HostApp, query_of
 from shared.storage import names
 from shared.storage.account import StorageAccount
-from shared.storage.entities import safe_key
+from shared.storage.keys import table_key as safe_key
 
 pytestmark = pytest.mark.e2e
 

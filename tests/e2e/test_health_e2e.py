@@ -39,15 +39,22 @@ def test_unknown_routes_answer_404(local_host):
 
 def test_the_host_refuses_to_start_and_names_every_missing_setting(tmp_path):
     result = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "devtools.localhost", "--port", "0",
-         "--settings", str(tmp_path / "absent.json")],
+        [
+            sys.executable,
+            "-m",
+            "devtools.localhost",
+            "--port",
+            "0",
+            "--settings",
+            str(tmp_path / "absent.json"),
+        ],
         cwd=PROJECT_ROOT,
         env={"PATH": "/usr/bin:/bin", "ENTRA_CLIENT_ID": "@Microsoft.KeyVault(SecretUri=x)"},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
-    )  # fmt: skip
+    )
     assert result.returncode == 2
     for problem in (
         "AzureWebJobsStorage is missing",

@@ -12,11 +12,11 @@ import requests
 
 from devtools.demo_directory import EMPLOYEE_ALEX, MANAGER
 from devtools.host_app import HostApp
+from shared.schedule import WorkKind as work
+from shared.schedule import WorkSchedule
 from shared.storage import names
 from shared.storage.account import StorageAccount
 from shared.storage.entities import EntityTable
-from shared.sync import schedule as work
-from shared.sync.schedule import WorkSchedule
 
 pytestmark = pytest.mark.e2e
 WARNING = timedelta(days=30)

@@ -16,9 +16,9 @@ import requests
 
 from devtools.demo_directory import FABRIKAM_USER, MANAGER
 from devtools.host_app import HostApp
+from shared.schedule import WorkKind
 from shared.storage import names
 from shared.storage.account import StorageAccount
-from shared.sync.schedule import PUSH_CONVERSATION
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +35,7 @@ def orgs(host_app: HostApp, storage: StorageAccount) -> Iterator[tuple[str, str]
     yield stuck, waiting
     host_app.control("DELETE", "faults")
     schedule = storage.table(names.SCHEDULE_TABLE)
-    for row in schedule.query_entities(f"PartitionKey eq '{PUSH_CONVERSATION}'"):
+    for row in schedule.query_entities(f"PartitionKey eq '{WorkKind.PUSH_CONVERSATION}'"):
         if row.get("OrgId") in (stuck, waiting):  # later tests' timer runs must not meet them
             schedule.delete_entity(row["PartitionKey"], row["RowKey"])
 
@@ -93,14 +93,20 @@ def test_pushes_that_cannot_proceed_do_not_starve_another_organisations(
     assert app.set_switches(FABRIKAM_USER, allow=True, org_id=waiting).status_code == 200
     assert app.connect(FABRIKAM_USER, org_id=waiting) == {"outlook": "connected"}
     app.control("POST", "faults", **down, count=1)
-    made = app.call("POST", "conversations", FABRIKAM_USER, org_id=waiting,
-                    json=conversation("Pradeep's check-in"))  # fmt: skip
+    made = app.call(
+        "POST",
+        "conversations",
+        FABRIKAM_USER,
+        org_id=waiting,
+        json=conversation("Pradeep's check-in"),
+    )
     assert made.json()["sync"]["state"] == "pending", made.text
 
     run_timer(app, local_host)
 
     after = app.call("GET", f"conversations/{made.json()['id']}", FABRIKAM_USER, org_id=waiting)
     assert after.json()["sync"]["state"] == "synced"
-    subjects = [e["subject"] for e in app.control(
-        "GET", f"mailboxes/{FABRIKAM_USER.mail}/events")["value"]]  # fmt: skip
+    subjects = [
+        e["subject"] for e in app.control("GET", f"mailboxes/{FABRIKAM_USER.mail}/events")["value"]
+    ]
     assert subjects == ["Pradeep's check-in"]

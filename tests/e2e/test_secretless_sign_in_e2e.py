@@ -51,9 +51,11 @@ def secretless_host(secretless_environment, storage, tmp_path_factory) -> Iterat
 @pytest.fixture
 def app(secretless_host, own_emulator, secretless_environment) -> HostApp:
     host_app = HostApp(
-        secretless_host.base_url, own_emulator.base_url, own_emulator.ca_file,
+        secretless_host.base_url,
+        own_emulator.base_url,
+        own_emulator.ca_file,
         secretless_environment,
-    )  # fmt: skip
+    )
     host_app.control("POST", "reset")
     assert host_app.set_switches(MANAGER, allow=True).status_code == 200
     return host_app

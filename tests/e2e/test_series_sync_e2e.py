@@ -25,8 +25,10 @@ APP_FIX_PENDING = pytest.mark.xfail(strict=True, reason="issue 12: app fix pendi
 
 TODAY = datetime.now(UTC).date()
 MONDAY = TODAY + timedelta(days=7 + (7 - TODAY.weekday()) % 7)  # in the delta window
-WEEKLY = {"pattern": {"type": "weekly", "daysOfWeek": ["monday"]},
-          "range": {"type": "numbered", "numberOfOccurrences": 4}}  # fmt: skip
+WEEKLY = {
+    "pattern": {"type": "weekly", "daysOfWeek": ["monday"]},
+    "range": {"type": "numbered", "numberOfOccurrences": 4},
+}
 
 
 def monday(week: int, hour: int = 9, minute: int = 0, first: datetime | None = None) -> str:
@@ -50,9 +52,12 @@ def listed(outlook: Outlook, conversation: dict, first=MONDAY) -> list[dict]:
         "GET",
         "conversations",
         MANAGER,
-        params={"start": monday(0, 0, first=first), "end": monday(5, 0, first=first),
-                "timeZone": "UTC"},
-    )  # fmt: skip
+        params={
+            "start": monday(0, 0, first=first),
+            "end": monday(5, 0, first=first),
+            "timeZone": "UTC",
+        },
+    )
     assert answer.status_code == 200, answer.text
     (found,) = [c for c in answer.json()["value"] if c["id"] == conversation["id"]]
     return found["occurrences"]
@@ -75,9 +80,10 @@ def changes_about(outlook: Outlook, conversation: dict) -> list[dict]:
 
 def edit_series(outlook: Outlook, conversation: dict, **changes) -> None:
     outlook.act(
-        "PATCH", f"mailboxes/{MANAGER.mail}/events/{organiser_event(outlook, conversation)}",
+        "PATCH",
+        f"mailboxes/{MANAGER.mail}/events/{organiser_event(outlook, conversation)}",
         **changes,
-    )  # fmt: skip
+    )
 
 
 def starts(occurrences: list[dict]) -> list[str]:
@@ -112,9 +118,14 @@ def test_a_new_place_for_the_whole_series_in_outlook_is_taken(outlook):
 @APP_FIX_PENDING
 def test_a_series_ended_earlier_in_outlook_ends_the_conversation_earlier(outlook):
     conversation = weekly(outlook)
-    ended = {"pattern": {"type": "weekly", "daysOfWeek": ["monday"]},
-             "range": {"type": "endDate", "startDate": str(MONDAY),
-                       "endDate": str(MONDAY + timedelta(weeks=1))}}  # fmt: skip
+    ended = {
+        "pattern": {"type": "weekly", "daysOfWeek": ["monday"]},
+        "range": {
+            "type": "endDate",
+            "startDate": str(MONDAY),
+            "endDate": str(MONDAY + timedelta(weeks=1)),
+        },
+    }
 
     edit_series(outlook, conversation, recurrence=ended)
 
@@ -162,9 +173,12 @@ def test_one_occurrence_moved_and_relocated_in_outlook_is_listed_so_and_reported
     before = listed(outlook, conversation)
 
     outlook.act(
-        "PATCH", f"mailboxes/{MANAGER.mail}/events/{second['id']}",
-        start=monday(1, 15), end=monday(1, 15, 30), location="Cafe",
-    )  # fmt: skip
+        "PATCH",
+        f"mailboxes/{MANAGER.mail}/events/{second['id']}",
+        start=monday(1, 15),
+        end=monday(1, 15, 30),
+        location="Cafe",
+    )
 
     after = listed(outlook, conversation)
     assert starts(after) == [

@@ -30,9 +30,9 @@ def at(day: str, hour: int = 9) -> dict:
 
 def copy_of(outlook: Outlook, person, conversation: dict) -> dict:
     """The person's copy of the conversation's meeting in their Outlook calendar."""
-    organiser = {e["id"]: e for e in outlook.app.control("GET", f"mailboxes/{MANAGER.mail}/events")[
-        "value"
-    ]}[organiser_event(outlook, conversation)]  # fmt: skip
+    organiser = {
+        e["id"]: e for e in outlook.app.control("GET", f"mailboxes/{MANAGER.mail}/events")["value"]
+    }[organiser_event(outlook, conversation)]
     events = outlook.app.control("GET", f"mailboxes/{person.mail}/events")["value"]
     (copy,) = [e for e in events if e["iCalUId"] == organiser["iCalUId"]]
     return copy
@@ -40,8 +40,9 @@ def copy_of(outlook: Outlook, person, conversation: dict) -> dict:
 
 def respond_in_outlook(outlook: Outlook, conversation: dict, response: str = "accepted") -> None:
     copy = copy_of(outlook, EMPLOYEE_ALEX, conversation)
-    outlook.act("POST", f"mailboxes/{EMPLOYEE_ALEX.mail}/events/{copy['id']}/respond",
-                response=response)  # fmt: skip
+    outlook.act(
+        "POST", f"mailboxes/{EMPLOYEE_ALEX.mail}/events/{copy['id']}/respond", response=response
+    )
 
 
 def assert_kept(outlook: Outlook, conversation: dict) -> dict:
@@ -53,9 +54,10 @@ def assert_kept(outlook: Outlook, conversation: dict) -> dict:
     assert kept["status"] == "scheduled"
     feed = outlook.app.call("GET", "me/changes", MANAGER).json()["value"]
     assert not [
-        c for c in feed
+        c
+        for c in feed
         if c.get("conversationId") == conversation["id"] and c["kind"] == "conversation_cancelled"
-    ]  # fmt: skip
+    ]
     held = [
         e["id"] for e in outlook.app.control("GET", f"mailboxes/{MANAGER.mail}/events")["value"]
     ]

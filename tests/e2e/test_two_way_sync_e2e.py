@@ -14,11 +14,11 @@ import requests
 
 from devtools.demo_directory import EMPLOYEE_ALEX, MANAGER
 from devtools.host_app import HostApp
+from shared.schedule import WorkKind as work
+from shared.schedule import WorkSchedule
 from shared.storage import names
 from shared.storage.account import StorageAccount
 from shared.storage.entities import EntityTable
-from shared.sync import schedule as work
-from shared.sync.schedule import WorkSchedule
 
 pytestmark = pytest.mark.e2e
 
@@ -301,9 +301,14 @@ def test_a_sync_that_fails_lets_go_of_the_mailbox_so_the_next_change_arrives(out
     conversation = create(outlook, attendees=[{"email": "guest@northwind.example"}])
     event_path = f"mailboxes/{MANAGER.mail}/events/{organiser_event(outlook, conversation)}"
     outlook.app.control(
-        "POST", "faults", path_prefix="/v1.0/me/calendarView/delta", status=503, count=1,
-        retry_after=60, method="GET",
-    )  # fmt: skip
+        "POST",
+        "faults",
+        path_prefix="/v1.0/me/calendarView/delta",
+        status=503,
+        count=1,
+        retry_after=60,
+        method="GET",
+    )
     local_host.skip_log()
     outlook.app.control("PATCH", event_path, location="First try fails")
     outlook.app.control("POST", "notifications/flush")
@@ -335,9 +340,11 @@ def test_reauthorization_required_is_answered_and_notifications_keep_flowing(out
     subscription_id = subscription_of(storage, outlook.app.org_id, MANAGER.host_user_id)
 
     outlook.act(
-        "POST", f"subscriptions/{subscription_id}/lifecycle", event="reauthorizationRequired",
+        "POST",
+        f"subscriptions/{subscription_id}/lifecycle",
+        event="reauthorizationRequired",
         grace_seconds=0,
-    )  # fmt: skip
+    )
 
     state = outlook.app.control("GET", f"subscriptions/{subscription_id}")
     assert state["reauthorizationRequired"] is False
@@ -353,9 +360,14 @@ def test_a_recreation_graph_refuses_is_retried_by_the_timer(outlook, storage):
     outlook.app.control("DELETE", f"subscriptions/{old}")  # Graph forgot it
     make_renewal_due(storage, old)
     outlook.app.control(
-        "POST", "faults", path_prefix="/v1.0/subscriptions", status=503, count=1, retry_after=60,
+        "POST",
+        "faults",
+        path_prefix="/v1.0/subscriptions",
+        status=503,
+        count=1,
+        retry_after=60,
         method="POST",
-    )  # fmt: skip
+    )
     run_timer(outlook)  # renewal answers 404, and Graph refuses the new subscription once
     run_timer(outlook)  # (or this run) creates it
 

@@ -21,9 +21,12 @@ def subscription(azurite) -> tuple[Subscription, str]:
     storage = StorageAccount(StorageSettings(connection_string=azurite.connection_string))
     secret = uuid.uuid4().hex
     subscription = Subscription(
-        str(uuid.uuid4()), f"org-{uuid.uuid4().hex[:8]}", "u-alex", client_state_hash(secret),
+        str(uuid.uuid4()),
+        f"org-{uuid.uuid4().hex[:8]}",
+        "u-alex",
+        client_state_hash(secret),
         datetime.now(UTC) + timedelta(days=3),
-    )  # fmt: skip
+    )
     SubscriptionRepository(EntityTable(storage.table(names.SUBSCRIPTIONS_TABLE))).put(subscription)
     return subscription, secret
 
@@ -33,15 +36,19 @@ def notify(local_host, body, path="graph/notifications") -> requests.Response:
 
 
 def notification(subscription: Subscription, client_state: str) -> dict:
-    return {"value": [{
-        "subscriptionId": subscription.id,
-        "clientState": client_state,
-        "changeType": "updated",
-        "resource": "Users/abc/Events/AAMk",
-        "resourceData": {"@odata.type": "#Microsoft.Graph.Event", "id": "AAMk"},
-        "subscriptionExpirationDateTime": "2026-12-01T00:00:00Z",
-        "tenantId": "6bb2ee6e-06cc-41b5-a063-adcfcbaa2f48",
-    }]}  # fmt: skip
+    return {
+        "value": [
+            {
+                "subscriptionId": subscription.id,
+                "clientState": client_state,
+                "changeType": "updated",
+                "resource": "Users/abc/Events/AAMk",
+                "resourceData": {"@odata.type": "#Microsoft.Graph.Event", "id": "AAMk"},
+                "subscriptionExpirationDateTime": "2026-12-01T00:00:00Z",
+                "tenantId": "6bb2ee6e-06cc-41b5-a063-adcfcbaa2f48",
+            }
+        ]
+    }
 
 
 @pytest.mark.parametrize("path", ["graph/notifications", "graph/lifecycle"])

@@ -121,9 +121,10 @@ class Identity:
     ) -> requests.Response:
         auth = {"Authorization": f"Bearer {token}"} if token else {}
         return self.http.get(
-            f"{self.emulator.graph_base_url}{path}", headers={**auth, **(headers or {})},
+            f"{self.emulator.graph_base_url}{path}",
+            headers={**auth, **(headers or {})},
             timeout=10,
-        )  # fmt: skip
+        )
 
 
 @pytest.fixture

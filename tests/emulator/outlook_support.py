@@ -42,8 +42,7 @@ class Outlook:
         headers = {"Authorization": f"Bearer {self.token}", "client-request-id": "test-1"}
         if prefer:
             headers["Prefer"] = prefer
-        return self.http.request(method, url, json=body, params=params, headers=headers,
-                                 timeout=30)  # fmt: skip
+        return self.http.request(method, url, json=body, params=params, headers=headers, timeout=30)
 
     def create(self, **overrides: Any) -> dict[str, Any]:
         answer = self.call("POST", "/me/events", event_body(**overrides))

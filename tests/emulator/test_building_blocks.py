@@ -11,6 +11,8 @@ from devtools.graph_emulator.prefer import Preferences
 from devtools.graph_emulator.sts_errors import StsError
 from devtools.graph_emulator.throttle import MailboxLimits, MailboxThrottle
 
+pytestmark = pytest.mark.integration
+
 LOOPBACK_ANY = demo_directory.APP.default_redirect_uris
 GRAPH = GraphResource.for_origins("https://127.0.0.1:7443", "https://localhost:7443")
 
@@ -36,8 +38,11 @@ def test_redirect_uri_rules(uri, registered, allowed):
 
 def test_scopes_name_graph_by_its_public_id_its_app_id_or_the_emulators_origin():
     app = demo_directory.APP
-    for resource in ("https://graph.microsoft.com", "https://localhost:7443",
-                     "00000003-0000-0000-c000-000000000000"):  # fmt: skip
+    for resource in (
+        "https://graph.microsoft.com",
+        "https://localhost:7443",
+        "00000003-0000-0000-c000-000000000000",
+    ):
         request = parse_scopes(f"openid {resource}/user.read offline_access", GRAPH, app, "t")
         assert request.permissions == {"User.Read"}
         assert request.oidc == {"openid", "offline_access"}

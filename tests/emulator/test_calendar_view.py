@@ -11,6 +11,8 @@ from devtools.graph_emulator.errors import GraphError
 from devtools.graph_emulator.recurrence import check, occurrence_starts
 from tests.emulator.outlook_support import as_person
 
+pytestmark = pytest.mark.integration
+
 __all__ = ["as_person"]
 LONDON = ZoneInfo("Europe/London")
 YEAR_2026 = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
@@ -24,39 +26,50 @@ def adele(as_person):
 def weekly_on_mondays(start_date: str, count: int) -> dict:
     return {
         "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},
-        "range": {"type": "numbered", "startDate": start_date, "numberOfOccurrences": count,
-                  "recurrenceTimeZone": "GMT Standard Time"},
-    }  # fmt: skip
+        "range": {
+            "type": "numbered",
+            "startDate": start_date,
+            "numberOfOccurrences": count,
+            "recurrenceTimeZone": "GMT Standard Time",
+        },
+    }
 
 
 @pytest.mark.integration
 def test_a_weekly_london_series_keeps_its_wall_clock_across_both_dst_changes(adele):
     spring = adele.create(
-        start="2026-03-16T09:00:00", end="2026-03-16T09:30:00",
-        recurrence=weekly_on_mondays("2026-03-16", 4), attendees=[EMPLOYEE_ALEX],
-    )  # fmt: skip
+        start="2026-03-16T09:00:00",
+        end="2026-03-16T09:30:00",
+        recurrence=weekly_on_mondays("2026-03-16", 4),
+        attendees=[EMPLOYEE_ALEX],
+    )
     adele.create(
-        subject="Autumn", start="2026-10-19T09:00:00", end="2026-10-19T09:30:00",
+        subject="Autumn",
+        start="2026-10-19T09:00:00",
+        end="2026-10-19T09:30:00",
         recurrence=weekly_on_mondays("2026-10-19", 2),
-    )  # fmt: skip
+    )
 
     answer = adele.view("2026-03-01T00:00:00Z", "2026-11-01T00:00:00Z", **{"$top": "50"})
 
     assert answer.status_code == 200, answer.text
     value = answer.json()["value"]
     assert [e["start"]["dateTime"][:16] for e in value] == [
-        "2026-03-16T09:00", "2026-03-23T09:00",  # GMT
-        "2026-03-30T08:00", "2026-04-06T08:00",  # BST from 29 March
+        "2026-03-16T09:00",
+        "2026-03-23T09:00",  # GMT
+        "2026-03-30T08:00",
+        "2026-04-06T08:00",  # BST from 29 March
         "2026-10-19T08:00",  # BST
         "2026-10-26T09:00",  # GMT again from 25 October
-    ]  # fmt: skip
+    ]
     first = value[0]
     assert (first["type"], first["seriesMasterId"]) == ("occurrence", spring["id"])
     assert first["end"]["dateTime"].startswith("2026-03-16T09:30")
     assert len({e["id"] for e in value}) == len({e["iCalUId"] for e in value}) == 6
     assert spring["id"] not in {e["id"] for e in value}, "masters are not listed"
-    in_london = adele.view("2026-03-01T00:00:00Z", "2026-05-01T00:00:00Z",
-                           prefer='outlook.timezone="Europe/London"')  # fmt: skip
+    in_london = adele.view(
+        "2026-03-01T00:00:00Z", "2026-05-01T00:00:00Z", prefer='outlook.timezone="Europe/London"'
+    )
     assert {e["start"]["dateTime"][11:16] for e in in_london.json()["value"]} == {"09:00"}
     again = adele.call("GET", f"/me/events/{value[2]['id']}")
     assert (again.status_code, again.json()["start"]) == (200, value[2]["start"])
@@ -65,9 +78,11 @@ def test_a_weekly_london_series_keeps_its_wall_clock_across_both_dst_changes(ade
 @pytest.mark.integration
 def test_attendees_see_the_occurrences_of_their_copy(as_person, adele):
     adele.create(
-        start="2026-03-16T09:00:00", end="2026-03-16T09:30:00",
-        recurrence=weekly_on_mondays("2026-03-16", 3), attendees=[EMPLOYEE_ALEX],
-    )  # fmt: skip
+        start="2026-03-16T09:00:00",
+        end="2026-03-16T09:30:00",
+        recurrence=weekly_on_mondays("2026-03-16", 3),
+        attendees=[EMPLOYEE_ALEX],
+    )
 
     value = as_person(EMPLOYEE_ALEX).view("2026-03-01T00:00:00", "2026-04-01T00:00:00")
 
@@ -77,13 +92,19 @@ def test_attendees_see_the_occurrences_of_their_copy(as_person, adele):
 
 @pytest.mark.integration
 def test_the_view_pages_ten_at_a_time_with_next_links_and_selects(adele):
-    adele.create(start="2026-01-05T09:00:00", end="2026-01-05T09:30:00",
-                 recurrence=weekly_on_mondays("2026-01-05", 23))  # fmt: skip
+    adele.create(
+        start="2026-01-05T09:00:00",
+        end="2026-01-05T09:30:00",
+        recurrence=weekly_on_mondays("2026-01-05", 23),
+    )
     adele.create(subject="One-off", start="2026-01-07T12:00:00", end="2026-01-07T13:00:00")
 
     pages, link = [], None
-    first = adele.view("2026-01-01T00:00:00", "2026-12-31T00:00:00",
-                       **{"$select": "subject,start,end,showAs,isCancelled"})  # fmt: skip
+    first = adele.view(
+        "2026-01-01T00:00:00",
+        "2026-12-31T00:00:00",
+        **{"$select": "subject,start,end,showAs,isCancelled"},
+    )
     pages.append(first.json())
     link = first.json().get("@odata.nextLink")
     while link:
@@ -93,17 +114,29 @@ def test_the_view_pages_ten_at_a_time_with_next_links_and_selects(adele):
     assert [len(p["value"]) for p in pages] == [10, 10, 4]
     assert pages[0]["value"][1]["subject"] == "One-off"
     assert set(pages[1]["value"][0]) == {
-        "@odata.etag", "id", "subject", "start", "end", "showAs", "isCancelled",
-    }  # fmt: skip
+        "@odata.etag",
+        "id",
+        "subject",
+        "start",
+        "end",
+        "showAs",
+        "isCancelled",
+    }
     assert "%24skip=10" in pages[0]["@odata.nextLink"]
     assert pages[0]["@odata.context"].endswith(
         "/calendarView(subject,start,end,showAs,isCancelled)"
     )
     top = adele.view("2026-01-01T00:00:00", "2026-12-31T00:00:00", **{"$top": "20"})
     assert len(top.json()["value"]) == 20
-    small = adele.call("GET", "/me/calendarView", params={
-        "startDateTime": "2026-01-01T00:00:00", "endDateTime": "2026-12-31T00:00:00",
-    }, prefer='outlook.timezone="UTC", odata.maxpagesize=3')  # fmt: skip
+    small = adele.call(
+        "GET",
+        "/me/calendarView",
+        params={
+            "startDateTime": "2026-01-01T00:00:00",
+            "endDateTime": "2026-12-31T00:00:00",
+        },
+        prefer='outlook.timezone="UTC", odata.maxpagesize=3',
+    )
     assert len(small.json()["value"]) == 3
     assert "odata.maxpagesize=3" in small.headers["Preference-Applied"]
 
@@ -112,8 +145,12 @@ def test_the_view_pages_ten_at_a_time_with_next_links_and_selects(adele):
 def test_events_overlapping_the_window_edges_are_listed_and_cancelled_copies_too(
     adele, as_person, control
 ):
-    event = adele.create(start="2026-06-01T09:00:00", end="2026-06-01T10:00:00",
-                         attendees=[EMPLOYEE_ALEX], zone="UTC")  # fmt: skip
+    event = adele.create(
+        start="2026-06-01T09:00:00",
+        end="2026-06-01T10:00:00",
+        attendees=[EMPLOYEE_ALEX],
+        zone="UTC",
+    )
     adele.call("POST", f"/me/events/{event['id']}/cancel", {})
 
     alex = as_person(EMPLOYEE_ALEX)
@@ -130,12 +167,20 @@ def test_events_overlapping_the_window_edges_are_listed_and_cancelled_copies_too
     [
         ({"startDateTime": "2026-06-01T00:00:00"}, "ErrorInvalidParameter"),
         ({"endDateTime": "2026-06-01T00:00:00"}, "ErrorInvalidParameter"),
-        ({"startDateTime": "yesterday", "endDateTime": "2026-06-01T00:00:00"},
-         "ErrorInvalidParameter"),
-        ({"startDateTime": "2026-06-01T00:00:00", "endDateTime": "2026-06-02T00:00:00",
-          "$top": "-1"}, "BadRequest"),
+        (
+            {"startDateTime": "yesterday", "endDateTime": "2026-06-01T00:00:00"},
+            "ErrorInvalidParameter",
+        ),
+        (
+            {
+                "startDateTime": "2026-06-01T00:00:00",
+                "endDateTime": "2026-06-02T00:00:00",
+                "$top": "-1",
+            },
+            "BadRequest",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_view_needs_a_valid_window(adele, params, code):
     answer = adele.call("GET", "/me/calendarView", params=params)
 
@@ -161,31 +206,54 @@ def starts(pattern: dict, span: dict, first: datetime, zone=UTC) -> list[str]:
 @pytest.mark.parametrize(
     ("pattern", "span", "expected"),
     [
-        ({"type": "daily", "interval": 2},
-         {"type": "endDate", "startDate": "2026-02-26", "endDate": "2026-03-04"},
-         ["2026-02-26", "2026-02-28", "2026-03-02", "2026-03-04"]),
-        ({"type": "weekly", "interval": 2, "daysOfWeek": ["monday", "thursday"],
-          "firstDayOfWeek": "monday"},
-         {"type": "numbered", "startDate": "2026-03-04", "numberOfOccurrences": 4},
-         ["2026-03-05", "2026-03-16", "2026-03-19", "2026-03-30"]),
-        ({"type": "absoluteMonthly", "interval": 1, "dayOfMonth": 31},
-         {"type": "numbered", "startDate": "2026-01-31", "numberOfOccurrences": 4},
-         ["2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30"]),
-        ({"type": "relativeMonthly", "interval": 1, "daysOfWeek": ["thursday"], "index": "last"},
-         {"type": "endDate", "startDate": "2026-01-01", "endDate": "2026-03-31"},
-         ["2026-01-29", "2026-02-26", "2026-03-26"]),
-        ({"type": "relativeMonthly", "interval": 2, "daysOfWeek": ["monday"], "index": "second"},
-         {"type": "numbered", "startDate": "2026-01-01", "numberOfOccurrences": 3},
-         ["2026-01-12", "2026-03-09", "2026-05-11"]),
-        ({"type": "absoluteYearly", "interval": 1, "month": 2, "dayOfMonth": 29},
-         {"type": "noEnd", "startDate": "2026-01-01"},
-         ["2026-02-28"]),
-        ({"type": "relativeYearly", "interval": 1, "month": 11, "daysOfWeek": ["thursday"],
-          "index": "fourth"},
-         {"type": "noEnd", "startDate": "2026-01-01"},
-         ["2026-11-26"]),
+        (
+            {"type": "daily", "interval": 2},
+            {"type": "endDate", "startDate": "2026-02-26", "endDate": "2026-03-04"},
+            ["2026-02-26", "2026-02-28", "2026-03-02", "2026-03-04"],
+        ),
+        (
+            {
+                "type": "weekly",
+                "interval": 2,
+                "daysOfWeek": ["monday", "thursday"],
+                "firstDayOfWeek": "monday",
+            },
+            {"type": "numbered", "startDate": "2026-03-04", "numberOfOccurrences": 4},
+            ["2026-03-05", "2026-03-16", "2026-03-19", "2026-03-30"],
+        ),
+        (
+            {"type": "absoluteMonthly", "interval": 1, "dayOfMonth": 31},
+            {"type": "numbered", "startDate": "2026-01-31", "numberOfOccurrences": 4},
+            ["2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30"],
+        ),
+        (
+            {"type": "relativeMonthly", "interval": 1, "daysOfWeek": ["thursday"], "index": "last"},
+            {"type": "endDate", "startDate": "2026-01-01", "endDate": "2026-03-31"},
+            ["2026-01-29", "2026-02-26", "2026-03-26"],
+        ),
+        (
+            {"type": "relativeMonthly", "interval": 2, "daysOfWeek": ["monday"], "index": "second"},
+            {"type": "numbered", "startDate": "2026-01-01", "numberOfOccurrences": 3},
+            ["2026-01-12", "2026-03-09", "2026-05-11"],
+        ),
+        (
+            {"type": "absoluteYearly", "interval": 1, "month": 2, "dayOfMonth": 29},
+            {"type": "noEnd", "startDate": "2026-01-01"},
+            ["2026-02-28"],
+        ),
+        (
+            {
+                "type": "relativeYearly",
+                "interval": 1,
+                "month": 11,
+                "daysOfWeek": ["thursday"],
+                "index": "fourth",
+            },
+            {"type": "noEnd", "startDate": "2026-01-01"},
+            ["2026-11-26"],
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_pattern_type_expands_as_outlook_schedules_it(pattern, span, expected):
     first = datetime.fromisoformat(f"{span['startDate']}T10:00:00")
 
@@ -205,13 +273,15 @@ def test_a_series_in_london_keeps_local_time_through_the_spring_gap():
     "recurrence",
     [
         {"pattern": {"type": "hourly"}, "range": {"type": "noEnd", "startDate": "2026-01-01"}},
-        {"pattern": {"type": "absoluteMonthly"},
-         "range": {"type": "noEnd", "startDate": "2026-01-01"}},
+        {
+            "pattern": {"type": "absoluteMonthly"},
+            "range": {"type": "noEnd", "startDate": "2026-01-01"},
+        },
         {"pattern": {"type": "daily"}, "range": {"type": "endDate", "startDate": "2026-01-01"}},
         {"pattern": {"type": "daily"}, "range": {"type": "numbered", "startDate": "2026-01-01"}},
         {"pattern": {"type": "daily"}, "range": {"type": "noEnd"}},
     ],
-)  # fmt: skip
+)
 def test_incomplete_patterns_are_refused(recurrence):
     with pytest.raises(GraphError) as excinfo:
         check(recurrence)

@@ -147,8 +147,11 @@ def test_a_series_is_its_master_whole_and_its_occurrences_reduced(manager):
     items, delta_link, _ = sync(manager)
 
     master, *occurrences = items
-    assert (master["id"], master["type"], master["subject"]) == (series["id"], "seriesMaster",
-                                                                 "Weekly")  # fmt: skip
+    assert (master["id"], master["type"], master["subject"]) == (
+        series["id"],
+        "seriesMaster",
+        "Weekly",
+    )
     assert [o["type"] for o in occurrences] == ["occurrence"] * 3
     assert all(set(o) == REDUCED_KEYS for o in occurrences), "no subject, location, attendees"
     assert {o["seriesMasterId"] for o in occurrences} == {series["id"]}
@@ -199,8 +202,11 @@ def test_a_series_whose_master_lies_before_the_window_comes_as_removed_when_it_c
     manager.call("PATCH", f"/me/events/{series['id']}", {"location": {"displayName": "Room 2"}})
     changed, _, _ = sync(manager, delta_link)
 
-    assert changed[0] == {"@odata.type": "#microsoft.graph.event", "id": series["id"],
-                          "@removed": {"reason": "deleted"}}  # fmt: skip
+    assert changed[0] == {
+        "@odata.type": "#microsoft.graph.event",
+        "id": series["id"],
+        "@removed": {"reason": "deleted"},
+    }
     assert [i["type"] for i in changed[1:]] == ["occurrence"] * 3
     assert manager.call("GET", f"/me/events/{series['id']}").status_code == 200, "still there"
 
@@ -212,8 +218,13 @@ def test_an_event_edited_or_answered_before_the_window_comes_as_removed(manager,
     manager.call("PATCH", f"/me/events/{past['id']}", {"location": {"displayName": "Notes"}})
     changed, _, _ = sync(manager, delta_link)
 
-    assert changed == [{"@odata.type": "#microsoft.graph.event", "id": past["id"],
-                        "@removed": {"reason": "deleted"}}]  # fmt: skip
+    assert changed == [
+        {
+            "@odata.type": "#microsoft.graph.event",
+            "id": past["id"],
+            "@removed": {"reason": "deleted"},
+        }
+    ]
 
 
 def test_invalidated_tokens_answer_410_and_point_at_a_fresh_start(manager, control):

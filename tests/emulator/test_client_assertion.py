@@ -67,11 +67,14 @@ def test_the_identity_token_is_reused_until_it_is_near_expiry(on_app_service, em
 @pytest.mark.parametrize(
     ("client_id", "header", "why"),
     [
-        ("00000000-1111-2222-3333-444444444444", demo_directory.IDENTITY_HEADER,
-         "No User Assigned or Delegated Managed Identity found"),
+        (
+            "00000000-1111-2222-3333-444444444444",
+            demo_directory.IDENTITY_HEADER,
+            "No User Assigned or Delegated Managed Identity found",
+        ),
         (FUNCTION_APP_IDENTITY.client_id, "not-the-header", "X-IDENTITY-HEADER"),
     ],
-)  # fmt: skip
+)
 def test_the_identity_endpoint_refuses_an_unknown_identity_or_header(
     monkeypatch, emulator, client_id, header, why
 ):
@@ -166,23 +169,34 @@ def test_an_expired_assertion_is_not_within_its_valid_time_range(
     [
         ([], 700211, "No matching federated identity record found for presented assertion issuer"),
         (
-            [{"name": "other", "issuer_tenant_id": CONTOSO.tenant_id,
-              "subject": "6f3a0000-0000-4000-8000-000000000000", "audiences": [EXCHANGE]}],
+            [
+                {
+                    "name": "other",
+                    "issuer_tenant_id": CONTOSO.tenant_id,
+                    "subject": "6f3a0000-0000-4000-8000-000000000000",
+                    "audiences": [EXCHANGE],
+                }
+            ],
             70021,
             "No matching federated identity record found for presented assertion. Assertion "
             "Issuer: '",
         ),
         (
-            [{"name": "usgov", "issuer_tenant_id": CONTOSO.tenant_id,
-              "subject": FUNCTION_APP_IDENTITY.principal_id,
-              "audiences": ["api://AzureADTokenExchangeUSGov"]}],
+            [
+                {
+                    "name": "usgov",
+                    "issuer_tenant_id": CONTOSO.tenant_id,
+                    "subject": FUNCTION_APP_IDENTITY.principal_id,
+                    "audiences": ["api://AzureADTokenExchangeUSGov"],
+                }
+            ],
             700212,
             f"No matching federated identity record found for presented assertion audience "
             f"'{EXCHANGE}'",
         ),
     ],
     ids=["no_credential_for_the_issuer", "another_subject", "another_audience"],
-)  # fmt: skip
+)
 def test_an_assertion_no_federated_credential_matches_is_refused(
     on_app_service, identity, emulator, control, credentials, code, text
 ):
@@ -218,22 +232,52 @@ def test_an_assertion_signed_by_another_key_fails_signature_validation(
 @pytest.mark.parametrize(
     ("client_auth", "status", "error", "code", "text"),
     [
-        ({"client_assertion_type": JWT_BEARER, "client_assertion": "not-a-jwt"}, 400,
-         "invalid_request", 50027, "JWT token is invalid or malformed."),
-        ({"client_assertion": "x.y.z"}, 400, "invalid_request", 900144,
-         "The request body must contain the following parameter: 'client_assertion_type'."),
-        ({"client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:saml2-bearer",
-          "client_assertion": "x.y.z"}, 400, "invalid_request", 90023,
-         "The client_assertion_type"),
-        ({"client_secret": demo_directory.APP.client_secret, "client_assertion_type": JWT_BEARER,
-          "client_assertion": "x.y.z"}, 400, "invalid_request", 90023,
-         "The request presents both 'client_secret' and 'client_assertion'"),
-        ({}, 401, "invalid_client", 7000218,
-         "The request body must contain the following parameter: 'client_assertion' or "
-         "'client_secret'."),
+        (
+            {"client_assertion_type": JWT_BEARER, "client_assertion": "not-a-jwt"},
+            400,
+            "invalid_request",
+            50027,
+            "JWT token is invalid or malformed.",
+        ),
+        (
+            {"client_assertion": "x.y.z"},
+            400,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'client_assertion_type'.",
+        ),
+        (
+            {
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:saml2-bearer",
+                "client_assertion": "x.y.z",
+            },
+            400,
+            "invalid_request",
+            90023,
+            "The client_assertion_type",
+        ),
+        (
+            {
+                "client_secret": demo_directory.APP.client_secret,
+                "client_assertion_type": JWT_BEARER,
+                "client_assertion": "x.y.z",
+            },
+            400,
+            "invalid_request",
+            90023,
+            "The request presents both 'client_secret' and 'client_assertion'",
+        ),
+        (
+            {},
+            401,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or "
+            "'client_secret'.",
+        ),
     ],
     ids=["not_a_jwt", "no_assertion_type", "saml_assertion", "secret_and_assertion", "neither"],
-)  # fmt: skip
+)
 def test_a_malformed_or_doubled_client_authentication_is_refused(
     identity, emulator, client_auth, status, error, code, text
 ):

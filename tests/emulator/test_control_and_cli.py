@@ -16,6 +16,8 @@ from devtools.clock import ClockFile
 from devtools.graph_emulator.control_client import EmulatorControl
 from devtools.graph_emulator.server import GraphEmulator
 
+pytestmark = pytest.mark.integration
+
 PROJECT_ROOT = Path(__file__).parents[2]
 
 

@@ -54,9 +54,12 @@ def test_access_tokens_verify_against_the_published_keys(identity, http, emulato
 
     key = jwt.PyJWK(keys["keys"][0])
     claims = jwt.decode(
-        result["access_token"], key, algorithms=["RS256"], audience=emulator.base_url,
+        result["access_token"],
+        key,
+        algorithms=["RS256"],
+        audience=emulator.base_url,
         options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
-    )  # fmt: skip
+    )
     assert jwt.get_unverified_header(result["access_token"])["kid"] == keys["keys"][0]["kid"]
     assert claims["oid"] == MANAGER.object_id
     assert claims["tid"] == CONTOSO.tenant_id

@@ -27,9 +27,13 @@ def adele(as_person):
 
 def dentist(control, person=EMPLOYEE_ALEX, **fields):
     return control.create_outlook_event(
-        person.mail, "Dentist", "2026-06-01T10:00:00", "2026-06-01T11:00:00",
-        location="Clinic on High Street", **fields,
-    )  # fmt: skip
+        person.mail,
+        "Dentist",
+        "2026-06-01T10:00:00",
+        "2026-06-01T11:00:00",
+        location="Clinic on High Street",
+        **fields,
+    )
 
 
 def only(answer):
@@ -45,12 +49,16 @@ def test_subjects_come_back_at_the_default_limited_sharing(adele, control):
 
     assert schedule["scheduleId"] == EMPLOYEE_ALEX.mail
     assert schedule["availabilityView"] == "0020"
-    assert schedule["scheduleItems"] == [{
-        "isPrivate": False, "status": "busy", "subject": "Dentist",
-        "location": "Clinic on High Street",
-        "start": {"dateTime": "2026-06-01T10:00:00.0000000", "timeZone": "UTC"},
-        "end": {"dateTime": "2026-06-01T11:00:00.0000000", "timeZone": "UTC"},
-    }]  # fmt: skip
+    assert schedule["scheduleItems"] == [
+        {
+            "isPrivate": False,
+            "status": "busy",
+            "subject": "Dentist",
+            "location": "Clinic on High Street",
+            "start": {"dateTime": "2026-06-01T10:00:00.0000000", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-06-01T11:00:00.0000000", "timeZone": "UTC"},
+        }
+    ]
     assert schedule["workingHours"]["daysOfWeek"][0] == "monday"
 
 
@@ -96,8 +104,13 @@ def test_private_items_keep_their_subject_from_others_but_not_from_their_owner(
 def test_each_schedule_that_cannot_be_read_carries_its_own_error(adele, control):
     control.set_free_busy_sharing(EMPLOYEE_LYNNE.mail, "none")
     dentist(control)
-    addresses = [EXTERNAL_ATTENDEE.mail, ON_PREMISES_MAILBOX.mail, EMPLOYEE_LYNNE.mail,
-                 FABRIKAM_USER.mail, EMPLOYEE_ALEX.mail]  # fmt: skip
+    addresses = [
+        EXTERNAL_ATTENDEE.mail,
+        ON_PREMISES_MAILBOX.mail,
+        EMPLOYEE_LYNNE.mail,
+        FABRIKAM_USER.mail,
+        EMPLOYEE_ALEX.mail,
+    ]
 
     answer = adele.schedule(addresses, DAY_START, DAY_END)
 
@@ -122,11 +135,16 @@ def test_each_schedule_that_cannot_be_read_carries_its_own_error(adele, control)
 
 
 def test_cancelled_and_free_events_are_not_busy(adele, control):
-    meeting = adele.create(start="2026-06-01T09:00:00", end="2026-06-01T10:00:00", zone="UTC",
-                           attendees=[EMPLOYEE_ALEX])  # fmt: skip
+    meeting = adele.create(
+        start="2026-06-01T09:00:00",
+        end="2026-06-01T10:00:00",
+        zone="UTC",
+        attendees=[EMPLOYEE_ALEX],
+    )
     adele.call("POST", f"/me/events/{meeting['id']}/cancel", {})
-    control.create_outlook_event(EMPLOYEE_ALEX.mail, "Focus", "2026-06-01T11:00:00",
-                                 "2026-06-01T12:00:00", showAs="free")  # fmt: skip
+    control.create_outlook_event(
+        EMPLOYEE_ALEX.mail, "Focus", "2026-06-01T11:00:00", "2026-06-01T12:00:00", showAs="free"
+    )
 
     schedule = only(adele.schedule([EMPLOYEE_ALEX.mail], DAY_START, DAY_END))
 
@@ -135,12 +153,22 @@ def test_cancelled_and_free_events_are_not_busy(adele, control):
 
 
 def test_statuses_and_responses_shape_the_availability_view(adele, as_person, control):
-    meeting = adele.create(start="2026-06-01T08:00:00", end="2026-06-01T09:00:00", zone="UTC",
-                           attendees=[EMPLOYEE_ALEX])  # fmt: skip
-    control.create_outlook_event(EMPLOYEE_ALEX.mail, "Away", "2026-06-01T10:00:00",
-                                 "2026-06-01T11:00:00", showAs="oof")  # fmt: skip
-    control.create_outlook_event(EMPLOYEE_ALEX.mail, "Home office", "2026-06-01T11:00:00",
-                                 "2026-06-01T12:00:00", showAs="workingElsewhere")  # fmt: skip
+    meeting = adele.create(
+        start="2026-06-01T08:00:00",
+        end="2026-06-01T09:00:00",
+        zone="UTC",
+        attendees=[EMPLOYEE_ALEX],
+    )
+    control.create_outlook_event(
+        EMPLOYEE_ALEX.mail, "Away", "2026-06-01T10:00:00", "2026-06-01T11:00:00", showAs="oof"
+    )
+    control.create_outlook_event(
+        EMPLOYEE_ALEX.mail,
+        "Home office",
+        "2026-06-01T11:00:00",
+        "2026-06-01T12:00:00",
+        showAs="workingElsewhere",
+    )
 
     before = only(adele.schedule([EMPLOYEE_ALEX.mail], DAY_START, DAY_END))
     copy = next(e for e in control.mailbox_events(EMPLOYEE_ALEX.mail) if not e["isOrganizer"])
@@ -151,8 +179,9 @@ def test_statuses_and_responses_shape_the_availability_view(adele, as_person, co
     assert before["availabilityView"] == "1030"
     assert after["availabilityView"] == "2030"
     assert meeting["subject"] in {i.get("subject") for i in after["scheduleItems"]}
-    quarter_hours = only(adele.schedule([EMPLOYEE_ALEX.mail], DAY_START, DAY_END,
-                                        availabilityViewInterval=15))  # fmt: skip
+    quarter_hours = only(
+        adele.schedule([EMPLOYEE_ALEX.mail], DAY_START, DAY_END, availabilityViewInterval=15)
+    )
     assert quarter_hours["availabilityView"] == "2222000033330000"
 
 
@@ -190,8 +219,9 @@ def test_times_follow_the_preferred_zone(adele, control):
         "endTime": {"dateTime": "2026-06-01T13:00:00", "timeZone": "GMT Standard Time"},
     }
 
-    answer = adele.call("POST", "/me/calendar/getSchedule", body,
-                        prefer='outlook.timezone="Europe/London"')  # fmt: skip
+    answer = adele.call(
+        "POST", "/me/calendar/getSchedule", body, prefer='outlook.timezone="Europe/London"'
+    )
 
     (item,) = only(answer)["scheduleItems"]
     assert item["start"] == {"dateTime": "2026-06-01T11:00:00.0000000", "timeZone": "Europe/London"}

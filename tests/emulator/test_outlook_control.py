@@ -13,6 +13,8 @@ from devtools.demo_directory import (
 from devtools.graph_emulator.prefer import Preferences
 from tests.emulator.outlook_support import as_person
 
+pytestmark = pytest.mark.integration
+
 __all__ = ["as_person"]
 
 
@@ -33,17 +35,24 @@ def position(control, person):
 @pytest.mark.integration
 def test_a_personal_event_created_in_outlook_is_in_the_mailbox_and_the_feed(control):
     event = control.create_outlook_event(
-        EMPLOYEE_ALEX.mail, "Dentist", "2026-06-01T14:00:00", "2026-06-01T15:00:00",
-        timeZone="Europe/London", location="Clinic", showAs="busy",
-    )  # fmt: skip
+        EMPLOYEE_ALEX.mail,
+        "Dentist",
+        "2026-06-01T14:00:00",
+        "2026-06-01T15:00:00",
+        timeZone="Europe/London",
+        location="Clinic",
+        showAs="busy",
+    )
 
     assert (event["subject"], event["location"]["displayName"]) == ("Dentist", "Clinic")
     assert event["start"] == {"dateTime": "2026-06-01T13:00:00.0000000", "timeZone": "UTC"}
     assert control.mailbox_events(EMPLOYEE_ALEX.mail) == [event]
     (change,) = control.mailbox_changes(EMPLOYEE_ALEX.mail)
     assert (change["change_type"], change["event_id"], change["mailbox"]) == (
-        "created", event["id"], EMPLOYEE_ALEX.object_id,
-    )  # fmt: skip
+        "created",
+        event["id"],
+        EMPLOYEE_ALEX.object_id,
+    )
     assert change["sequence"] >= 1
     assert change["at"]
 
@@ -55,16 +64,22 @@ def test_moving_and_renaming_in_outlook_reaches_the_attendees(adele, control):
     seen = {p.key: position(control, p) for p in (MANAGER, EMPLOYEE_ALEX)}
 
     moved = control.edit_outlook_event(
-        MANAGER.mail, meeting["id"], start="2026-06-02T14:00:00", end="2026-06-02T15:00:00",
-        subject="Renamed in Outlook", location="Cafe",
-    )  # fmt: skip
+        MANAGER.mail,
+        meeting["id"],
+        start="2026-06-02T14:00:00",
+        end="2026-06-02T15:00:00",
+        subject="Renamed in Outlook",
+        location="Cafe",
+    )
 
     assert moved["subject"] == "Renamed in Outlook"
     assert moved["changeKey"] != meeting["changeKey"]
     (after,) = control.mailbox_events(EMPLOYEE_ALEX.mail)
     assert (after["subject"], after["start"]["dateTime"], after["location"]["displayName"]) == (
-        "Renamed in Outlook", "2026-06-02T14:00:00.0000000", "Cafe",
-    )  # fmt: skip
+        "Renamed in Outlook",
+        "2026-06-02T14:00:00.0000000",
+        "Cafe",
+    )
     assert feed(control, MANAGER, seen["manager"]) == [("updated", meeting["id"])]
     assert feed(control, EMPLOYEE_ALEX, seen["employee_alex"]) == [("updated", copy["id"])]
 
@@ -109,8 +124,9 @@ def test_a_response_updates_the_copy_and_the_organisers_tracking(adele, control,
     assert answered["responseStatus"]["response"] == response
     assert answered["showAs"] == shows
     read = adele.call("GET", f"/me/events/{meeting['id']}", params={"$select": "attendees"})
-    statuses = {a["emailAddress"]["address"]: a["status"]["response"]
-                for a in read.json()["attendees"]}  # fmt: skip
+    statuses = {
+        a["emailAddress"]["address"]: a["status"]["response"] for a in read.json()["attendees"]
+    }
     assert statuses == {EMPLOYEE_ALEX.mail: response, EMPLOYEE_LYNNE.mail: "none"}
     assert feed(control, EMPLOYEE_ALEX, seen["employee_alex"]) == [("updated", copy["id"])]
     assert feed(control, MANAGER, seen["manager"]) == [("updated", meeting["id"])]
@@ -126,8 +142,9 @@ def test_adding_an_attendee_in_outlook_invites_them(adele, control):
     )
 
     assert [a["emailAddress"]["address"] for a in updated["attendees"]] == [
-        EMPLOYEE_ALEX.mail, EMPLOYEE_LYNNE.mail,
-    ]  # fmt: skip
+        EMPLOYEE_ALEX.mail,
+        EMPLOYEE_LYNNE.mail,
+    ]
     (invitation,) = control.mailbox_events(EMPLOYEE_LYNNE.mail)
     assert invitation["iCalUId"] == meeting["iCalUId"]
     assert feed(control, EMPLOYEE_LYNNE, seen) == [("created", invitation["id"])]
@@ -138,9 +155,15 @@ def test_adding_an_attendee_in_outlook_invites_them(adele, control):
 def test_removing_an_attendee_sends_them_a_cancellation(adele, control):
     meeting = adele.create(attendees=[EMPLOYEE_ALEX, EMPLOYEE_LYNNE])
 
-    adele.call("PATCH", f"/me/events/{meeting['id']}", {"attendees": [
-        {"emailAddress": {"address": EMPLOYEE_ALEX.mail}, "type": "required"},
-    ]})  # fmt: skip
+    adele.call(
+        "PATCH",
+        f"/me/events/{meeting['id']}",
+        {
+            "attendees": [
+                {"emailAddress": {"address": EMPLOYEE_ALEX.mail}, "type": "required"},
+            ]
+        },
+    )
 
     assert control.mailbox_events(EMPLOYEE_LYNNE.mail)[0]["isCancelled"] is True
     assert control.mailbox_events(EMPLOYEE_ALEX.mail)[0]["isCancelled"] is False
@@ -160,10 +183,18 @@ def test_outlook_refuses_what_outlook_would(adele, control, http, emulator):
         ("PUT", f"{MANAGER.mail}/sharing", {"free_busy": "everything"}, 400),
         ("GET", f"{ON_PREMISES_MAILBOX.mail}/events", None, 404),
         ("GET", "nobody@contoso.com/events", None, 404),
-        ("POST", f"{MANAGER.mail}/events", {"subject": "x", "start": "2026-06-01T09:00:00",
-                                            "end": "2026-06-01T10:00:00", "showAs": "asleep"},
-         400),
-    ]  # fmt: skip
+        (
+            "POST",
+            f"{MANAGER.mail}/events",
+            {
+                "subject": "x",
+                "start": "2026-06-01T09:00:00",
+                "end": "2026-06-01T10:00:00",
+                "showAs": "asleep",
+            },
+            400,
+        ),
+    ]
     for method, path, body, status in cases:
         answer = http.request(method, f"{base}/{path}", json=body, timeout=10)
         assert answer.status_code == status, (path, answer.text)
@@ -225,8 +256,11 @@ def test_injected_faults_reach_the_event_routes(adele, control):
 def test_on_premises_mailboxes_are_not_reachable_through_rest(as_person):
     isaiah = as_person(ON_PREMISES_MAILBOX)
 
-    for method, path in (("POST", "/me/events"), ("GET", "/me/calendarView"),
-                         ("POST", "/me/calendar/getSchedule")):  # fmt: skip
+    for method, path in (
+        ("POST", "/me/events"),
+        ("GET", "/me/calendarView"),
+        ("POST", "/me/calendar/getSchedule"),
+    ):
         answer = isaiah.call(method, path, {})
         assert answer.status_code == 404
         assert answer.json()["error"]["code"] == "MailboxNotEnabledForRESTAPI"

@@ -42,8 +42,10 @@ def test_a_teams_meeting_is_created_in_london_time_and_answered_in_utc(adele):
     assert event["createdDateTime"].endswith("Z")
     assert event["lastModifiedDateTime"] == event["createdDateTime"]
     assert (event["isOrganizer"], event["type"], event["isCancelled"]) == (
-        True, "singleInstance", False,
-    )  # fmt: skip
+        True,
+        "singleInstance",
+        False,
+    )
     assert event["organizer"] == {
         "emailAddress": {"name": MANAGER.display_name, "address": MANAGER.mail}
     }
@@ -170,9 +172,15 @@ def test_the_schema_refuses_unknown_properties_and_enum_members(adele, control, 
 
 def test_zones_graph_does_not_know_are_refused_in_bodies_and_in_prefer(adele):
     body = adele.call("POST", "/me/events", event_body(zone="Mars/Olympus_Mons"))
-    prefer = adele.call("GET", "/me/calendarView", params={
-        "startDateTime": "2026-06-01T00:00:00", "endDateTime": "2026-06-02T00:00:00",
-    }, prefer='outlook.timezone="Nowhere"')  # fmt: skip
+    prefer = adele.call(
+        "GET",
+        "/me/calendarView",
+        params={
+            "startDateTime": "2026-06-01T00:00:00",
+            "endDateTime": "2026-06-02T00:00:00",
+        },
+        prefer='outlook.timezone="Nowhere"',
+    )
 
     for answer, name in ((body, "Mars/Olympus_Mons"), (prefer, "Nowhere")):
         assert answer.status_code == 400
@@ -187,8 +195,9 @@ def test_iana_names_are_accepted_and_prefer_chooses_the_answer_zone(adele):
         "GET", f"/me/events/{event['id']}", prefer='outlook.timezone="Pacific Standard Time"'
     )
     assert pacific.json()["start"] == {
-        "dateTime": "2026-06-01T01:00:00.0000000", "timeZone": "Pacific Standard Time",
-    }  # fmt: skip
+        "dateTime": "2026-06-01T01:00:00.0000000",
+        "timeZone": "Pacific Standard Time",
+    }
     plain = adele.call("GET", f"/me/events/{event['id']}", prefer=None)
     assert plain.json()["start"]["timeZone"] == "UTC"
     assert "Preference-Applied" not in plain.headers
@@ -198,11 +207,15 @@ def test_patch_moves_the_meeting_for_its_attendees_and_bumps_the_change_key(adel
     event = adele.create(attendees=[EMPLOYEE_ALEX])
     control.advance_clock(60)
 
-    answer = adele.call("PATCH", f"/me/events/{event['id']}", {
-        "start": {"dateTime": "2026-06-01T15:00:00", "timeZone": "GMT Standard Time"},
-        "end": {"dateTime": "2026-06-01T16:00:00", "timeZone": "GMT Standard Time"},
-        "location": {"displayName": "Garden"},
-    })  # fmt: skip
+    answer = adele.call(
+        "PATCH",
+        f"/me/events/{event['id']}",
+        {
+            "start": {"dateTime": "2026-06-01T15:00:00", "timeZone": "GMT Standard Time"},
+            "end": {"dateTime": "2026-06-01T16:00:00", "timeZone": "GMT Standard Time"},
+            "location": {"displayName": "Garden"},
+        },
+    )
 
     assert answer.status_code == 200, answer.text
     moved = answer.json()
@@ -211,8 +224,9 @@ def test_patch_moves_the_meeting_for_its_attendees_and_bumps_the_change_key(adel
     assert moved["lastModifiedDateTime"] > event["lastModifiedDateTime"]
     (copy,) = control.mailbox_events(EMPLOYEE_ALEX.mail)
     assert (copy["start"]["dateTime"], copy["location"]["displayName"]) == (
-        "2026-06-01T14:00:00.0000000", "Garden",
-    )  # fmt: skip
+        "2026-06-01T14:00:00.0000000",
+        "Garden",
+    )
 
 
 def test_patch_answers_graphs_errors_for_unknown_and_malformed_ids(adele):
@@ -226,16 +240,22 @@ def test_patch_answers_graphs_errors_for_unknown_and_malformed_ids(adele):
         "message": "The specified object was not found in the store.",
     }
     assert (malformed.status_code, malformed.json()["error"]["code"]) == (
-        400, "ErrorInvalidIdMalformed",
-    )  # fmt: skip
+        400,
+        "ErrorInvalidIdMalformed",
+    )
 
 
 def test_through_graph_a_meeting_stays_online_once_it_is(adele):
     event = adele.create(**teams())
 
-    answer = adele.call("PATCH", f"/me/events/{event['id']}", {
-        "isOnlineMeeting": False, "location": {"displayName": "Room 9"},
-    })  # fmt: skip
+    answer = adele.call(
+        "PATCH",
+        f"/me/events/{event['id']}",
+        {
+            "isOnlineMeeting": False,
+            "location": {"displayName": "Room 9"},
+        },
+    )
 
     assert answer.json()["isOnlineMeeting"] is True
     assert answer.json()["onlineMeeting"] == event["onlineMeeting"]
@@ -316,8 +336,9 @@ def test_get_with_select_answers_the_attendees_responses(adele, control):
     assert answer.status_code == 200
     body = answer.json()
     assert set(body) == {"@odata.context", "@odata.etag", "id", "subject", "attendees"}
-    assert body["@odata.context"].endswith(f"users('{MANAGER.object_id}')/events(subject,"
-                                           "attendees)/$entity")  # fmt: skip
+    assert body["@odata.context"].endswith(
+        f"users('{MANAGER.object_id}')/events(subject,attendees)/$entity"
+    )
     responses = {a["emailAddress"]["address"]: a["status"]["response"] for a in body["attendees"]}
     assert responses == {EMPLOYEE_ALEX.mail: "accepted", EXTERNAL_ATTENDEE.mail: "none"}
     wrong = adele.call("GET", f"/me/events/{event['id']}", params={"$select": "mood"})
@@ -327,20 +348,36 @@ def test_get_with_select_answers_the_attendees_responses(adele, control):
 def test_a_series_is_one_master_with_exchanges_recurrence_defaults(adele, control):
     recurrence = {
         "pattern": {"type": "weekly", "daysOfWeek": ["monday"]},
-        "range": {"type": "numbered", "startDate": "2026-06-01", "numberOfOccurrences": 6,
-                  "recurrenceTimeZone": "GMT Standard Time"},
-    }  # fmt: skip
+        "range": {
+            "type": "numbered",
+            "startDate": "2026-06-01",
+            "numberOfOccurrences": 6,
+            "recurrenceTimeZone": "GMT Standard Time",
+        },
+    }
     series = adele.create(attendees=[EMPLOYEE_ALEX], recurrence=recurrence)
 
     assert series["type"] == "seriesMaster"
     assert series["recurrence"]["pattern"] == {
-        "type": "weekly", "interval": 1, "month": 0, "dayOfMonth": 0, "daysOfWeek": ["monday"],
-        "firstDayOfWeek": "sunday", "index": "first",
-    }  # fmt: skip
+        "type": "weekly",
+        "interval": 1,
+        "month": 0,
+        "dayOfMonth": 0,
+        "daysOfWeek": ["monday"],
+        "firstDayOfWeek": "sunday",
+        "index": "first",
+    }
     assert series["recurrence"]["range"]["endDate"] == "0001-01-01"
     (copy,) = control.mailbox_events(EMPLOYEE_ALEX.mail)
     assert copy["type"] == "seriesMaster"
-    incomplete = adele.call("POST", "/me/events", event_body(recurrence={
-        "pattern": {"type": "weekly"}, "range": {"type": "noEnd", "startDate": "2026-06-01"},
-    }))  # fmt: skip
+    incomplete = adele.call(
+        "POST",
+        "/me/events",
+        event_body(
+            recurrence={
+                "pattern": {"type": "weekly"},
+                "range": {"type": "noEnd", "startDate": "2026-06-01"},
+            }
+        ),
+    )
     assert incomplete.status_code == 400

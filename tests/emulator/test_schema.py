@@ -7,6 +7,8 @@ import pytest
 from devtools.graph_emulator.errors import GraphError
 from devtools.graph_emulator.schema import DEFAULT_METADATA, GraphSchema, load_schema, validate_body
 
+pytestmark = pytest.mark.integration
+
 
 def valid_event() -> dict:
     return {
@@ -17,8 +19,10 @@ def valid_event() -> dict:
         "end": {"dateTime": "2025-03-10T09:30:00", "timeZone": "UTC"},
         "location": {"displayName": "Room 1", "locationType": "conferenceRoom"},
         "attendees": [
-            {"emailAddress": {"address": "alex.wilber@contoso.com", "name": "Alex"},
-             "type": "required"},
+            {
+                "emailAddress": {"address": "alex.wilber@contoso.com", "name": "Alex"},
+                "type": "required",
+            },
             {"emailAddress": {"address": "nestor.wilke@northwind.example"}, "type": "optional"},
         ],
         "isOnlineMeeting": True,
@@ -26,10 +30,18 @@ def valid_event() -> dict:
         "allowNewTimeProposals": False,
         "transactionId": "conversation-42",
         "recurrence": {
-            "pattern": {"type": "weekly", "interval": 2, "daysOfWeek": ["monday", "thursday"],
-                        "firstDayOfWeek": "monday"},
-            "range": {"type": "endDate", "startDate": "2025-03-10", "endDate": "2025-06-30",
-                      "recurrenceTimeZone": "UTC"},
+            "pattern": {
+                "type": "weekly",
+                "interval": 2,
+                "daysOfWeek": ["monday", "thursday"],
+                "firstDayOfWeek": "monday",
+            },
+            "range": {
+                "type": "endDate",
+                "startDate": "2025-03-10",
+                "endDate": "2025-06-30",
+                "recurrenceTimeZone": "UTC",
+            },
         },
         "categories": ["Conversations"],
         "showAs": "busy",
@@ -37,7 +49,7 @@ def valid_event() -> dict:
         "singleValueExtendedProperties": [
             {"id": "String {00020329-0000-0000-C000-000000000046} Name app", "value": "x"}
         ],
-    }  # fmt: skip
+    }
 
 
 def message_of(excinfo: pytest.ExceptionInfo[GraphError]) -> str:
@@ -133,8 +145,10 @@ def test_primitive_values_must_convert_to_the_declared_type(patch, expected):
 
 
 def test_date_time_time_zone_takes_exactly_its_two_properties():
-    validate_body("dateTimeTimeZone", {"dateTime": "2025-03-10T09:00:00.0000000",
-                                       "timeZone": "Pacific Standard Time"})  # fmt: skip
+    validate_body(
+        "dateTimeTimeZone",
+        {"dateTime": "2025-03-10T09:00:00.0000000", "timeZone": "Pacific Standard Time"},
+    )
 
     with pytest.raises(GraphError):
         validate_body("dateTimeTimeZone", {"dateTime": "2025-03-10T09:00:00", "zone": "UTC"})
@@ -168,8 +182,11 @@ def test_annotations_are_not_properties():
 
 
 def test_odata_type_selects_a_derived_type_and_must_exist_and_fit():
-    attachment = {"@odata.type": "#microsoft.graph.fileAttachment", "name": "a.txt",
-                  "contentBytes": "aGVsbG8="}  # fmt: skip
+    attachment = {
+        "@odata.type": "#microsoft.graph.fileAttachment",
+        "name": "a.txt",
+        "contentBytes": "aGVsbG8=",
+    }
     validate_body("event", {"attachments": [attachment]})
 
     with pytest.raises(GraphError) as unknown:

@@ -35,9 +35,10 @@ def view(person, *window):
 def instances(person, series_id, *window):
     start, end = window or JUNE
     answer = person.call(
-        "GET", f"/me/events/{series_id}/instances",
+        "GET",
+        f"/me/events/{series_id}/instances",
         params={"startDateTime": start, "endDateTime": end},
-    )  # fmt: skip
+    )
     assert answer.status_code == 200, answer.text
     return answer.json()["value"]
 
@@ -50,19 +51,25 @@ def test_an_occurrence_changed_through_graph_becomes_an_exception_for_everyone(
     adele, as_person, series
 ):
     second = instances(adele, series["id"])[1]
-    moved = adele.call("PATCH", f"/me/events/{second['id']}", {
-        "start": {"dateTime": "2026-06-09T15:00:00", "timeZone": "UTC"},
-        "end": {"dateTime": "2026-06-09T15:30:00", "timeZone": "UTC"},
-        "location": {"displayName": "Cafe"},
-    })  # fmt: skip
+    moved = adele.call(
+        "PATCH",
+        f"/me/events/{second['id']}",
+        {
+            "start": {"dateTime": "2026-06-09T15:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-06-09T15:30:00", "timeZone": "UTC"},
+            "location": {"displayName": "Cafe"},
+        },
+    )
 
     assert moved.status_code == 200, moved.text
     assert (moved.json()["id"], moved.json()["type"]) == (second["id"], "exception")
     assert moved.json()["originalStart"] == "2026-06-08T09:00:00.0000000Z"
     assert times(view(adele)) == [
-        ("2026-06-01T09:00", "occurrence"), ("2026-06-09T15:00", "exception"),
-        ("2026-06-15T09:00", "occurrence"), ("2026-06-22T09:00", "occurrence"),
-    ]  # fmt: skip
+        ("2026-06-01T09:00", "occurrence"),
+        ("2026-06-09T15:00", "exception"),
+        ("2026-06-15T09:00", "occurrence"),
+        ("2026-06-22T09:00", "occurrence"),
+    ]
     assert adele.call("GET", f"/me/events/{second['id']}").json()["location"]["displayName"] == (
         "Cafe"
     )
@@ -99,10 +106,14 @@ def test_a_new_series_time_drops_exceptions_but_a_new_place_keeps_them(adele, se
     kept = instances(adele, series["id"])
     assert [e["location"]["displayName"] for e in kept] == ["Room 9", "Cafe", "Room 9"]
 
-    adele.call("PATCH", f"/me/events/{series['id']}", {
-        "start": {"dateTime": "2026-06-01T10:00:00", "timeZone": "UTC"},
-        "end": {"dateTime": "2026-06-01T10:30:00", "timeZone": "UTC"},
-    })  # fmt: skip
+    adele.call(
+        "PATCH",
+        f"/me/events/{series['id']}",
+        {
+            "start": {"dateTime": "2026-06-01T10:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-06-01T10:30:00", "timeZone": "UTC"},
+        },
+    )
     reset = instances(adele, series["id"])
     assert times(reset) == [(f"2026-06-{d:02}T10:00", "occurrence") for d in (1, 8, 15, 22)]
     assert first["id"] not in [e["id"] for e in reset], "occurrence ids follow the new times"
@@ -122,16 +133,22 @@ def test_people_in_outlook_move_and_delete_one_occurrence_or_end_the_series(adel
     assert len(occurrences) == 4
 
     control.edit_outlook_event(
-        MANAGER.mail, occurrences[0]["id"], start="2026-06-02T08:00:00",
-        end="2026-06-02T08:30:00", location="Cafe",
-    )  # fmt: skip
+        MANAGER.mail,
+        occurrences[0]["id"],
+        start="2026-06-02T08:00:00",
+        end="2026-06-02T08:30:00",
+        location="Cafe",
+    )
     control.delete_outlook_event(MANAGER.mail, occurrences[1]["id"])
-    ended = {**WEEKLY, "range": {"type": "endDate", "startDate": "2026-06-01",
-                                 "endDate": "2026-06-30"}}  # fmt: skip
+    ended = {
+        **WEEKLY,
+        "range": {"type": "endDate", "startDate": "2026-06-01", "endDate": "2026-06-30"},
+    }
     assert times(control.series_instances(MANAGER.mail, series["id"], *JUNE)) == [
-        ("2026-06-02T08:00", "exception"), ("2026-06-15T09:00", "occurrence"),
+        ("2026-06-02T08:00", "exception"),
+        ("2026-06-15T09:00", "occurrence"),
         ("2026-06-22T09:00", "occurrence"),
-    ]  # fmt: skip
+    ]
 
     control.edit_outlook_event(MANAGER.mail, series["id"], recurrence=ended)
     assert len(control.series_instances(MANAGER.mail, series["id"], *JUNE)) == 5, (

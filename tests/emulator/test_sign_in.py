@@ -34,8 +34,13 @@ def test_sign_in_with_pkce_gives_tokens_an_account_and_a_working_graph_token(ide
     assert result["expires_in"] == result["ext_expires_in"] == 3600
     assert {"access_token", "refresh_token", "id_token", "client_info"} <= set(result)
     # Entra names Graph's permissions in short form, whatever prefix the request used.
-    assert result["scope"].split() == ["Calendars.ReadWrite", "User.Read", "profile", "openid",
-                                       "email"]  # fmt: skip
+    assert result["scope"].split() == [
+        "Calendars.ReadWrite",
+        "User.Read",
+        "profile",
+        "openid",
+        "email",
+    ]
     claims = result["id_token_claims"]
     assert claims["aud"] == demo_directory.APP.client_id
     assert claims["iss"] == f"{identity.emulator.base_url}/{CONTOSO.tenant_id}/v2.0"

@@ -28,6 +28,8 @@ from devtools.graph_emulator.subscriptions import (
 )
 from tests.emulator.webhook_receiver import WebhookReceiver
 
+pytestmark = pytest.mark.integration
+
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 

@@ -147,10 +147,15 @@ def _federated_credential(state: Path, argv: list[str], number: int) -> int:
             print("\n".join(c["name"] for c in credentials))
         else:  # [?issuer=='..' && subject=='..' && contains(audiences, '..')].name
             issuer, subject, audience = (query.split("'")[i] for i in (1, 3, 5))
-            print("\n".join(
-                c["name"] for c in credentials
-                if c["issuer"] == issuer and c["subject"] == subject and audience in c["audiences"]
-            ))  # fmt: skip
+            print(
+                "\n".join(
+                    c["name"]
+                    for c in credentials
+                    if c["issuer"] == issuer
+                    and c["subject"] == subject
+                    and audience in c["audiences"]
+                )
+            )
         return 0
     if (state / "federated_credential_fails").exists():
         print("ERROR: Insufficient privileges to complete the operation.", file=sys.stderr)

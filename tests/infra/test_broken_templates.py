@@ -18,6 +18,8 @@ import pytest
 from tests.infra import template_checks as tc
 from tests.infra.conftest import CHECKOV_CONFIG, INFRA, Templates, parse_tree, run_checkov
 
+pytestmark = pytest.mark.infra
+
 
 @dataclass(frozen=True)
 class Break:

@@ -25,6 +25,8 @@ from shared.token_cipher import TokenCipher
 from tests.infra import fake_az
 from tests.infra.conftest import INFRA, REPO
 
+pytestmark = pytest.mark.infra
+
 POSTPROVISION = INFRA / "scripts" / "postprovision.sh"
 PREPROVISION = INFRA / "scripts" / "preprovision.sh"
 REGISTER = INFRA / "entra" / "register-app.sh"

@@ -63,10 +63,13 @@ def test_each_site_property_flex_refuses_is_reported(
 
 @pytest.mark.parametrize(
     "row",
-    [row for row in (*flex_consumption.TABLE, *flex_consumption.ALSO_REFUSED)
-     if not row.is_site_property],
+    [
+        row
+        for row in (*flex_consumption.TABLE, *flex_consumption.ALSO_REFUSED)
+        if not row.is_site_property
+    ],
     ids=lambda row: row.name,
-)  # fmt: skip
+)
 def test_each_app_setting_flex_refuses_is_reported(
     templates: Templates, row: flex_consumption.Deprecated
 ) -> None:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.infra.conftest import CHECKOV_CONFIG
+
+pytestmark = pytest.mark.infra
 
 OWN_POLICIES = {f"CKV_CALSYNC_{n}" for n in range(1, 7)}
 

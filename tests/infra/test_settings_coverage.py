@@ -8,10 +8,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
+
 from shared.secrets import SecretName
 from shared.settings import SettingsError, load_settings
 from tests.infra.conftest import INFRA, REPO, Templates
 from tests.infra.template_checks import app_settings
+
+pytestmark = pytest.mark.infra
 
 DEPLOY_DOC = REPO / "docs" / "deploy.md"
 

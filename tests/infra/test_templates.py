@@ -6,6 +6,8 @@ import pytest
 
 from tests.infra.template_checks import CHECKS, Check, Templates
 
+pytestmark = pytest.mark.infra
+
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__)
 def test_templates_keep_their_promise(templates: Templates, check: Check) -> None:

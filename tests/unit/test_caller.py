@@ -5,7 +5,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from devtools.host_tokens import mint_host_token
-from shared.caller import HostTokenVerifier, Unauthenticated
+from shared.caller import HostTokenVerifier
+from shared.errors import ErrorCode, Unauthenticated
 
 SECRET = "a-host-app-secret-that-is-long-enough"
 ISSUER, AUDIENCE = "https://host-app.test", "calendar-sync"
@@ -60,8 +61,12 @@ def test_expired_wrong_audience_wrong_issuer_and_forged_tokens_are_refused():
         "the token is invalid": token(secret="another-secret-that-is-long-enough!"),
     }
     for reason, bad in cases.items():
-        with pytest.raises(Unauthenticated, match=reason):
+        with pytest.raises(Unauthenticated, match=reason) as refused:
             verifier().verify(f"Bearer {bad}")
+        expired = reason == "the token has expired"
+        assert refused.value.code is (
+            ErrorCode.TOKEN_EXPIRED if expired else ErrorCode.INVALID_TOKEN
+        )
 
 
 def test_a_token_without_an_organisation_is_refused():

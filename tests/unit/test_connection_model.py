@@ -7,11 +7,16 @@ from shared.connections.model import (
     MicrosoftAccount,
     ReconnectReason,
     add_months,
-    status_view,
+    calendar_status,
 )
+from shared.connections.views import status_view as render
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 WARNING = timedelta(days=30)
+
+
+def status_view(connection: Connection | None, **when) -> dict:
+    return render(calendar_status(connection, **when))
 
 
 def connection(connected_at: datetime, reason: ReconnectReason | None = None) -> Connection:

@@ -6,7 +6,7 @@ from shared.conversations.model import LocationKind
 from shared.conversations.recurrence import occurrences
 from shared.conversations.requests import parse_change, parse_new_conversation
 from shared.conversations.time_zones import graph_date_time, parse_graph_date_time
-from shared.errors import BadRequest
+from shared.errors import InvalidRequest
 
 BASE = {
     "type": "check_in",
@@ -101,7 +101,7 @@ def test_local_times_follow_the_zone_in_summer():
     ],
 )
 def test_bad_requests_name_what_is_wrong(change, code):
-    with pytest.raises(BadRequest) as raised:
+    with pytest.raises(InvalidRequest) as raised:
         parse_new_conversation({**BASE, **change})
     assert raised.value.code == code
 
@@ -123,7 +123,7 @@ def test_a_weekly_recurrence_is_anchored_to_the_local_start_date():
 
 
 def test_the_title_never_changes_after_creation():
-    with pytest.raises(BadRequest) as raised:
+    with pytest.raises(InvalidRequest) as raised:
         parse_change({"title": "Renamed"})
     assert raised.value.code == "title_read_only"
     change = parse_change({"location": {"kind": "text", "text": "Room 4"}})
@@ -132,8 +132,10 @@ def test_the_title_never_changes_after_creation():
 
 
 def test_weekly_occurrences_keep_their_local_time_across_daylight_saving():
-    recurrence = {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},
-                  "range": {"type": "noEnd", "startDate": "2026-03-16"}}  # fmt: skip
+    recurrence = {
+        "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},
+        "range": {"type": "noEnd", "startDate": "2026-03-16"},
+    }
     found = occurrences(
         recurrence,
         datetime(2026, 3, 16, 9, tzinfo=UTC),

@@ -1,8 +1,11 @@
 """GraphClient on Graph's 401: one forced token refresh and one more attempt, never more."""
 
-import pytest
+from typing import Any
 
-from shared.errors import Conflict
+import pytest
+import requests
+
+from shared.errors import ReconnectRequired
 from shared.graph.client import GraphClient
 from shared.graph.errors import GraphError
 from tests.unit.test_graph_retry_budget import answer
@@ -22,8 +25,8 @@ class Graph:
         self.statuses = list(statuses)
         self.tokens: list[str] = []
 
-    def request(self, method: str, url: str, *, headers: dict[str, str], **_: object):
-        self.tokens.append(headers["Authorization"].removeprefix("Bearer "))
+    def request(self, method: str, url: str, **options: Any) -> requests.Response:
+        self.tokens.append(options["headers"]["Authorization"].removeprefix("Bearer "))
         status = self.statuses.pop(0)
         return answer(status, EXPIRED if status == 401 else {"id": "me"})
 
@@ -39,8 +42,13 @@ class Renewals:
 
 
 def client(graph: Graph, renew: Renewals | None) -> GraphClient:
-    return GraphClient("https://graph.test/v1.0", lambda: "cached", renew_token=renew,
-                       session=graph, sleep=lambda _: None)  # fmt: skip
+    return GraphClient(
+        "https://graph.test/v1.0",
+        lambda: "cached",
+        renew_token=renew,
+        session=graph,
+        sleep=lambda _: None,
+    )
 
 
 def test_a_refused_token_is_refreshed_once_and_the_request_tried_again():
@@ -89,11 +97,12 @@ def test_a_refresh_that_needs_the_user_to_reconnect_says_so():
     graph = Graph(401, 200)
 
     def reconnect() -> str:
-        raise Conflict("Reconnect your Outlook calendar.", code="reconnect_required")
+        raise ReconnectRequired("Reconnect your Outlook calendar.")
 
-    with pytest.raises(Conflict):
-        GraphClient("https://graph.test/v1.0", lambda: "cached", renew_token=reconnect,
-                    session=graph).get("me")  # fmt: skip
+    with pytest.raises(ReconnectRequired):
+        GraphClient(
+            "https://graph.test/v1.0", lambda: "cached", renew_token=reconnect, session=graph
+        ).get("me")
     assert graph.tokens == ["cached"]
 
 
@@ -111,8 +120,9 @@ def test_a_request_refused_while_another_refreshed_uses_that_token_without_a_sec
             self.tokens.append(token)
             if url.endswith("/me") and len(self.tokens) == 1 and self.client is not None:
                 assert self.client.get("me/calendar") == {"id": "me"}  # the other thread
-            return answer(401 if token == "cached" else 200, EXPIRED if token == "cached" else
-                          {"id": "me"})  # fmt: skip
+            return answer(
+                401 if token == "cached" else 200, EXPIRED if token == "cached" else {"id": "me"}
+            )
 
     graph, renew = Overlapping(), Renewals("fresh", "another")
     graph.client = client(graph, renew)  # type: ignore[arg-type]

@@ -1,14 +1,21 @@
 from datetime import UTC, datetime
 
 from shared.conversations.model import (
+    CancelledInOutlook,
     Conversation,
+    ConversationStatus,
+    GuestAdded,
     Location,
     LocationKind,
+    Moved,
     OutlookEvent,
     Participant,
     ParticipantRole,
+    Relocated,
+    Responded,
+    with_edit,
 )
-from shared.sync.outlook_changes import apply_event, is_removal
+from shared.sync.outlook_changes import outlook_edit
 
 KNOWN = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 CONVERSATION = Conversation(
@@ -25,6 +32,20 @@ CONVERSATION = Conversation(
     location=Location(LocationKind.TEXT, "Room 1"),
     outlook=OutlookEvent("ev1", last_modified=KNOWN, change_key="ck1"),
 )
+
+
+class Applied:
+    """An Outlook state's edit, and the conversation after it."""
+
+    def __init__(self, conversation: Conversation, event: dict) -> None:
+        edit = outlook_edit(conversation, event)
+        assert edit is not None, "the event changes nothing"
+        self.changes = list(edit.changes)
+        self.conversation = with_edit(conversation, edit)
+
+
+def apply_event(conversation: Conversation, event: dict) -> Applied | None:
+    return Applied(conversation, event) if outlook_edit(conversation, event) else None
 
 
 def event(**overrides) -> dict:
@@ -54,12 +75,15 @@ def test_a_move_in_outlook_moves_the_conversation_but_never_renames_it():
     assert applied.conversation.start == datetime(2026, 12, 8, 14, 0, tzinfo=UTC)
     assert applied.conversation.title == "Weekly check-in"
     assert applied.conversation.version == CONVERSATION.version + 1
-    assert [c["kind"] for c in applied.changes] == ["conversation_moved"]
+    assert applied.changes == [
+        Moved(datetime(2026, 12, 8, 14, 0, tzinfo=UTC), datetime(2026, 12, 8, 15, 0, tzinfo=UTC))
+    ]
 
 
 def test_a_new_location_or_teams_follows_outlook():
     applied = apply_event(CONVERSATION, event(location={"displayName": "Cafe"}))
     assert applied.conversation.location == Location(LocationKind.TEXT, "Cafe")
+    assert applied.changes == [Relocated(Location(LocationKind.TEXT, "Cafe"))]
     teams = apply_event(CONVERSATION, event(isOnlineMeeting=True, location={"displayName": ""}))
     assert teams.conversation.location.kind is LocationKind.TEAMS
 
@@ -85,12 +109,16 @@ def test_an_echo_of_our_own_write_or_an_older_state_changes_nothing():
 
 
 def test_responses_become_rsvps_and_people_added_in_outlook_become_guests():
-    answered = event(attendees=[
-        {"emailAddress": {"address": "Alex@Contoso.com"}, "status": {"response": "accepted"}},
-        {"emailAddress": {"address": "adele@contoso.com"}, "status": {"response": "organizer"}},
-        {"emailAddress": {"address": "coach@northwind.example", "name": "Coach"},
-         "status": {"response": "none"}},
-    ])  # fmt: skip
+    answered = event(
+        attendees=[
+            {"emailAddress": {"address": "Alex@Contoso.com"}, "status": {"response": "accepted"}},
+            {"emailAddress": {"address": "adele@contoso.com"}, "status": {"response": "organizer"}},
+            {
+                "emailAddress": {"address": "coach@northwind.example", "name": "Coach"},
+                "status": {"response": "none"},
+            },
+        ]
+    )
     applied = apply_event(CONVERSATION, answered)
     alex, guest = applied.conversation.attendees
     assert alex.response == "accepted"
@@ -99,7 +127,7 @@ def test_responses_become_rsvps_and_people_added_in_outlook_become_guests():
         ParticipantRole.GUEST,
         None,
     )
-    assert [c["kind"] for c in applied.changes] == ["rsvp", "guest_added"]
+    assert applied.changes == [Responded("alex@contoso.com", "accepted"), GuestAdded(guest)]
     assert applied.conversation.version == CONVERSATION.version, "RSVPs are not a user edit"
 
 
@@ -114,7 +142,18 @@ def test_only_state_newer_than_the_last_applied_one_counts_after_an_update():
     assert stale is None
 
 
-def test_removals_and_cancellations_are_recognised():
-    assert is_removal({"@removed": {"reason": "deleted"}, "id": "ev1"})
-    assert is_removal(event(isCancelled=True))
-    assert not is_removal(event())
+def test_a_deletion_or_a_cancellation_in_outlook_cancels_the_conversation_once():
+    for removed in ({"@removed": {"reason": "deleted"}, "id": "ev1"}, event(isCancelled=True)):
+        applied = apply_event(CONVERSATION, removed)
+        assert applied.changes == [CancelledInOutlook()]
+        assert applied.conversation.status is ConversationStatus.CANCELLED
+        assert applied.conversation.version == CONVERSATION.version + 1
+        assert apply_event(applied.conversation, removed) is None, "already cancelled"
+    assert outlook_edit(CONVERSATION, event()).changes == (), "only the newer change key"
+
+
+def test_a_newer_state_with_no_change_is_remembered_but_reports_nothing():
+    edit = outlook_edit(CONVERSATION, event())
+    assert edit.changes == ()
+    assert edit.seen.change_key == "ck2"
+    assert edit.seen.last_modified == datetime(2026, 12, 2, 10, 0, 0, 123456, tzinfo=UTC)

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.conversations.model import Conversation
-from shared.conversations.outlook import SYNC_HORIZON, event_body, graph_recurrence
+from shared.conversations.model import SYNC_HORIZON, Conversation
+from shared.conversations.outlook import event_body, graph_recurrence
 
 START = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # a Monday, 09:00 in London
 LAST_DAY = "2028-12-06"  # 2026-12-07 + SYNC_HORIZON (730 days)
@@ -56,8 +56,10 @@ def test_a_longer_series_ends_two_years_after_its_start_in_outlook(span, pattern
     }
     assert conversation.recurrence is not None
     assert conversation.recurrence["range"] == {
-        "startDate": "2026-12-07", "recurrenceTimeZone": "Europe/London", **span
-    }  # fmt: skip
+        "startDate": "2026-12-07",
+        "recurrenceTimeZone": "Europe/London",
+        **span,
+    }
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,63 @@
+"""A user's connection as the API shows it: /api/me/calendar, and connection events in the feed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shared.connections.model import (
+    CalendarStatus,
+    Connection,
+    ConnectionStatus,
+    ReconnectReason,
+)
+
+DISABLED_MESSAGE = "Your organisation has not enabled Outlook calendar sync."
+REASON_MESSAGES = {
+    ReconnectReason.RECONNECT_DUE: "Calendar connections are renewed periodically; "
+    "connect your Outlook calendar again to keep syncing.",
+    ReconnectReason.SIGN_IN_EXPIRED: "Your Microsoft sign-in has expired; connect again.",
+    ReconnectReason.ACCESS_REVOKED: "Microsoft revoked this app's access (for example after a "
+    "password change); connect again.",
+    ReconnectReason.CONSENT_REQUIRED: "Microsoft needs you (or your admin) to approve this app "
+    "again; connect again.",
+}
+
+
+def status_view(status: CalendarStatus) -> dict[str, Any]:
+    """GET /api/me/calendar: what the host app shows the user about their connection."""
+    view: dict[str, Any] = {"status": status.status.value}
+    if status.status is ConnectionStatus.DISABLED:
+        view["message"] = DISABLED_MESSAGE
+    if status.reason is not None:
+        view |= {"reason": status.reason.value, "message": REASON_MESSAGES[status.reason]}
+    if status.connection is not None and status.status is not ConnectionStatus.NOT_CONNECTED:
+        view |= _account_fields(status.connection, status.expiring_soon)
+    return view
+
+
+def _account_fields(connection: Connection, expiring_soon: bool) -> dict[str, Any]:
+    return {
+        "account": {
+            "userPrincipalName": connection.account.user_principal_name,
+            "displayName": connection.account.display_name,
+        },
+        "connectedAt": connection.connected_at.isoformat(),
+        "reconnectBy": connection.reconnect_by.isoformat(),
+        "expiringSoon": expiring_soon,
+    }
+
+
+def sign_in_view(url_name: str, url: str, expires_at: datetime) -> dict[str, Any]:
+    """Where to send the browser to sign in or consent, and until when that link works."""
+    return {url_name: url, "expiresAt": expires_at.isoformat()}
+
+
+def expiring_soon_entry(connection: Connection) -> dict[str, Any]:
+    """A change feed entry: the connection must be renewed by its reconnect date."""
+    return {"kind": "connection_expiring_soon", "reconnectBy": connection.reconnect_by.isoformat()}
+
+
+def reconnect_required_entry(reason: ReconnectReason) -> dict[str, Any]:
+    """A change feed entry: the connection no longer works until the user connects again."""
+    return {"kind": "reconnect_required", "reason": reason.value}

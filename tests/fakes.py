@@ -1,0 +1,453 @@
+"""In-memory stand-ins for the app's seams, for unit tests that run in milliseconds.
+
+- FakeEntityTable: Azure Tables as EntityTable sees it (ETags, create conflicts, key-range reads
+  in key order, limits); tests/unit/test_fake_entities.py runs EntityTable's own contract on it.
+- FakeGraph: Microsoft Graph behind GraphClient's session seam: each user's calendar events,
+  delta, getSchedule, subscriptions and /me, with failures on demand.
+- FakeIdentity: the identity platform: who signs in next, and refreshes that fail.
+- FakeSecrets and Clock.
+The real ones are proven by tests/integration (Azurite, the emulator) and tests/e2e.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+
+from shared.conversations.time_zones import parse_graph_date_time
+from shared.identity import AccessToken, SignedIn
+from shared.secrets import SecretName, SecretUnavailable
+from shared.storage.entities import (
+    ConcurrencyConflict,
+    EntityAlreadyExists,
+    EntityNotFound,
+    StoredEntity,
+)
+
+GRAPH = "https://graph.test/v1.0"
+TENANT = "tenant-contoso"
+
+
+class Clock:
+    """The time the services see; tests move it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+# --- tables -------------------------------------------------------------------------------------
+
+
+def _stored_value(value: Any) -> Any:
+    """What Azure Tables gives back for a property (None is not stored at all)."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, bool | int | float | str | bytes):
+        return value
+    raise TypeError(f"Azure Tables cannot store {type(value).__name__}")
+
+
+class FakeEntityTable:
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._rows: dict[str, dict[str, tuple[dict[str, Any], str]]] = {}
+        self._versions = 0
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def get(self, partition_key: str, row_key: str) -> StoredEntity | None:
+        found = self._rows.get(partition_key, {}).get(row_key)
+        if found is None:
+            return None
+        return StoredEntity(partition_key, row_key, copy.deepcopy(found[0]), found[1])
+
+    def create(self, partition_key: str, row_key: str, properties: Mapping[str, Any]) -> str:
+        if self.get(partition_key, row_key) is not None:
+            raise EntityAlreadyExists(f"{self._name}/{partition_key}/{row_key}")
+        return self._write(partition_key, row_key, properties)
+
+    def replace(
+        self, partition_key: str, row_key: str, properties: Mapping[str, Any], etag: str
+    ) -> str:
+        current = self.get(partition_key, row_key)
+        if current is None:
+            raise EntityNotFound(f"{self._name}/{partition_key}/{row_key}")
+        if current.etag != etag:
+            raise ConcurrencyConflict(f"{self._name}/{partition_key}/{row_key}")
+        return self._write(partition_key, row_key, properties)
+
+    def upsert(self, partition_key: str, row_key: str, properties: Mapping[str, Any]) -> str:
+        return self._write(partition_key, row_key, properties)
+
+    def delete(self, partition_key: str, row_key: str, etag: str | None = None) -> None:
+        current = self.get(partition_key, row_key)
+        if current is None:
+            return
+        if etag is not None and current.etag != etag:
+            raise ConcurrencyConflict(f"{self._name}/{partition_key}/{row_key}")
+        del self._rows[partition_key][row_key]
+
+    def range(
+        self,
+        partition_key: str,
+        row_key_from: str = "",
+        row_key_to: str | None = None,
+        *,
+        limit: int | None = None,
+    ) -> Iterator[StoredEntity]:
+        rows = sorted(self._rows.get(partition_key, {}))
+        chosen = [r for r in rows if r >= row_key_from and (row_key_to is None or r < row_key_to)]
+        for row_key in chosen[:limit]:
+            found = self.get(partition_key, row_key)
+            if found is not None:
+                yield found
+
+    def rows(self) -> list[StoredEntity]:
+        """Everything stored, for assertions."""
+        return [
+            StoredEntity(p, r, copy.deepcopy(props), etag)
+            for p, rows in sorted(self._rows.items())
+            for r, (props, etag) in sorted(rows.items())
+        ]
+
+    def _write(self, partition_key: str, row_key: str, properties: Mapping[str, Any]) -> str:
+        stored = {k: _stored_value(v) for k, v in properties.items() if v is not None}
+        self._versions += 1
+        etag = f'W/"{self._versions}"'
+        self._rows.setdefault(partition_key, {})[row_key] = (stored, etag)
+        return etag
+
+
+class FakeTables:
+    def __init__(self) -> None:
+        self.tables: dict[str, FakeEntityTable] = {}
+
+    def table(self, name: str) -> FakeEntityTable:
+        return self.tables.setdefault(name, FakeEntityTable(name))
+
+
+# --- secrets ------------------------------------------------------------------------------------
+
+
+class FakeSecrets:
+    def __init__(self, values: dict[SecretName, str]) -> None:
+        self.values = values
+        self.read: list[SecretName] = []
+
+    def get(self, name: SecretName) -> str:
+        self.read.append(name)
+        if name not in self.values:
+            raise SecretUnavailable(f"secret {name.value} is not set")
+        return self.values[name]
+
+
+# --- Graph --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Mailbox:
+    upn: str
+    name: str
+    object_id: str
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    changes: list[str] = field(default_factory=list)  # event ids, in the order they changed
+    shares_free_busy: bool = True
+
+
+@dataclass
+class Fault:
+    method: str
+    path: str  # a prefix of the path after the version, e.g. "me/events"
+    status: int
+    code: str
+    retry_after: int | None
+    times: int
+
+
+class FakeGraph:
+    """The parts of Graph the app uses, in memory; requests arrive as GraphClient sends them."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self.mailboxes: dict[str, Mailbox] = {}
+        self.subscriptions: dict[str, dict[str, Any]] = {}
+        self.requests: list[str] = []  # "METHOD path", in order
+        self._faults: list[Fault] = []
+        self._edits = 0
+
+    # --- the test's side: people and what they do in Outlook ------------------------------------
+
+    def add_person(self, upn: str, name: str) -> Mailbox:
+        mailbox = Mailbox(upn, name, f"oid-{upn.split('@')[0]}")
+        self.mailboxes[upn.lower()] = mailbox
+        return mailbox
+
+    @staticmethod
+    def token_for(upn: str) -> str:
+        return f"token-{upn.lower()}"
+
+    def fail(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        *,
+        code: str = "Failed",
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """The next `times` requests matching answer `status` (with Retry-After if given)."""
+        self._faults.append(Fault(method, path, status, code, retry_after, times))
+
+    def add_event(
+        self, upn: str, subject: str, start: str, end: str, show_as: str = "busy"
+    ) -> dict[str, Any]:
+        """Someone puts an event of their own in their Outlook calendar (times in UTC)."""
+        body = {
+            "subject": subject,
+            "start": {"dateTime": start, "timeZone": "UTC"},
+            "end": {"dateTime": end, "timeZone": "UTC"},
+            "showAs": show_as,
+        }
+        return self._create(self.mailboxes[upn.lower()], body)
+
+    def edit(self, upn: str, event_id: str, **fields: Any) -> None:
+        """Someone changes the event in Outlook."""
+        mailbox = self.mailboxes[upn.lower()]
+        mailbox.events[event_id].update(fields)
+        self._touch(mailbox, event_id)
+
+    def respond(self, organiser: str, event_id: str, attendee: str, response: str) -> None:
+        """An attendee answers: the organiser's event shows it."""
+        mailbox = self.mailboxes[organiser.lower()]
+        for entry in mailbox.events[event_id]["attendees"]:
+            if entry["emailAddress"]["address"].lower() == attendee.lower():
+                entry["status"] = {"response": response}
+        self._touch(mailbox, event_id)
+
+    def delete(self, upn: str, event_id: str) -> None:
+        mailbox = self.mailboxes[upn.lower()]
+        del mailbox.events[event_id]
+        mailbox.changes.append(event_id)
+
+    def events_of(self, upn: str) -> list[dict[str, Any]]:
+        return list(self.mailboxes[upn.lower()].events.values())
+
+    # --- the app's side: GraphClient's session ----------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: tuple[float, float] | None = None,
+    ) -> requests.Response:
+        parts = urlsplit(url)
+        path = parts.path.removeprefix(urlsplit(GRAPH).path).strip("/")
+        query = dict(parse_qsl(parts.query)) | dict(params or {})
+        self.requests.append(f"{method} {path}")
+        fault = next(
+            (f for f in self._faults if f.method == method and path.startswith(f.path)), None
+        )
+        if fault is not None:
+            fault.times -= 1
+            if fault.times == 0:
+                self._faults.remove(fault)
+            retry = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+            return _answer(fault.status, _error(fault.code), retry)
+        token = (headers or {}).get("Authorization", "").removeprefix("Bearer ")
+        mailbox = next((m for m in self.mailboxes.values() if self.token_for(m.upn) == token), None)
+        if mailbox is None:
+            return _answer(401, _error("InvalidAuthenticationToken"))
+        try:
+            status, body = self._route(mailbox, method, path, query, json)
+        except KeyError:
+            return _answer(404, _error("ErrorItemNotFound"))
+        return _answer(status, body)
+
+    def _route(
+        self, mailbox: Mailbox, method: str, path: str, query: dict[str, str], body: Any
+    ) -> tuple[int, dict[str, Any]]:
+        segments = path.split("/")
+        match method, segments:
+            case "GET", ["me"]:
+                me = {"id": mailbox.object_id, "displayName": mailbox.name}
+                return 200, me | {"userPrincipalName": mailbox.upn, "mail": mailbox.upn}
+            case "GET", ["me", "calendar"]:
+                return 200, {"id": f"calendar-{mailbox.object_id}"}
+            case "POST", ["me", "events"]:
+                return 201, self._create(mailbox, body)
+            case "GET", ["me", "events", event_id]:
+                return 200, copy.deepcopy(mailbox.events[event_id])
+            case "PATCH", ["me", "events", event_id]:
+                mailbox.events[event_id].update(copy.deepcopy(body))
+                self._touch(mailbox, event_id)
+                return 200, copy.deepcopy(mailbox.events[event_id])
+            case "POST", ["me", "events", event_id, "cancel"]:
+                self.delete(mailbox.upn, mailbox.events[event_id]["id"])
+                return 202, {}
+            case "GET", ["me", "calendarView"]:
+                return 200, {"value": self._in_window(mailbox, query)}
+            case "GET", ["me", "calendarView", "delta"]:
+                return 200, self._delta(mailbox, query)
+            case "POST", ["me", "calendar", "getSchedule"]:
+                return 200, {"value": [self._schedule(a) for a in body["schedules"]]}
+            case "POST", ["subscriptions"]:
+                subscription = {"id": str(uuid.uuid4()), "upn": mailbox.upn, **body}
+                self.subscriptions[subscription["id"]] = subscription
+                return 201, subscription
+            case "PATCH", ["subscriptions", subscription_id]:
+                self.subscriptions[subscription_id].update(body)
+                return 200, self.subscriptions[subscription_id]
+            case "DELETE", ["subscriptions", subscription_id]:
+                del self.subscriptions[subscription_id]
+                return 204, {}
+            case "POST", ["subscriptions", subscription_id, "reauthorize"]:
+                return 200, self.subscriptions[subscription_id]
+        return 400, _error("BadRequest")
+
+    def _create(self, mailbox: Mailbox, body: dict[str, Any]) -> dict[str, Any]:
+        for event in mailbox.events.values():
+            if body.get("transactionId") and event.get("transactionId") == body["transactionId"]:
+                return copy.deepcopy(event)  # a retried create: Graph makes no second event
+        event_id = f"event-{uuid.uuid4().hex[:12]}"
+        event = copy.deepcopy(body) | {
+            "id": event_id,
+            "iCalUId": f"ical-{event_id}",
+            "webLink": f"https://outlook.test/{event_id}",
+            "type": "seriesMaster" if body.get("recurrence") else "singleInstance",
+        }
+        for entry in event.get("attendees", []):
+            entry["status"] = {"response": "none"}
+        if event.get("isOnlineMeeting"):
+            event["onlineMeeting"] = {"joinUrl": f"https://teams.test/{event_id}"}
+        mailbox.events[event_id] = event
+        self._touch(mailbox, event_id)
+        return copy.deepcopy(event)
+
+    def _touch(self, mailbox: Mailbox, event_id: str) -> None:
+        self._edits += 1
+        event = mailbox.events[event_id]
+        modified = self._clock() + timedelta(milliseconds=self._edits)
+        event["lastModifiedDateTime"] = modified.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        event["changeKey"] = f"ck-{self._edits}"
+        mailbox.changes.append(event_id)
+
+    def _in_window(self, mailbox: Mailbox, query: dict[str, str]) -> list[dict[str, Any]]:
+        start = datetime.fromisoformat(query["startDateTime"])
+        end = datetime.fromisoformat(query["endDateTime"])
+        return [
+            copy.deepcopy(event)
+            for event in mailbox.events.values()
+            if parse_graph_date_time(event["start"]) < end
+            and parse_graph_date_time(event["end"]) > start
+        ]
+
+    def _delta(self, mailbox: Mailbox, query: dict[str, str]) -> dict[str, Any]:
+        """A first round lists the window's events; a deltaLink lists what changed since."""
+        if "token" in query:
+            changed = dict.fromkeys(mailbox.changes[int(query["token"]) :])
+            value = [
+                copy.deepcopy(mailbox.events[i])
+                if i in mailbox.events
+                else {"id": i, "@removed": {"reason": "deleted"}}
+                for i in changed
+            ]
+        else:
+            value = self._in_window(mailbox, query)
+        link = f"{GRAPH}/me/calendarView/delta?token={len(mailbox.changes)}"
+        return {"value": value, "@odata.deltaLink": link}
+
+    def _schedule(self, address: str) -> dict[str, Any]:
+        mailbox = self.mailboxes.get(address.lower())
+        if mailbox is None:
+            return {"scheduleId": address, "error": {"responseCode": "RecipientNotFound"}}
+        if not mailbox.shares_free_busy:
+            return {"scheduleId": address, "error": {"responseCode": "ErrorNoFreeBusyAccess"}}
+        items = [
+            {
+                "status": e.get("showAs", "busy"),
+                "subject": e.get("subject"),
+                "start": e["start"],
+                "end": e["end"],
+            }
+            for e in mailbox.events.values()
+        ]
+        return {"scheduleId": address, "scheduleItems": items}
+
+
+def _error(code: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": f"{code} (fake Graph)"}}
+
+
+def _answer(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response.headers.update(headers or {})
+    response._content = json.dumps(body).encode() if body else b""
+    return response
+
+
+# --- the identity platform ----------------------------------------------------------------------
+
+
+class FakeIdentity:
+    """MSAL and Entra in memory: `signing_in` is who completes the next sign-in."""
+
+    def __init__(self, graph: FakeGraph) -> None:
+        self._graph = graph
+        self.signing_in: str | None = None
+        self.refresh_failure: Exception | None = None  # what the next refreshes raise
+        self.forced_refreshes = 0
+
+    def begin_sign_in(self, redirect_uri: str, login_hint: str | None = None) -> dict[str, Any]:
+        state = uuid.uuid4().hex
+        return {"state": state, "auth_uri": f"https://login.test/authorize?state={state}"}
+
+    def complete_sign_in(self, flow: dict[str, Any], auth_response: dict[str, str]) -> SignedIn:
+        assert self.signing_in is not None, "say who signs in: identity.signing_in = upn"
+        mailbox = self._graph.mailboxes[self.signing_in.lower()]
+        return SignedIn(
+            object_id=mailbox.object_id,
+            tenant_id=TENANT,
+            home_account_id=f"{mailbox.object_id}.{TENANT}",
+            username=mailbox.upn,
+            name=mailbox.name,
+            access_token=self._graph.token_for(mailbox.upn),
+            token_cache=json.dumps({"upn": mailbox.upn}),
+        )
+
+    def access_token(
+        self, token_cache: str, home_account_id: str, *, force_refresh: bool = False
+    ) -> AccessToken:
+        if self.refresh_failure is not None:
+            raise self.refresh_failure
+        self.forced_refreshes += force_refresh
+        return AccessToken(self._graph.token_for(json.loads(token_cache)["upn"]), None)
+
+    def admin_consent_url(self, tenant: str, redirect_uri: str, state: str) -> str:
+        return f"https://login.test/{tenant}/v2.0/adminconsent?state={state}"

@@ -1,0 +1,247 @@
+"""Two-way sync on the fakes: webhooks accepted without secrets, Outlook edits applied once."""
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from shared.conversations.model import Conversation, RecordKind
+from shared.conversations.requests import parse_new_conversation
+from shared.errors import ErrorCode, InvalidRequest, UnreadableMessage
+from shared.storage import names
+from shared.sync.notifications import NotificationKind, SyncMessage
+from tests.unit.world import ADELE, ALEX, LYNNE, NOW, ORG, Person, World
+
+BODY = {
+    "type": "check_in",
+    "title": "Weekly check-in",
+    "attendees": [{"email": ALEX.upn, "userId": ALEX.user_id}],
+    "start": "2026-12-07T09:00:00",
+    "end": "2026-12-07T09:30:00",
+    "timeZone": "UTC",
+    "location": {"kind": "text", "text": "Room 1"},
+}
+
+
+@pytest.fixture
+def world() -> World:
+    world = World()
+    world.switch()
+    assert world.connect(ADELE) == "connected"
+    world.timer()  # the first read of the mailbox, as after connecting
+    return world
+
+
+def create(world: World) -> Conversation:
+    new = parse_new_conversation(BODY)
+    return world.app.conversations.create(ADELE.caller, new, None).conversation
+
+
+def notified(world: World, person: Person = ADELE) -> str:
+    """Graph says the person's mailbox changed; the queue worker handles it."""
+    message = SyncMessage(NotificationKind.CHANGE, ORG, person.user_id, "s", world.clock())
+    return world.app.sync_worker.process(message.to_json())
+
+
+def reread(world: World, conversation: Conversation) -> Conversation:
+    stored = world.app.conversations.carrying_event(ORG, conversation.outlook.event_id)
+    assert stored is not None
+    return stored.conversation
+
+
+# --- the webhook ----------------------------------------------------------------------------------
+
+
+def notification_body(world: World, **item: str) -> bytes:
+    (subscription,) = world.graph.subscriptions.values()
+    base = {"subscriptionId": subscription["id"], "clientState": subscription["clientState"]}
+    return json.dumps({"value": [base | {"changeType": "updated"} | item]}).encode()
+
+
+def test_the_webhook_queues_what_comes_from_our_subscriptions_and_reads_no_secret():
+    connected = World()
+    connected.switch()
+    connected.connect(ADELE)
+    (subscription,) = connected.graph.subscriptions.values()
+    cold = World(tables=connected.tables)  # another instance: nothing built yet
+    cold.secrets.values.clear()  # and no secret readable
+
+    messages = cold.app.webhooks.accept(notification_body(connected), NotificationKind.CHANGE)
+
+    (message,) = [SyncMessage.parse(m) for m in messages]
+    assert (message.org_id, message.user_id) == (ORG, ADELE.user_id)
+    assert message.subscription_id == subscription["id"]
+    assert cold.secrets.read == []
+    assert "identity" not in vars(cold.app), "no MSAL client was built"
+
+
+def test_notifications_with_an_unknown_subscription_or_a_wrong_client_state_are_dropped(world):
+    accept = world.app.webhooks.accept
+    assert accept(notification_body(world, clientState="guess"), NotificationKind.CHANGE) == []
+    unknown = notification_body(world, subscriptionId="someone-elses")
+    assert accept(unknown, NotificationKind.CHANGE) == []
+    assert len(accept(notification_body(world), NotificationKind.LIFECYCLE)) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"{not json", ErrorCode.INVALID_JSON),
+        (b'{"value": {}}', ErrorCode.INVALID_NOTIFICATION),
+        (b'{"value": [1]}', ErrorCode.INVALID_NOTIFICATION),
+        (b"[" * 100_000, ErrorCode.INVALID_JSON),
+    ],
+)
+def test_a_webhook_body_that_is_not_graphs_shape_is_refused(world, body, code):
+    with pytest.raises(InvalidRequest) as refused:
+        world.app.webhooks.accept(body, NotificationKind.CHANGE)
+    assert refused.value.code is code
+
+
+def test_a_queue_message_no_retry_can_help_is_unreadable(world):
+    for text in ("not json", "{}", json.dumps({"orgId": "o", "userId": "u"})):
+        with pytest.raises(UnreadableMessage):
+            world.app.sync_worker.process(text)
+
+
+# --- Outlook edits come back ----------------------------------------------------------------------
+
+
+def test_a_move_in_outlook_moves_the_conversation_and_tells_everyone_in_it(world):
+    conversation = create(world)
+    start = {"dateTime": "2026-12-08T14:00:00.0000000", "timeZone": "UTC"}
+    end = {"dateTime": "2026-12-08T15:00:00.0000000", "timeZone": "UTC"}
+    world.graph.edit(
+        ADELE.upn, conversation.outlook.event_id, start=start, end=end, subject="Renamed in Outlook"
+    )
+
+    assert notified(world) == "applied 1 in 1 round(s)"
+
+    moved = reread(world, conversation)
+    assert (moved.start.day, moved.start.hour, moved.version) == (8, 14, 2)
+    assert moved.title == "Weekly check-in", "the title never changes from Outlook"
+    for person in (ADELE, ALEX):
+        (change,) = world.feed(person)
+        assert change["kind"] == "conversation_moved"
+        assert change["start"] == "2026-12-08T14:00:00+00:00"
+        assert (change["conversationId"], change["title"]) == (conversation.id, "Weekly check-in")
+    assert world.feed(LYNNE) == []
+
+
+def test_rsvps_and_people_added_in_outlook_are_reported_once(world):
+    conversation = create(world)
+    event_id = conversation.outlook.event_id
+    world.graph.respond(ADELE.upn, event_id, ALEX.upn, "accepted")
+    event = world.graph.events_of(ADELE.upn)[0]
+    guest = {"emailAddress": {"address": "coach@northwind.test", "name": "Coach"}}
+    world.graph.edit(ADELE.upn, event_id, attendees=[*event["attendees"], guest])
+
+    notified(world)
+    world.graph.edit(ADELE.upn, event_id, location={"displayName": "Room 2"})
+    notified(world)
+
+    kinds = [(c["kind"], c.get("email")) for c in world.feed(ADELE)]
+    assert kinds == [
+        ("rsvp", ALEX.upn),
+        ("guest_added", "coach@northwind.test"),
+        ("conversation_relocated", None),
+    ]
+    attendees = reread(world, conversation).attendees
+    assert [(a.email, a.role, a.response) for a in attendees] == [
+        (ALEX.upn, "attendee", "accepted"),
+        ("coach@northwind.test", "guest", "none"),
+    ]
+
+
+def test_an_echo_of_our_own_write_changes_nothing_and_tells_nobody(world):
+    conversation = create(world)
+    assert notified(world) == "applied 0 in 1 round(s)"
+    assert reread(world, conversation).version == 1
+    assert world.feed(ADELE) == []
+
+
+def test_a_meeting_deleted_in_outlook_cancels_the_conversation_which_goes_without_notes(world):
+    kept, gone = create(world), create(world)
+    world.app.conversations.add_record(ALEX.caller, kept.id, RecordKind.ACTION, "Follow up")
+    for conversation in (kept, gone):
+        world.graph.delete(ADELE.upn, conversation.outlook.event_id)
+
+    notified(world)
+
+    assert reread(world, kept).status == "cancelled"
+    assert world.app.conversations.carrying_event(ORG, gone.outlook.event_id) is None
+    assert world.table_rows(names.CONVERSATIONS_TABLE) == 1
+    cancelled = [
+        c["conversationId"] for c in world.feed(ALEX) if c["kind"] == "conversation_cancelled"
+    ]
+    assert cancelled == [kept.id, gone.id]
+    notified(world)
+    assert len(world.feed(ALEX)) == 2, "reported once"
+
+
+def test_events_the_integration_did_not_create_are_never_touched(world):
+    own = world.graph.add_event(ADELE.upn, "Dentist", "2026-12-07T11:00:00", "2026-12-07T12:00:00")
+    world.graph.edit(ADELE.upn, own["id"], subject="Dentist (moved)")
+    assert notified(world) == "applied 0 in 1 round(s)"
+    assert world.table_rows(names.CONVERSATIONS_TABLE) == 0
+
+
+# --- one worker per mailbox -----------------------------------------------------------------------
+
+
+def test_a_notification_received_before_the_last_sync_started_is_already_covered(world):
+    received = world.clock()
+    world.clock.advance(timedelta(seconds=1))
+    notified(world)
+    message = SyncMessage(NotificationKind.CHANGE, ORG, ADELE.user_id, "s", received)
+    world.graph.requests.clear()
+
+    assert world.app.sync_worker.process(message.to_json()) == "covered"
+    assert world.graph.requests == []
+
+
+def test_while_a_worker_holds_the_mailbox_another_leaves_it_a_note_to_run_again(world):
+    mailboxes = world.app.mailboxes
+    found = mailboxes.get(ORG, ADELE.user_id)
+    from dataclasses import replace
+
+    held = replace(found.state, locked_until=NOW + timedelta(minutes=1))
+    mailboxes.put(ORG, ADELE.user_id, held, found.etag)
+
+    assert notified(world) == "left to the running sync"
+    assert mailboxes.get(ORG, ADELE.user_id).state.dirty
+
+
+def test_a_graph_failure_lets_go_of_the_mailbox_and_keeps_the_delta_link(world):
+    before = world.app.mailboxes.get(ORG, ADELE.user_id).state.delta_link
+    world.graph.fail("GET", "me/calendarView/delta", 500, times=3)
+
+    with pytest.raises(Exception, match="Graph 500"):
+        notified(world)
+
+    after = world.app.mailboxes.get(ORG, ADELE.user_id).state
+    assert (after.locked_until, after.delta_link) == (None, before)
+    assert notified(world) == "applied 0 in 1 round(s)", "the retry is not locked out"
+
+
+# --- the subscription's lifecycle -----------------------------------------------------------------
+
+
+def lifecycle(world: World, event: str, subscription_id: str | None = None) -> str:
+    subscription_id = subscription_id or next(iter(world.graph.subscriptions))
+    message = SyncMessage(
+        NotificationKind.LIFECYCLE, ORG, ADELE.user_id, subscription_id, world.clock(), event
+    )
+    return world.app.sync_worker.process(message.to_json())
+
+
+def test_lifecycle_notifications_reauthorize_recreate_or_read_again(world):
+    assert lifecycle(world, "reauthorizationRequired") == "reauthorized"
+    assert lifecycle(world, "missed").startswith("applied")
+    (old,) = world.graph.subscriptions
+    world.graph.subscriptions.clear()  # Graph removed it
+    assert lifecycle(world, "subscriptionRemoved", subscription_id=old).startswith("applied")
+    (new,) = world.graph.subscriptions
+    assert new != old
+    assert lifecycle(world, "somethingElse") == "ignored"
+    assert lifecycle(world, "missed", subscription_id="unknown") == "unknown subscription"

@@ -1,0 +1,87 @@
+"""The app's real services wired by the real composition root, over the in-memory fakes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from shared.bootstrap import AppServices
+from shared.caller import Caller
+from shared.organisations.model import Switches
+from shared.secrets import SecretName
+from shared.settings import load_settings
+from tests.fakes import GRAPH, Clock, FakeGraph, FakeIdentity, FakeSecrets, FakeTables
+
+NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+ORG = "org-contoso"
+HOST_APP = "https://people.test"
+SETTINGS = {
+    "AzureWebJobsStorage": "UseDevelopmentStorage=true",  # never used: the tables are fakes
+    "APP_PUBLIC_BASE_URL": "https://sync.test",
+    "ENTRA_CLIENT_ID": "00000000-0000-0000-0000-00000000c11e",
+    "GRAPH_BASE_URL": GRAPH,
+    "HOST_APP_ORIGINS": HOST_APP,
+    "HOST_APP_TOKEN_ISSUER": "https://people.test",
+    "HOST_APP_TOKEN_AUDIENCE": "calendar-sync",
+}
+SECRETS = {
+    SecretName.ENTRA_CLIENT_SECRET: "client-secret",
+    SecretName.TOKEN_ENCRYPTION_KEYS: "k1:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
+    SecretName.HOST_APP_TOKEN_SECRET: "a-host-app-secret-that-is-long-enough",
+}
+
+
+class Person:
+    def __init__(self, user_id: str, upn: str, name: str, *, admin: bool = False) -> None:
+        self.user_id, self.upn, self.name = user_id, upn, name
+        roles = frozenset({"admin"}) if admin else frozenset()
+        self.caller = Caller(user_id=user_id, org_id=ORG, email=upn, name=name, roles=roles)
+
+
+ADELE = Person("u-adele", "adele@contoso.test", "Adele Vance", admin=True)  # the manager
+ALEX = Person("u-alex", "alex@contoso.test", "Alex Wilber")
+LYNNE = Person("u-lynne", "lynne@contoso.test", "Lynne Robbins")
+
+
+class World:
+    def __init__(self, now: datetime = NOW, tables: FakeTables | None = None) -> None:
+        """`tables`: another World's, for a second instance of the app over the same storage."""
+        self.clock = Clock(now)
+        self.tables = tables or FakeTables()
+        self.graph = FakeGraph(self.clock)
+        self.identity = FakeIdentity(self.graph)
+        self.secrets = FakeSecrets(dict(SECRETS))
+        for person in (ADELE, ALEX, LYNNE):
+            self.graph.add_person(person.upn, person.name)
+        self.app = AppServices(
+            load_settings(SETTINGS),
+            self.secrets,
+            clock=self.clock,
+            sleep=lambda seconds: self.clock.advance(timedelta(seconds=seconds)),
+            tables=self.tables,
+            graph_session=self.graph,
+            identity=self.identity,
+        )
+
+    def switch(self, *, allow: bool = True, sync: bool = True, tenant: str | None = None) -> None:
+        switches = Switches(allow_outlook=allow, sync_conversations=sync, tenant_id=tenant)
+        self.app.lifecycle.replace_settings(ADELE.caller, switches, None)
+
+    def connect(self, person: Person, *, as_upn: str | None = None, **answer: str) -> str:
+        """Sign in as `as_upn` (the person's own account by default); the outcome."""
+        started = self.app.connections.begin_connect(person.caller, None)
+        state = dict(parse_qsl(urlsplit(started.url).query))["state"]
+        self.identity.signing_in = as_upn or person.upn
+        back = self.app.lifecycle.complete_connect({"state": state, "code": "c", **answer})
+        return dict(parse_qsl(urlsplit(back).query))["outlook"]
+
+    def timer(self) -> dict[str, dict[str, int]]:
+        return self.app.maintenance.run()
+
+    def feed(self, person: Person) -> list[dict[str, Any]]:
+        page = self.app.changes.since(ORG, person.user_id, None)
+        return [entry.change for entry in page.entries]
+
+    def table_rows(self, name: str) -> int:
+        return len(self.tables.table(name).rows())

@@ -33,6 +33,12 @@ from shared.storage.entities import storage_outage
 from shared.token_cipher import TokenCipherError
 
 logger = logging.getLogger("functions.problems")
+# On every answer: never cached, and readable from the host app's origin (CORS) beyond the
+# headers browsers show JavaScript anyway, so a frontend can send the ETag back in If-Match.
+ANSWER_HEADERS: Final[Mapping[str, str]] = {
+    "Cache-Control": "no-store",
+    "Access-Control-Expose-Headers": "ETag, Location, Retry-After",
+}
 
 STORAGE_RETRY_AFTER = 10.0  # seconds: an outage of the storage service is usually brief
 
@@ -138,7 +144,7 @@ def problem_response(failure: Exception, where: str) -> func.HttpResponse:
         "detail": error.detail,
         "code": error.code.value,
     }
-    headers = {"Cache-Control": "no-store"}
+    headers = dict(ANSWER_HEADERS)
     if isinstance(error, Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     if isinstance(error, OutlookUnavailable | StorageUnavailable) and error.retry_after is not None:

@@ -18,6 +18,8 @@ from shared.errors import ErrorCode, InvalidRequest
 from shared.token_cipher import TokenCipher
 
 SIGN_IN_LIFETIME = timedelta(minutes=10)
+MAX_RETURN_URL = 2048
+MAX_STATE = 512  # ours are 32 random bytes, base64url; a longer one is no key of ours
 
 
 class SignInKind(StrEnum):
@@ -68,7 +70,7 @@ class SignIns:
         caller can say so)."""
         if not state:
             raise InvalidRequest("The sign-in response has no state.", ErrorCode.INVALID_STATE)
-        pending = self._pending.take(state)
+        pending = self._pending.take(state) if len(state) <= MAX_STATE else None
         if pending is None or pending.kind != kind:
             raise InvalidRequest(
                 "This sign-in link has already been used or is unknown; start again.",
@@ -87,11 +89,19 @@ class SignIns:
         """The host app's page to come back to; only the configured origins are allowed."""
         if not requested:
             return self._allowed_origins[0] + "/"
-        parts = urlsplit(requested)
+        try:
+            parts = urlsplit(requested)
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            parts = urlsplit("")
         origin = f"{parts.scheme}://{parts.netloc}"
-        if parts.scheme not in ("http", "https") or origin not in self._allowed_origins:
+        if (
+            len(requested) > MAX_RETURN_URL
+            or parts.scheme not in ("http", "https")
+            or origin not in self._allowed_origins
+        ):
             raise InvalidRequest(
-                "returnUrl must be on one of the host app's origins.",
+                f"returnUrl must be on one of the host app's origins (at most {MAX_RETURN_URL} "
+                "characters).",
                 ErrorCode.RETURN_URL_NOT_ALLOWED,
             )
         return requested

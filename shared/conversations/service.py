@@ -530,8 +530,15 @@ class ConversationService:
         Each is safe to repeat: the create's transactionId, the whole state in the PATCH, and a
         cancel of what is gone (404) taken as done."""
         if conversation.status is ConversationStatus.CANCELLED:
-            if conversation.outlook:
-                calendar.cancel(conversation.outlook.event_id, CANCEL_COMMENT)
+            # Without an event id, a create may still have made one (its answer lost): find it
+            # by its transactionId, so that no meeting outlives its conversation.
+            event_id = (
+                conversation.outlook.event_id
+                if conversation.outlook
+                else calendar.created_for(conversation)
+            )
+            if event_id:
+                calendar.cancel(event_id, CANCEL_COMMENT)
             return replace(conversation, sync_state=SyncState.SYNCED, sync_error=None)
         if conversation.outlook is None:
             event = calendar.create(

@@ -22,11 +22,15 @@ from shared.sync.service import FIRST_RETRY, LEASE
 from tests.faults.conftest import DAY, FaultStack, eventually
 
 AFTER_THE_GRACE = PUSH_GRACE + timedelta(seconds=5)
-WINDOW = {"start": f"{DAY}T00:00:00", "end": f"{DAY}T23:59:59", "timeZone": "UTC"}
+WINDOW = {
+    "start": f"{DAY}T00:00:00",
+    "end": f"{DAY + timedelta(days=14)}T00:00:00",
+    "timeZone": "UTC",
+}
 TITLE = "Weekly check-in"
 
 
-def schedule(app: HostApp) -> requests.Response:
+def schedule(app: HostApp, **extra: Any) -> requests.Response:
     return app.call("POST", "conversations", MANAGER, json={
         "type": "check_in",
         "title": TITLE,
@@ -35,6 +39,7 @@ def schedule(app: HostApp) -> requests.Response:
         "end": f"{DAY}T09:30:00",
         "timeZone": "UTC",
         "location": {"kind": "text", "text": "Room 1"},
+        **extra,
     })  # fmt: skip
 
 
@@ -194,6 +199,45 @@ def test_host_killed_between_graph_and_the_record(
     stack.run_timer()
     stack.drain()
     nothing_lost_nothing_duplicated(stack, app, operation)
+
+
+@pytest.mark.parametrize(
+    "recurrence",
+    [
+        pytest.param(None, id="one-off"),
+        pytest.param(
+            {
+                "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["saturday"]},
+                "range": {"type": "numbered", "startDate": str(DAY), "numberOfOccurrences": 3},
+            },
+            id="series",
+        ),
+    ],
+)
+def test_a_create_killed_after_graph_made_it_then_cancelled_leaves_no_meeting(
+    stack: FaultStack, app: HostApp, recurrence: dict[str, Any] | None
+):
+    """The event exists, its id never reached the app, and the organiser cancels before the
+    timer finished the create: the cancel finds the event by its transactionId."""
+    stack.control.hold_answers(CREATE.graph_path, method="POST")
+    body = {"recurrence": recurrence} if recurrence else {}
+    answer = in_background(lambda: schedule(app, **body))
+    eventually(lambda: stack.control.held_answers() == 1, "Graph made it and holds the answer")
+    stack.kill_host()
+    stack.control.release_answers()
+    with pytest.raises(requests.ConnectionError):
+        answer.result(timeout=60)
+    stack.restart_host()
+    (conversation,) = listed(app)
+    assert len(outlook_events(stack)) == 1
+
+    deleted = app.call("DELETE", f"conversations/{conversation['id']}", MANAGER)
+    assert deleted.status_code == 200, deleted.text  # kept until Outlook has caught up
+    stack.move_clock(AFTER_THE_GRACE)
+    stack.run_timer()
+
+    assert outlook_events(stack) == []
+    assert listed(app) == []
 
 
 # --- notification processing --------------------------------------------------------------------

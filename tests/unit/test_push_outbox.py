@@ -128,6 +128,33 @@ def test_a_create_whose_answer_was_lost_is_made_once_when_tried_again(world):
     assert world.graph.requests.count("POST me/events") == 2
 
 
+def test_a_create_interrupted_then_cancelled_leaves_no_meeting_behind(world):
+    """The create's event exists, but its id was never stored: the cancel finds it by its
+    transactionId instead of forgetting it (a series' by its master: tests/faults)."""
+    world.graph.on("POST", "me/events", after=die)
+    with pytest.raises(ProcessDied):
+        create(world)
+    assert len(events(world)) == 1
+    (conversation_id,) = conversation_ids(world)
+
+    world.app.conversations.cancel(ADELE.caller, conversation_id)
+    after_the_grace(world)
+
+    assert events(world) == []
+    assert conversation_ids(world) == []
+
+
+def test_a_cancelled_create_that_never_reached_graph_cancels_nothing(world):
+    world.graph.fail("POST", "me/events", 503)
+    conversation = create(world)
+    world.app.conversations.cancel(ADELE.caller, conversation.id)
+
+    world.timer()
+
+    assert conversation_ids(world) == []
+    assert not [r for r in world.graph.requests if r.endswith("/cancel")]
+
+
 def test_an_update_interrupted_after_graph_took_it_is_finished_by_the_timer(world):
     conversation = create(world)
     world.tables.table(names.CONVERSATIONS_TABLE).fail("replace", storage_down, after=1)

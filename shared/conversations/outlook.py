@@ -115,14 +115,7 @@ def _runs_past(conversation: Conversation, span: dict[str, Any], last_day: date)
     assert conversation.recurrence is not None
     zone = iana_zone(conversation.time_zone)
     until = datetime.combine(last_day + timedelta(days=1), time(), zone)  # end of the last day
-    within = occurrences(
-        conversation.recurrence,
-        conversation.start,
-        conversation.end - conversation.start,
-        conversation.time_zone,
-        conversation.start,
-        until,
-    )
+    within = _slots(conversation, until)
     return len(within) < int(span["numberOfOccurrences"])
 
 
@@ -182,15 +175,22 @@ class OutlookCalendar:
 def _first_slot(conversation: Conversation) -> tuple[datetime, datetime] | None:
     if conversation.recurrence is None:
         return conversation.start, conversation.end
-    slots = occurrences(
+    slots = _slots(conversation, conversation.start + SYNC_HORIZON)
+    return slots[0] if slots else None
+
+
+def _slots(conversation: Conversation, until: datetime) -> list[tuple[datetime, datetime]]:
+    """A series' occurrences from its start until `until`."""
+    assert conversation.recurrence is not None
+    duration = conversation.end - conversation.start
+    return occurrences(
         conversation.recurrence,
         conversation.start,
-        conversation.end - conversation.start,
+        duration,
         conversation.time_zone,
         conversation.start,
-        conversation.start + SYNC_HORIZON,
+        until,
     )
-    return slots[0] if slots else None
 
 
 def outlook_event(event: dict[str, Any]) -> OutlookEvent:

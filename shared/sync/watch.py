@@ -73,7 +73,7 @@ class MailboxWatcher:
             return "exists"
         if not self._subscribe(org_id, user_id):
             return "failed, retried next run"
-        self._request(WorkKind.RESYNC_MAILBOX, org_id, user_id)  # what changed unwatched
+        self._read_what_changed_unwatched(org_id, user_id)
         return "created"
 
     def renew(self, subscription_id: str) -> str:
@@ -88,7 +88,7 @@ class MailboxWatcher:
             return "renewed"
         if not self._recreate(graph, subscription.org_id, subscription.user_id):
             return "recreation left to the next run"
-        self._request(WorkKind.RESYNC_MAILBOX, subscription.org_id, subscription.user_id)
+        self._read_what_changed_unwatched(subscription.org_id, subscription.user_id)
         return "recreated"
 
     def on_lifecycle(
@@ -149,6 +149,12 @@ class MailboxWatcher:
             return False
         self._mailboxes.set_subscription(org_id, user_id, created.id, read_afresh=read_afresh)
         return True
+
+    def _read_what_changed_unwatched(self, org_id: str, user_id: str) -> None:
+        """Read the mailbox now; the timer's item first, in case this process dies meanwhile
+        (a read that starts later covers it, so it then costs one look at the mailbox's row)."""
+        self._request(WorkKind.RESYNC_MAILBOX, org_id, user_id)
+        self._sync.resync(org_id, user_id, self._clock())
 
     def _request(self, kind: WorkKind, org_id: str, user_id: str) -> None:
         """Work for the timer about this mailbox, due now (a read covers what changed until

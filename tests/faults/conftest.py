@@ -4,17 +4,15 @@ one movable clock. Every test starts with an emulator at its seed and a fresh or
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
-from devtools.azurite import AzuriteEndpoints
+from devtools.azurite import Azurite, AzuriteEndpoints
 from devtools.clock import ClockFile
 from devtools.demo_directory import EMPLOYEE_ALEX, MANAGER
 from devtools.graph_emulator.control_client import EmulatorControl
@@ -26,10 +24,10 @@ from shared.storage import names
 from shared.storage.account import StorageAccount
 from tests.conftest import app_settings
 from tests.e2e.conftest import RunningHost, emulator_settings, start_local_host, stop_local_host
+from tests.e2e.stack_support import eventually
 from tests.faults.storage_proxy import StorageProxy
 
 QUEUE_MESSAGE_LEASE = 2  # seconds: a killed host's message is back this soon
-POLL = 0.2  # seconds between looks at background work, which gives no other signal
 WAIT = 60  # seconds: an upper bound on background work, never a delay
 
 
@@ -94,25 +92,16 @@ class FaultStack:
     def drain(self) -> None:
         """Until the emulator has delivered every notification and the queue is empty."""
         self.control.flush_notifications()
-        eventually(lambda: self.queued() == 0, "the notifications queue drained")
-
-
-def eventually(look: Any, what: str, timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        seen = look()
-        if seen:
-            return seen
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what}")
-        time.sleep(POLL)
+        eventually(lambda: self.queued() == 0, "the notifications queue drained", timeout=WAIT)
 
 
 @pytest.fixture(scope="module")
-def stack(
-    azurite: AzuriteEndpoints, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[FaultStack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
+    """Storage of its own: no other test's host may take this stack's queue messages, nor this
+    stack's timer the work other tests left."""
     tmp = tmp_path_factory.mktemp("faults")
+    server = Azurite(in_memory=True)
+    azurite = server.start()
     clock = ClockFile(tmp / "clock.json")
     emulator = GraphEmulator(state_dir=tmp / "emulator", port=0, clock_file=clock.path)
     emulator.start()
@@ -130,6 +119,7 @@ def stack(
         stop_local_host(built.host)
     proxy.stop()
     emulator.stop()
+    server.stop()
 
 
 @pytest.fixture
@@ -137,9 +127,12 @@ def app(stack: FaultStack) -> Iterator[HostApp]:
     """A fresh organisation whose manager (the organiser) and Alex are connected."""
     stack.proxy.up()
     stack.control.reset()
-    links = stack.storage.table(names.ACCOUNT_LINKS_TABLE)
-    for entity in links.list_entities():  # every demo account free to link again
-        links.delete_entity(entity["PartitionKey"], entity["RowKey"])
+    # Every demo account free to link again, and no work left by an earlier test that failed.
+    for name in (names.ACCOUNT_LINKS_TABLE, names.SCHEDULE_TABLE):
+        table = stack.storage.table(name)
+        for entity in table.list_entities():
+            table.delete_entity(entity["PartitionKey"], entity["RowKey"])
+    stack.storage.queue(names.GRAPH_NOTIFICATIONS_QUEUE).clear_messages()
     if stack.host is None or stack.host.process.poll() is not None:
         stack.start_host()
     app = stack.app()

@@ -20,17 +20,9 @@ from shared.schedule import WorkKind
 from shared.storage import names
 from shared.sync.notifications import NotificationKind, SyncMessage
 from tests.fakes import ProcessDied
-from tests.unit.world import ADELE, ALEX, NOW, ORG, World
+from tests.unit.test_sync import BODY
+from tests.unit.world import ADELE, NOW, ORG, World
 
-BODY = {
-    "type": "check_in",
-    "title": "Weekly check-in",
-    "attendees": [{"email": ALEX.upn, "userId": ALEX.user_id}],
-    "start": "2026-12-07T09:00:00",
-    "end": "2026-12-07T09:30:00",
-    "timeZone": "UTC",
-    "location": {"kind": "text", "text": "Room 1"},
-}
 MOVE = {"start": "2026-12-08T10:00:00", "end": "2026-12-08T10:30:00", "timeZone": "UTC"}
 BACK = {"start": "2026-12-07T09:00:00", "end": "2026-12-07T09:30:00", "timeZone": "UTC"}
 

@@ -221,6 +221,12 @@ def held_by_another_worker(world: World) -> None:
     mailboxes.put(ORG, ADELE.user_id, held, found.etag)
 
 
+def another_worker_asks_again(world: World) -> None:
+    """Another worker, finding the mailbox held, leaves its note to run again."""
+    found = world.app.mailboxes.get(ORG, ADELE.user_id)
+    world.app.mailboxes.put(ORG, ADELE.user_id, replace(found.state, dirty=True), found.etag)
+
+
 def move_in_outlook(world: World, conversation: Conversation) -> None:
     world.graph.edit(
         ADELE.upn,
@@ -279,15 +285,11 @@ def test_a_conflict_while_asking_for_another_round_still_lets_go_of_the_mailbox(
     once more while it takes the note. The holder must go on or let go, never leave the lease
     held, or every later notification is left to a sync that no longer runs."""
     conversation = create(world)
-    mailboxes, table = world.app.mailboxes, world.tables.table(names.MAILBOX_SYNC_TABLE)
-
-    def another_worker_asks_again() -> None:
-        found = mailboxes.get(ORG, ADELE.user_id)
-        mailboxes.put(ORG, ADELE.user_id, replace(found.state, dirty=True), found.etag)
+    table = world.tables.table(names.MAILBOX_SYNC_TABLE)
 
     def asks_and_asks_again() -> None:
-        another_worker_asks_again()
-        table.fail("replace", another_worker_asks_again)  # the holder's taking of the note
+        another_worker_asks_again(world)
+        table.fail("replace", lambda: another_worker_asks_again(world))  # taking the note
 
     table.fail("replace", asks_and_asks_again, after=1)  # the holder's end of its round
     try:
@@ -329,11 +331,7 @@ def test_a_burst_while_the_mailbox_is_held_leaves_one_note(world):
 def test_a_round_taken_over_from_a_note_is_covered_if_that_round_dies(world):
     """The holder took the note (one more round) and then died: the timer reads instead."""
     conversation = create(world)
-    mailboxes, table = world.app.mailboxes, world.tables.table(names.MAILBOX_SYNC_TABLE)
-
-    def another_worker_asks_again() -> None:
-        found = mailboxes.get(ORG, ADELE.user_id)
-        mailboxes.put(ORG, ADELE.user_id, replace(found.state, dirty=True), found.etag)
+    table = world.tables.table(names.MAILBOX_SYNC_TABLE)
 
     def die() -> None:
         raise ProcessDied
@@ -341,7 +339,7 @@ def test_a_round_taken_over_from_a_note_is_covered_if_that_round_dies(world):
     def the_next_round_dies() -> None:
         world.graph.on("GET", "me/calendarView/delta", before=die)
 
-    table.fail("replace", another_worker_asks_again, after=1)  # as the first round ends
+    table.fail("replace", lambda: another_worker_asks_again(world), after=1)  # round one ends
     world.graph.on("GET", "me/calendarView/delta", before=the_next_round_dies)
     with pytest.raises(ProcessDied):
         notified(world)

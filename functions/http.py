@@ -6,6 +6,7 @@ import functools
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 import azure.functions as func
 
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from shared.bootstrap import AppServices
 
 Handler = Callable[..., func.HttpResponse]
+MAX_SIGN_IN_ANSWER = 64 * 1024  # an authorization code, state, client_info, session_state
+MAX_SIGN_IN_FIELDS = 20
 
 
 def json_response(
@@ -57,6 +60,23 @@ def read_json(req: func.HttpRequest) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.", ErrorCode.INVALID_JSON)
     return body
+
+
+def sign_in_answer(req: func.HttpRequest) -> dict[str, str]:
+    """Microsoft's answer at a sign-in callback: a form post (response_mode=form_post) or the
+    query string."""
+    if req.method == "POST":
+        body = req.get_body() or b""
+        if len(body) > MAX_SIGN_IN_ANSWER:
+            raise InvalidRequest("The sign-in answer is too large.", ErrorCode.INVALID_STATE)
+        try:
+            pairs = parse_qsl(body.decode("ascii"), max_num_fields=MAX_SIGN_IN_FIELDS)
+        except (UnicodeDecodeError, ValueError):
+            raise InvalidRequest(
+                "The sign-in answer is not a form.", ErrorCode.INVALID_STATE
+            ) from None
+        return dict(pairs)
+    return dict(req.params)
 
 
 def api(handler: Handler) -> Handler:

@@ -71,6 +71,7 @@ PROBLEMS: Final[Mapping[ErrorCode, Problem]] = {
     ErrorCode.INVALID_TOKEN: _UNAUTHORIZED,
     ErrorCode.TOKEN_EXPIRED: _UNAUTHORIZED,
     ErrorCode.ADMIN_ONLY: _FORBIDDEN,
+    ErrorCode.SIGN_IN_NOT_YOURS: _FORBIDDEN,
     ErrorCode.ORGANISER_ONLY: _FORBIDDEN,
     ErrorCode.GUEST: _FORBIDDEN,
     ErrorCode.DISABLED: _FORBIDDEN,

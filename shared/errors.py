@@ -8,6 +8,7 @@ status. The exceptions, and what to catch:
     ├── InvalidRequest            the request is malformed; the code names what is wrong
     ├── Unauthenticated           no usable host-app token (invalid_token, token_expired)
     ├── AdminOnly                 only an organisation admin may do this
+    ├── SignInNotYours            a sign-in is completed only by the user who started it
     ├── OrganiserOnly             only the conversation's organiser may do this
     ├── GuestNotAllowed           a guest added in Outlook may not add notes or actions
     ├── ConversationNotFound      no such conversation, or not the caller's
@@ -40,7 +41,7 @@ class ErrorCode(StrEnum):
     INVALID_TENANT = "invalid_tenant"  # tenantId is not an Entra tenant id or domain
     INVALID_RETURN_URL = "invalid_return_url"  # returnUrl is not a string
     RETURN_URL_NOT_ALLOWED = "return_url_not_allowed"  # returnUrl is not on a host-app origin
-    INVALID_STATE = "invalid_state"  # a sign-in callback without a known, unused state
+    INVALID_STATE = "invalid_state"  # a sign-in's state or completion code: unknown or used
     INVALID_CONSENT_RESPONSE = "invalid_consent_response"  # neither granted nor an error
     TOO_MANY_ATTENDEES = "too_many_attendees"
     INVALID_KEY = "invalid_key"  # Idempotency-Key
@@ -60,6 +61,7 @@ class ErrorCode(StrEnum):
     INVALID_TOKEN = "invalid_token"  # noqa: S105 - missing, malformed, forged, or not for us
     TOKEN_EXPIRED = "token_expired"  # noqa: S105 - a code, not a secret
     ADMIN_ONLY = "admin_only"
+    SIGN_IN_NOT_YOURS = "sign_in_not_yours"  # another user (or organisation) started it
     ORGANISER_ONLY = "organiser_only"
     GUEST = "guest"
     DISABLED = "disabled"  # the organisation has not enabled Outlook calendar sync
@@ -102,6 +104,10 @@ class Unauthenticated(AppError):
 
 class AdminOnly(AppError):
     code = ErrorCode.ADMIN_ONLY
+
+
+class SignInNotYours(AppError):
+    code = ErrorCode.SIGN_IN_NOT_YOURS
 
 
 class OrganiserOnly(AppError):

@@ -423,6 +423,7 @@ class FakeIdentity:
         self.signing_in: str | None = None
         self.refresh_failure: Exception | None = None  # what the next refreshes raise
         self.forced_refreshes = 0
+        self.redeemed = 0  # authorization codes redeemed
 
     def begin_sign_in(self, redirect_uri: str, login_hint: str | None = None) -> dict[str, Any]:
         state = uuid.uuid4().hex
@@ -430,6 +431,7 @@ class FakeIdentity:
 
     def complete_sign_in(self, flow: dict[str, Any], auth_response: dict[str, str]) -> SignedIn:
         assert self.signing_in is not None, "say who signs in: identity.signing_in = upn"
+        self.redeemed += 1
         mailbox = self._graph.mailboxes[self.signing_in.lower()]
         return SignedIn(
             object_id=mailbox.object_id,

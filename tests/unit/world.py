@@ -69,12 +69,23 @@ class World:
         self.app.lifecycle.replace_settings(ADELE.caller, switches, None)
 
     def connect(self, person: Person, *, as_upn: str | None = None, **answer: str) -> str:
-        """Sign in as `as_upn` (the person's own account by default); the outcome."""
+        """Sign in as `as_upn` (the person's own account by default), and complete as the
+        person did: the outcome."""
+        back = self.sign_in(person, as_upn=as_upn, **answer)
+        if "outlook" in back:  # the sign-in ended at Microsoft
+            return back["outlook"]
+        return self.app.lifecycle.complete_connect(person.caller, back["outlookCompletion"]).outcome
+
+    def sign_in(
+        self, person: Person, *, as_upn: str | None = None, **answer: str
+    ) -> dict[str, str]:
+        """`person` starts connecting, `as_upn` signs in at Microsoft: the query the browser
+        brings back to the host app's page."""
         started = self.app.connections.begin_connect(person.caller, None)
         state = dict(parse_qsl(urlsplit(started.url).query))["state"]
         self.identity.signing_in = as_upn or person.upn
-        back = self.app.lifecycle.complete_connect({"state": state, "code": "c", **answer})
-        return dict(parse_qsl(urlsplit(back).query))["outlook"]
+        back = self.app.connections.sign_in_returned({"state": state, "code": "c", **answer})
+        return dict(parse_qsl(urlsplit(back).query))
 
     def timer(self) -> dict[str, dict[str, int]]:
         return self.app.maintenance.run()

@@ -60,6 +60,37 @@ class _Form(HTMLParser):
             self.fields[values["name"]] = values.get("value", "")
 
 
+class Browser:
+    """A person's browser: Microsoft's pages (the emulator's CA trusted) and the app's."""
+
+    def __init__(self, ca_file: Path, app: requests.Session | None = None) -> None:
+        self._emulator = trusting_session(ca_file)
+        self._app = app or requests.Session()
+
+    def browse(self, url: str) -> requests.Response:
+        """One step: the page or redirect at `url`, not followed."""
+        session = self._emulator if url.startswith("https://") else self._app
+        return session.get(url, allow_redirects=False, timeout=TIMEOUT)
+
+    def at_microsoft(self, url: str) -> Answer:
+        """The browser at a sign-in or consent link: Microsoft's answer for the app."""
+        page = self.browse(url)
+        if page.status_code == 302:
+            location = page.headers["Location"]
+            return Answer("GET", location.split("?", 1)[0], query_of(location))
+        form = _Form()
+        form.feed(page.text)
+        assert page.status_code == 200, page.text
+        assert form.action, page.text
+        return Answer("POST", form.action, form.fields)
+
+    def deliver(self, answer: Answer) -> requests.Response:
+        """The browser bringing Microsoft's answer to the app's callback."""
+        sent = {"params": answer.fields} if answer.method == "GET" else {"data": answer.fields}
+        return self._app.request(answer.method, answer.url, allow_redirects=False,
+                                 timeout=TIMEOUT, **sent)  # fmt: skip
+
+
 class HostApp:
     def __init__(
         self, base_url: str, emulator_url: str, ca_file: Path, environ: Mapping[str, str]
@@ -68,6 +99,7 @@ class HostApp:
         self.emulator_url = emulator_url
         self._emulator = trusting_session(ca_file)
         self._app = requests.Session()
+        self.browser = Browser(ca_file, self._app)
         self._environ = environ
         self.origin = environ["HOST_APP_ORIGINS"].split(",")[0]
         # A fresh organisation id per test keeps tests apart; people are the emulator's.
@@ -120,27 +152,13 @@ class HostApp:
         )  # fmt: skip
 
     def browse(self, url: str) -> requests.Response:
-        """The browser following one redirect step (emulator pages need its CA)."""
-        session = self._emulator if url.startswith("https://") else self._app
-        return session.get(url, allow_redirects=False, timeout=TIMEOUT)
+        return self.browser.browse(url)
 
     def at_microsoft(self, url: str) -> Answer:
-        """The browser at a sign-in or consent link: Microsoft's answer for the app."""
-        page = self.browse(url)
-        if page.status_code == 302:
-            location = page.headers["Location"]
-            return Answer("GET", location.split("?", 1)[0], query_of(location))
-        form = _Form()
-        form.feed(page.text)
-        assert page.status_code == 200, page.text
-        assert form.action, page.text
-        return Answer("POST", form.action, form.fields)
+        return self.browser.at_microsoft(url)
 
     def deliver(self, answer: Answer) -> requests.Response:
-        """The browser bringing Microsoft's answer to the app's callback."""
-        sent = {"params": answer.fields} if answer.method == "GET" else {"data": answer.fields}
-        return self._app.request(answer.method, answer.url, allow_redirects=False,
-                                 timeout=TIMEOUT, **sent)  # fmt: skip
+        return self.browser.deliver(answer)
 
     def start_connect(
         self, person: Person, *, org_id: str | None = None, return_url: str | None = None

@@ -364,3 +364,16 @@ def test_requests_without_a_valid_host_token_get_401(app):
         assert answer.headers["WWW-Authenticate"].startswith("Bearer"), case
         assert token is None or token not in answer.text
         assert body["title"] == "Unauthorized"
+
+
+def test_the_connect_command_does_what_a_browser_and_the_host_apps_page_do(app, emulator, capsys):
+    from devtools import connect
+
+    token = app.token(EMPLOYEE_LYNNE)
+    api = f"{app.base_url}/api"
+    assert connect.main([token, "--api", api, "--ca", str(emulator.ca_file)]) == 0
+
+    printed = capsys.readouterr().out
+    assert f"a POST to {app.base_url}/api/auth/callback" in printed
+    assert '"outcome": "connected"' in printed
+    assert app.call("GET", "me/calendar", EMPLOYEE_LYNNE).json()["status"] == "connected"

@@ -68,6 +68,7 @@ PROBLEMS: Final[Mapping[ErrorCode, Problem]] = {
     ErrorCode.INVALID_WINDOW: _BAD_REQUEST,
     ErrorCode.INVALID_CURSOR: _BAD_REQUEST,
     ErrorCode.INVALID_NOTIFICATION: _BAD_REQUEST,
+    ErrorCode.TOO_LARGE: Problem(413, "Content too large"),
     ErrorCode.INVALID_TOKEN: _UNAUTHORIZED,
     ErrorCode.TOKEN_EXPIRED: _UNAUTHORIZED,
     ErrorCode.ADMIN_ONLY: _FORBIDDEN,

@@ -6,6 +6,7 @@ status. The exceptions, and what to catch:
 
     AppError                      `detail` (safe to show a user) and `code`
     ├── InvalidRequest            the request is malformed; the code names what is wrong
+    ├── TooLarge                  a body beyond the size limits of shared/limits.py
     ├── Unauthenticated           no usable host-app token (invalid_token, token_expired)
     ├── AdminOnly                 only an organisation admin may do this
     ├── SignInNotYours            a sign-in is completed only by the user who started it
@@ -57,6 +58,8 @@ class ErrorCode(StrEnum):
     INVALID_WINDOW = "invalid_window"  # start, end or timeZone of a query window
     INVALID_CURSOR = "invalid_cursor"  # `since` is not a cursor the change feed gave out
     INVALID_NOTIFICATION = "invalid_notification"  # a webhook body that is not Graph's shape
+    # (413)
+    TOO_LARGE = "too_large"  # a body (or a webhook's notifications) beyond shared/limits.py
     # The caller (401, 403, 404)
     INVALID_TOKEN = "invalid_token"  # noqa: S105 - missing, malformed, forged, or not for us
     TOKEN_EXPIRED = "token_expired"  # noqa: S105 - a code, not a secret
@@ -92,6 +95,10 @@ class InvalidRequest(AppError):
     def __init__(self, detail: str, code: ErrorCode) -> None:
         super().__init__(detail)
         self.code = code
+
+
+class TooLarge(AppError):
+    code = ErrorCode.TOO_LARGE
 
 
 class Unauthenticated(AppError):

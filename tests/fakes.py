@@ -69,12 +69,14 @@ class FakeEntityTable:
         self._name = name
         self._rows: dict[str, dict[str, tuple[dict[str, Any], str]]] = {}
         self._versions = 0
+        self.reads = 0  # point reads, for tests of what a request costs
 
     @property
     def name(self) -> str:
         return self._name
 
     def get(self, partition_key: str, row_key: str) -> StoredEntity | None:
+        self.reads += 1
         found = self._rows.get(partition_key, {}).get(row_key)
         if found is None:
             return None

@@ -24,6 +24,7 @@ SETTINGS = {
     "HOST_APP_ORIGINS": HOST_APP,
     "HOST_APP_TOKEN_ISSUER": "https://people.test",
     "HOST_APP_TOKEN_AUDIENCE": "calendar-sync",
+    "WEBHOOK_CLIENT_STATE_KEYS": "w1:dGVzdC13ZWJob29rLWNsaWVudC1zdGF0ZS1rZXktMzI=",
 }
 SECRETS = {
     SecretName.ENTRA_CLIENT_SECRET: "client-secret",
@@ -45,17 +46,25 @@ LYNNE = Person("u-lynne", "lynne@contoso.test", "Lynne Robbins")
 
 
 class World:
-    def __init__(self, now: datetime = NOW, tables: FakeTables | None = None) -> None:
-        """`tables`: another World's, for a second instance of the app over the same storage."""
+    def __init__(
+        self,
+        now: datetime = NOW,
+        tables: FakeTables | None = None,
+        graph: FakeGraph | None = None,
+        settings: dict[str, str] | None = None,
+    ) -> None:
+        """`tables` and `graph`: another World's, for a second instance of the app over the
+        same storage and Microsoft; `settings`: changed app settings."""
         self.clock = Clock(now)
         self.tables = tables or FakeTables()
-        self.graph = FakeGraph(self.clock)
+        self.graph = graph or FakeGraph(self.clock)
         self.identity = FakeIdentity(self.graph)
         self.secrets = FakeSecrets(dict(SECRETS))
-        for person in (ADELE, ALEX, LYNNE):
-            self.graph.add_person(person.upn, person.name)
+        if graph is None:
+            for person in (ADELE, ALEX, LYNNE):
+                self.graph.add_person(person.upn, person.name)
         self.app = AppServices(
-            load_settings(SETTINGS),
+            load_settings({**SETTINGS, **(settings or {})}),
             self.secrets,
             clock=self.clock,
             sleep=lambda seconds: self.clock.advance(timedelta(seconds=seconds)),

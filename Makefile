@@ -14,8 +14,11 @@ PIP_TOOLS := pip-tools==7.6.2
 PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
 	--strip-extras --no-emit-index-url --no-emit-find-links $(PIP_COMPILE_ARGS)
 
+# The browser tests drive Debian's chromium through Playwright (never Playwright's own download).
+CHROMIUM ?= /usr/bin/chromium
+
 .PHONY: run test unit lint typecheck format install bench reset fresh-clone-check clean \
-	lock
+	lock chromium
 
 # RUN_ARGS: e.g. "--host-port 0 ..." (python -m devtools.stack --help)
 run: $(VENV)/.installed node_modules/.installed
@@ -25,8 +28,20 @@ run: $(VENV)/.installed node_modules/.installed
 reset:
 	$(PYTHON) -m devtools.stack_reset
 
-test: install lint typecheck
-	$(PY) -m pytest
+test: install lint typecheck chromium
+	CHROMIUM=$(CHROMIUM) $(PY) -m pytest
+
+# Installed with apt-get when missing and run as root; otherwise said, and the browser tests fail
+# saying the same.
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y --no-install-recommends chromium \
+	      || { apt-get update && apt-get install -y --no-install-recommends chromium; }; \
+	  else \
+	    echo "make test: no Chromium at $(CHROMIUM): the browser tests (tests/browser) will" \
+	         "fail. Install Debian's: sudo apt-get install -y chromium (or CHROMIUM=/path)."; \
+	  fi; }
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest -q tests/unit
@@ -47,6 +62,7 @@ bench: install
 	$(PY) -m bench.scheduling
 	$(PY) -m bench.sync
 	$(PY) -m bench.renewal
+	$(PY) -m bench.contract --seconds 120
 
 # Slow (a fresh install and the whole suite): clone HEAD into an empty folder, `make test` and
 # `make run` there. Proves the project needs nothing outside its own tree.
@@ -83,4 +99,4 @@ node_modules/.installed: package.json package-lock.json
 
 clean:
 	rm -rf $(VENV) $(INFRA_VENV) $(LOCK_VENV) node_modules .stack .pytest_cache .ruff_cache \
-		.mypy_cache
+		.mypy_cache test-results

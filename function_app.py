@@ -9,6 +9,7 @@ from functions.availability import blueprint as availability
 from functions.connection import blueprint as connection
 from functions.conversations import blueprint as conversations
 from functions.health import blueprint as health
+from functions.openapi import blueprint as openapi
 from functions.sync import blueprint as sync
 from functions.webhooks import blueprint as webhooks
 
@@ -20,5 +21,5 @@ for chatty in ("azure.core.pipeline.policies.http_logging_policy", "azure.identi
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for blueprint in (health, connection, admin, availability, conversations, webhooks, sync):
+for blueprint in (health, openapi, connection, admin, availability, conversations, webhooks, sync):
     app.register_functions(blueprint)

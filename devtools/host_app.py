@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -142,6 +142,10 @@ class HostApp:
             headers["Authorization"] = f"Bearer {token or self.token(person, org_id=org_id)}"
         return self._app.request(method, f"{self.base_url}/api/{path}", headers=headers,
                                 timeout=TIMEOUT, allow_redirects=False, **kwargs)  # fmt: skip
+
+    def watch_answers(self, callback: Callable[[requests.Response], None]) -> None:
+        """Have `callback` see every answer of the function app (tests check the contract)."""
+        self._app.hooks["response"].append(lambda answer, *_, **__: callback(answer))
 
     def set_switches(
         self, admin: Person, *, allow: bool, tenant_id: str | None = None, org_id: str | None = None

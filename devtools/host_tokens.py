@@ -6,9 +6,11 @@ A real host app signs these itself; the function app only verifies them (issue: 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import jwt
+
+from devtools.demo_directory import Person
 
 
 def mint_host_token(
@@ -40,3 +42,18 @@ def mint_host_token(
     if roles:
         claims["roles"] = list(roles)
     return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def demo_person_token(person: Person, settings: Mapping[str, str]) -> str:
+    """A demo person's token in their own organisation, signed with the stack's settings
+    (HOST_APP_TOKEN_SECRET, _ISSUER, _AUDIENCE), as the host app's backend would sign it."""
+    return mint_host_token(
+        user_id=person.host_user_id,
+        org_id=person.host_org_id,
+        secret=settings["HOST_APP_TOKEN_SECRET"],
+        issuer=settings["HOST_APP_TOKEN_ISSUER"],
+        audience=settings["HOST_APP_TOKEN_AUDIENCE"],
+        name=person.display_name,
+        email=person.mail,
+        roles=("admin",) if person.host_app_admin else (),
+    )

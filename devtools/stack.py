@@ -1,6 +1,6 @@
-"""`make run`: Azurite, the Graph emulator and the local functions host, on loopback, together.
+"""`make run`: Azurite, the Graph emulator, the local functions host and the demo page, together.
 
-Ctrl-C (or SIGTERM) stops all three and waits for them; if any of them dies, the others are
+Ctrl-C (or SIGTERM) stops them all and waits for them; if any of them dies, the others are
 stopped too, so no process is left behind either way.
 
 State lives in `.stack/`: Azurite's data, the emulator's (keys, sign-ins, mailboxes,
@@ -29,6 +29,7 @@ import requests
 
 from devtools import clock, demo_directory
 from devtools.azurite import Azurite
+from devtools.localhost.cors import settings_cors
 from devtools.stack_info import describe_stack
 from devtools.stack_reset import RUN_PID, running_pid
 from shared.settings import StorageSettings
@@ -47,12 +48,18 @@ def settings_values(path: Path) -> dict[str, str]:
 
 
 def stack_environment(
-    *, storage_connection_string: str, emulator_url: str, ca_file: Path, host_port: int
+    *,
+    storage_connection_string: str,
+    emulator_url: str,
+    ca_file: Path,
+    host_port: int,
+    demo_origin: str | None = None,
 ) -> dict[str, str]:
     """The example settings, the developer's local.settings.json, then what this run started."""
     environ = dict(os.environ)
     environ.update(settings_values(EXAMPLE_SETTINGS))
     environ.update(settings_values(LOCAL_SETTINGS))
+    environ["HOST_APP_ORIGINS"] = with_origin(environ.get("HOST_APP_ORIGINS", ""), demo_origin)
     environ.update(
         {
             "AzureWebJobsStorage": storage_connection_string,
@@ -67,6 +74,20 @@ def stack_environment(
         }
     )
     return environ
+
+
+def with_origin(origins: str, origin: str | None) -> str:
+    """A comma-separated origin list that includes `origin` (the demo page's, on its port)."""
+    listed = [o.strip() for o in origins.split(",") if o.strip()]
+    return ",".join(listed + ([origin] if origin and origin not in listed else []))
+
+
+def host_cors(demo_origin: str) -> str:
+    """`Host.CORS` as Core Tools takes it (local.settings.json, else the example), so the demo
+    page may call the API from its origin."""
+    local, _ = settings_cors(LOCAL_SETTINGS)
+    example, _ = settings_cors(EXAMPLE_SETTINGS)
+    return with_origin(local if local is not None else example or "", demo_origin)
 
 
 class Child:
@@ -120,7 +141,7 @@ def free_port() -> int:
 
 
 class LocalStack:
-    """Azurite, the Graph emulator and the local functions host, started and stopped together.
+    """Azurite, the Graph emulator, the local functions host and the demo page, together.
 
     `make run` uses it on the usual ports; benchmarks use it on free ones.
     """
@@ -134,9 +155,12 @@ class LocalStack:
         azurite_ports: tuple[int, int, int] = (10000, 10001, 10002),
         in_memory: bool = False,
         extra_settings: dict[str, str] | None = None,
+        demo_port: int = 3000,
     ) -> None:
         self.state = state
         self.host_port = host_port
+        self.demo_url = f"http://127.0.0.1:{demo_port}"  # the demo host app's page
+        self._demo_port = demo_port
         self.emulator_url = f"https://127.0.0.1:{emulator_port}"
         self.ca_file = state / "emulator" / "ca.pem"
         self.clock_file = state / clock.FILE_NAME
@@ -173,6 +197,7 @@ class LocalStack:
                 emulator_url=self.emulator_url,
                 ca_file=self.ca_file,
                 host_port=self.host_port,
+                demo_origin=self.demo_url,
             )
             | self._extra
         )
@@ -180,7 +205,7 @@ class LocalStack:
         host = Child(
             "functions host",
             [sys.executable, "-m", "devtools.localhost", "--port", str(self.host_port),
-             "--clock-file", str(self.clock_file)],
+             "--cors", host_cors(self.demo_url), "--clock-file", str(self.clock_file)],
             self.environ,
             host_log,
         )  # fmt: skip
@@ -190,6 +215,22 @@ class LocalStack:
             host,
             60,
             host_log,
+        )
+        self._start_demo_page()
+
+    def _start_demo_page(self) -> None:
+        log = self.state / "logs" / "demo-page.log"
+        page = Child(
+            "demo page",
+            [sys.executable, "-m", "devtools.demo_page", "--port", str(self._demo_port),
+             "--api-url", self.host_url, "--emulator-url", self.emulator_url,
+             "--ca-file", str(self.ca_file)],
+            self.environ,
+            log,
+        )  # fmt: skip
+        self.children.append(page)
+        wait_until(
+            lambda: requests.get(f"{self.demo_url}/demo/config", timeout=5).ok, page, 30, log
         )
 
     def _emulator_ready(self) -> bool:
@@ -230,7 +271,8 @@ class LocalStack:
         """A stack on free ports with in-memory storage, in a temporary folder (benchmarks)."""
         with tempfile.TemporaryDirectory() as state:
             stack = cls(Path(state), host_port=free_port(), emulator_port=free_port(),
-                        azurite_ports=(0, 0, 0), in_memory=True)  # fmt: skip
+                        azurite_ports=(0, 0, 0), in_memory=True,
+                        demo_port=free_port())  # fmt: skip
             with stack:
                 yield stack
 
@@ -249,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--azurite-ports", default="10000,10001,10002", help="blob,queue,table (0 = any free port)"
     )
+    parser.add_argument("--demo-port", type=int, default=3000, help="the demo host app's page")
     parser.add_argument("--state-dir", type=Path, default=PROJECT_ROOT / ".stack")
     parser.add_argument(
         "--in-memory", action="store_true", help="keep nothing: Azurite's data and the emulator's "
@@ -271,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         emulator_port=args.emulator_port,
         azurite_ports=(blob, queue, table),
         in_memory=args.in_memory,
+        demo_port=args.demo_port,
     )
     state.mkdir(parents=True, exist_ok=True)
     (state / RUN_PID).write_text(str(os.getpid()))
@@ -278,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.start()
         print(
             describe_stack(stack.environ, stack.endpoints, stack.emulator_url, stack.health_url,
-                           stack.state),
+                           stack.state, demo_url=stack.demo_url),
             flush=True,
         )  # fmt: skip
         print(f"stack pids: {' '.join(str(pid) for pid in stack.pids)}", flush=True)

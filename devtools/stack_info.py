@@ -8,7 +8,7 @@ from pathlib import Path
 from devtools import clock
 from devtools.azurite import AzuriteEndpoints
 from devtools.demo_directory import PEOPLE, Mailbox, Person
-from devtools.host_tokens import mint_host_token
+from devtools.host_tokens import demo_person_token
 
 
 def token_variable(person: Person) -> str:
@@ -19,16 +19,7 @@ def write_demo_tokens(environ: Mapping[str, str], path: Path) -> None:
     """Host-app tokens (8 h) for every demo person, as shell variables to `source`."""
     lines = []
     for person in PEOPLE:
-        token = mint_host_token(
-            user_id=person.host_user_id,
-            org_id=person.host_org_id,
-            secret=environ["HOST_APP_TOKEN_SECRET"],
-            issuer=environ["HOST_APP_TOKEN_ISSUER"],
-            audience=environ["HOST_APP_TOKEN_AUDIENCE"],
-            name=person.display_name,
-            email=person.mail,
-            roles=("admin",) if person.host_app_admin else (),
-        )
+        token = demo_person_token(person, environ)
         lines.append(f"# {person.display_name} <{person.mail}> ({person.host_org_id})")
         lines.append(f"export {token_variable(person)}={token}")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -41,6 +32,8 @@ def describe_stack(
     emulator_url: str,
     health_url: str,
     state: Path,
+    *,
+    demo_url: str | None = None,
 ) -> str:
     tokens = state / "tokens.env"
     write_demo_tokens(environ, tokens)
@@ -48,8 +41,10 @@ def describe_stack(
     ca = state / "emulator" / "ca.pem"
     now = clock.describe(clock.ClockFile(state / clock.FILE_NAME))
     people = "\n".join(f"    ${token_variable(p):<22} {_who(p)}" for p in PEOPLE)
+    demo = f"Demo page      {demo_url}   <- open this: the host app, its people and Outlook\n"
     return f"""
-Functions      {api}/   (log: {state / "logs" / "functions-host.log"})
+{demo if demo_url else ""}Functions      {api}/   (log: {state / "logs" / "functions-host.log"})
+API contract   {api}/openapi.json   (readable: {api}/docs)
 Graph emulator {emulator_url}   (CA: {ca}; control API: {emulator_url}/_emulator/)
   OIDC         {emulator_url}/organizations/v2.0/.well-known/openid-configuration
 Azurite        table {azurite.table}  queue {azurite.queue}  blob {azurite.blob}

@@ -89,7 +89,9 @@ def parse_switches(body: dict[str, Any]) -> Switches:
             ErrorCode.INVALID_SETTINGS,
         )
     tenant = body.get("tenantId")
-    if tenant is not None and (not isinstance(tenant, str) or not _TENANT.fullmatch(tenant)):
+    if tenant is not None and (
+        not isinstance(tenant, str) or len(tenant) > 253 or not _TENANT.fullmatch(tenant)
+    ):
         raise InvalidRequest(
             "tenantId must be a Microsoft Entra tenant id (GUID) or domain, or null.",
             ErrorCode.INVALID_TENANT,

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 
 import azure.functions as func
 
-from functions.problems import problem_response
+from functions.problems import ANSWER_HEADERS, problem_response
 from shared.caller import Caller
 from shared.errors import ErrorCode, InvalidRequest
 
@@ -29,7 +29,7 @@ def json_response(
         json.dumps(body),
         status_code=status,
         mimetype="application/json",
-        headers={"Cache-Control": "no-store", **(headers or {})},
+        headers={**ANSWER_HEADERS, **(headers or {})},
     )
 
 

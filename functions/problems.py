@@ -31,6 +31,12 @@ from shared.settings import SettingsError
 from shared.token_cipher import TokenCipherError
 
 logger = logging.getLogger("functions.problems")
+# On every answer: never cached, and readable from the host app's origin (CORS) beyond the
+# headers browsers show JavaScript anyway, so a frontend can send the ETag back in If-Match.
+ANSWER_HEADERS: Final[Mapping[str, str]] = {
+    "Cache-Control": "no-store",
+    "Access-Control-Expose-Headers": "ETag, Location, Retry-After",
+}
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,7 @@ def problem_response(failure: Exception, where: str) -> func.HttpResponse:
         "detail": error.detail,
         "code": error.code.value,
     }
-    headers = {"Cache-Control": "no-store"}
+    headers = dict(ANSWER_HEADERS)
     if isinstance(error, Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     if isinstance(error, OutlookUnavailable) and error.retry_after is not None:

@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.localhost")
     parser.add_argument("--port", type=int, default=7071)
     parser.add_argument("--settings", type=Path, default=PROJECT_ROOT / "local.settings.json")
+    parser.add_argument("--cors", help="allowed origins, comma-separated (default: Host.CORS)")
+    parser.add_argument("--cors-credentials", action="store_true", default=None)
     parser.add_argument("--clock-file", type=Path, help="the local stack's shared clock offset")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -50,11 +52,13 @@ def main(argv: list[str] | None = None) -> int:
 
     # Imported after the settings check, like the worker loading the app once the host is ready.
     sys.path.insert(0, str(PROJECT_ROOT))
+    from devtools.localhost.cors import CorsPolicy, settings_cors
     from devtools.localhost.host import LocalHost
     from function_app import app
     from shared import bootstrap
     from shared.storage.account import StorageAccount
 
+    cors, credentials = settings_cors(args.settings)
     clock = bootstrap.utc_now
     if args.clock_file is not None:
         clock = ClockFile(args.clock_file).now_utc
@@ -65,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         environ=os.environ,
         storage=StorageAccount(settings.storage),
         port=args.port,
+        cors=CorsPolicy.parse(
+            args.cors if args.cors is not None else cors,
+            credentials if args.cors_credentials is None else args.cors_credentials,
+        ),
         clock=clock,
     )
     stop = threading.Event()

@@ -11,6 +11,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from devtools.localhost.catalog import Catalog, QueueFunction, TimerFunction, build_catalog
+from devtools.localhost.cors import CorsMiddleware, CorsPolicy
 from devtools.localhost.hostconfig import HostConfig
 from devtools.localhost.http_server import FunctionsWsgiApp
 from devtools.localhost.invoker import Invocation
@@ -37,6 +38,7 @@ class LocalHost:
         port: int = 7071,
         bind: str = "127.0.0.1",
         on_queue_settled: SettledObserver | None = None,
+        cors: CorsPolicy | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._on_queue_settled = on_queue_settled
@@ -53,7 +55,9 @@ class LocalHost:
             for t in self.catalog.timers
         }
         self._listeners: list[QueueListener] = []
-        wsgi = FunctionsWsgiApp(self.catalog, self._deliver, self.invoke_by_name)
+        wsgi: Any = FunctionsWsgiApp(self.catalog, self._deliver, self.invoke_by_name)
+        if cors is not None:
+            wsgi = CorsMiddleware(wsgi, cors)
         self._server: BaseWSGIServer = make_server(bind, port, wsgi, threaded=True)
         self._server_thread = threading.Thread(
             target=self._server.serve_forever, name="http", daemon=True

@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 SCHEDULES_PER_CALL = 20  # getSchedule's limit
 MAILBOX_CONCURRENCY = 4  # Outlook's concurrent requests per app and mailbox
 MAX_WINDOW_DAYS = 61  # getSchedule needs under 62 days
+MAX_ATTENDEES_QUERY = 4000  # 100 host-app ids with room to spare; URLs stay short
+MAX_ATTENDEE_NAME = 320  # the longest email address; host-app user ids are far shorter
 _BUSY = {"busy", "tentative", "oof", "workingElsewhere"}
 
 
@@ -96,9 +98,20 @@ class Availability:
 
 def attendees_asked(raw: str) -> list[AttendeeRef]:
     """`attendees=` of the query: comma-separated host-app user ids or email addresses."""
+    if len(raw) > MAX_ATTENDEES_QUERY:
+        raise InvalidRequest(
+            f"attendees may be at most {MAX_ATTENDEES_QUERY} characters.",
+            ErrorCode.INVALID_ATTENDEES,
+        )
     names = [name.strip() for name in raw.split(",") if name.strip()]
     if len(names) > MAX_ATTENDEES:
         raise InvalidRequest(f"At most {MAX_ATTENDEES} attendees.", ErrorCode.TOO_MANY_ATTENDEES)
+    if any(len(name) > MAX_ATTENDEE_NAME for name in names):  # a storage key could not hold it
+        raise InvalidRequest(
+            f"An attendee is a user id or an email address of at most {MAX_ATTENDEE_NAME} "
+            "characters.",
+            ErrorCode.INVALID_ATTENDEES,
+        )
     return [
         AttendeeRef(email=name) if "@" in name else AttendeeRef(user_id=name)
         for name in dict.fromkeys(names)

@@ -16,7 +16,15 @@ from shared.errors import ErrorCode, InvalidRequest
 MAX_TITLE = 255
 MAX_RECORD_TEXT = 4000
 MAX_DURATION = timedelta(hours=24)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL = 320
+MAX_NAME = 255
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# ISO 8601 as the OpenAPI document states it: date, time, optional fraction and offset.
+_MOMENT = re.compile(
+    r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d"
+    r"(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?"
+)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TYPE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 MAX_LOCATION = 255
 # Graph's recurrencePattern and recurrenceRange (resources/recurrencepattern.md, recurrencerange.md)
@@ -38,6 +46,14 @@ _PATTERN_FIELDS = (
     "firstDayOfWeek",
 )
 _PATTERN_NUMBERS = {"interval": (1, 99), "dayOfMonth": (1, 31), "month": (1, 12)}
+# What Graph needs besides type for each pattern (recurrencepattern.md's table)
+_PATTERN_NEEDS = {
+    "weekly": ("daysOfWeek",),
+    "absoluteMonthly": ("dayOfMonth",),
+    "relativeMonthly": ("daysOfWeek",),
+    "absoluteYearly": ("dayOfMonth", "month"),
+    "relativeYearly": ("daysOfWeek", "month"),
+}
 _RANGE_TYPES = ("endDate", "noEnd", "numbered")
 _RANGE_FIELDS = ("type", "startDate", "endDate", "numberOfOccurrences", "recurrenceTimeZone")
 _DAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
@@ -142,14 +158,18 @@ def parse_attendees(raw: Any) -> tuple[Participant, ...]:
                 ErrorCode.INVALID_ATTENDEES,
             )
         _only(item, {"email", "name", "userId"}, "attendees[].", ErrorCode.INVALID_ATTENDEES)
-        email = item["email"].strip()
-        if not _EMAIL.match(email):
+        email = item["email"]
+        if len(email) > MAX_EMAIL or not _EMAIL.fullmatch(email):
             raise InvalidRequest(f"{email!r} is not an email address.", ErrorCode.INVALID_ATTENDEES)
         user_id, name = item.get("userId"), item.get("name")
-        if (user_id is not None and not isinstance(user_id, str)) or (
-            name is not None and not isinstance(name, str)
+        if not all(
+            value is None or (isinstance(value, str) and len(value) <= MAX_NAME)
+            for value in (user_id, name)
         ):
-            raise InvalidRequest("userId and name must be strings.", ErrorCode.INVALID_ATTENDEES)
+            raise InvalidRequest(
+                f"userId and name must be strings of at most {MAX_NAME} characters.",
+                ErrorCode.INVALID_ATTENDEES,
+            )
         attendees.setdefault(email.lower(), Participant(email=email, name=name, user_id=user_id))
     return tuple(attendees.values())
 
@@ -204,6 +224,11 @@ def _pattern(pattern: dict[str, Any]) -> dict[str, Any]:
     _only(pattern, set(_PATTERN_FIELDS), "recurrence.pattern.", ErrorCode.INVALID_RECURRENCE)
     kind = _one_of(pattern.get("type"), _PATTERN_TYPES, "recurrence.pattern.type")
     pattern.setdefault("interval", 1)
+    missing = [name for name in _PATTERN_NEEDS.get(kind, ()) if name not in pattern]
+    if missing:
+        raise InvalidRequest(
+            f"A {kind} recurrence needs {' and '.join(missing)}.", ErrorCode.INVALID_RECURRENCE
+        )
     for name, (low, high) in _PATTERN_NUMBERS.items():
         value = pattern.get(name, low)
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
@@ -218,6 +243,10 @@ def _pattern(pattern: dict[str, Any]) -> dict[str, Any]:
         )
     for day in days:
         _one_of(day, _DAYS, "each of recurrence.pattern.daysOfWeek")
+    if len(set(days)) != len(days):
+        raise InvalidRequest(
+            "recurrence.pattern.daysOfWeek names a day twice.", ErrorCode.INVALID_RECURRENCE
+        )
     if kind in ("weekly", "relativeMonthly", "relativeYearly") and not days:
         raise InvalidRequest(f"A {kind} recurrence needs daysOfWeek.", ErrorCode.INVALID_RECURRENCE)
     if "index" in pattern:
@@ -306,20 +335,23 @@ def _moment(value: Any, name: str, zone: Any) -> datetime:
             f"{name} is required (ISO 8601 date and time).", ErrorCode.INVALID_TIME
         )
     try:
+        if not _MOMENT.fullmatch(value):
+            raise ValueError(value)
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        # OverflowError: year 1 or 9999 moved to UTC falls off the calendar.
+        return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise InvalidRequest(
             f"{name} is not an ISO 8601 date and time: {value!r}.", ErrorCode.INVALID_TIME
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(UTC)
 
 
 def _date(value: Any, name: str) -> date:
     try:
+        if not isinstance(value, str) or not _DATE.fullmatch(value):
+            raise ValueError(value)
         return date.fromisoformat(value)
-    except (TypeError, ValueError):
+    except ValueError:
         raise InvalidRequest(
             f"{name} must be a date (YYYY-MM-DD).", ErrorCode.INVALID_RECURRENCE
         ) from None

@@ -68,6 +68,7 @@ from shared.storage.keys import table_key
 logger = logging.getLogger(__name__)
 
 CANCEL_COMMENT = "This conversation has been cancelled."
+MAX_ID_LENGTH = 100  # ids are UUIDs
 IN_LINE_WAIT = 0.0  # seconds a user's request may sleep on Graph's Retry-After: none
 
 
@@ -470,7 +471,8 @@ class ConversationService:
     def _readable(
         self, caller: Caller, conversation_id: str, *, guests_allowed: bool = True
     ) -> StoredConversation:
-        stored = self._repository.get(caller.org_id, conversation_id)
+        too_long = len(conversation_id) > MAX_ID_LENGTH  # never one of ours, nor a storage key
+        stored = None if too_long else self._repository.get(caller.org_id, conversation_id)
         if stored is None or not stored.conversation.involves(caller.user_id):
             raise ConversationNotFound("No such conversation.")
         if not guests_allowed and not stored.conversation.is_member(caller.user_id):

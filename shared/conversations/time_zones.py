@@ -8,12 +8,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tzlocal.windows_tz import tz_win
 
+MAX_ZONE_NAME = 64  # the longest IANA name is about 30 characters
+
 
 def iana_zone(name: str) -> ZoneInfo:
     """The IANA zone, or ValueError naming it: the app keeps users' zones in IANA form."""
     try:
+        if len(name) > MAX_ZONE_NAME:
+            raise ValueError(name)
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "Europe"
         raise ValueError(
             f"unknown time zone {name!r} (use an IANA name like 'Europe/London')"
         ) from None

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 
 from devtools.graph_emulator.server import GraphEmulator
 from devtools.host_app import HostApp
 from devtools.stack import free_port
 from shared.storage import names
 from tests.conftest import app_settings
+from tests.openapi_contract import ContractChecker
 
 PROJECT_ROOT = Path(__file__).parents[2]
 START_TIMEOUT = 60
@@ -114,9 +116,27 @@ def local_host(host_environment, storage, tmp_path_factory) -> Iterator[RunningH
     yield from hosting(host_environment, tmp_path_factory)
 
 
+@pytest.fixture(scope="session")
+def contract() -> ContractChecker:
+    return ContractChecker()
+
+
 @pytest.fixture
-def host_app(local_host, emulator, host_environment) -> HostApp:
-    return HostApp(local_host.base_url, emulator.base_url, emulator.ca_file, host_environment)
+def host_app(local_host, emulator, host_environment, contract) -> Iterator[HostApp]:
+    """The host app; every answer it gets from the function app must match the OpenAPI
+    document (status, content type, schema, problem codes of that operation)."""
+    app = HostApp(local_host.base_url, emulator.base_url, emulator.ca_file, host_environment)
+    mismatches: list[str] = []
+
+    def check(answer: requests.Response) -> None:
+        method, path = str(answer.request.method), answer.request.path_url
+        mismatches.extend(
+            contract.problems(method, path, answer.status_code, answer.headers, answer.content)
+        )
+
+    app.watch_answers(check)
+    yield app
+    assert mismatches == [], "answers the OpenAPI document does not describe"
 
 
 @pytest.fixture(autouse=True)

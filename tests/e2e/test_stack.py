@@ -22,12 +22,14 @@ def alive(pid: int) -> bool:
     return True
 
 
-def test_the_run_command_serves_health_and_oidc_then_stops_cleanly_on_ctrl_c(tmp_path):
-    host_port, emulator_port = free_port(), free_port()
+def test_the_run_command_serves_health_oidc_and_the_demo_page_then_stops_cleanly_on_ctrl_c(
+    tmp_path,
+):
+    host_port, emulator_port, demo_port = free_port(), free_port(), free_port()
     stack = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "devtools.stack", "--host-port", str(host_port),
          "--emulator-port", str(emulator_port), "--azurite-ports", "0,0,0",
-         "--state-dir", str(tmp_path / "stack"), "--in-memory"],
+         "--demo-port", str(demo_port), "--state-dir", str(tmp_path / "stack"), "--in-memory"],
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -41,7 +43,7 @@ def test_the_run_command_serves_health_and_oidc_then_stops_cleanly_on_ctrl_c(tmp
             if line.startswith("stack pids:"):
                 pids = [int(pid) for pid in line.split(":", 1)[1].split()]
                 break
-        assert len(pids) == 3, "".join(output)
+        assert len(pids) == 4, "".join(output)  # Azurite, the emulator, the host, the page
 
         health = requests.get(f"http://127.0.0.1:{host_port}/api/health", timeout=10)
         assert health.status_code == 200, health.text
@@ -54,6 +56,19 @@ def test_the_run_command_serves_health_and_oidc_then_stops_cleanly_on_ctrl_c(tmp
         assert discovery.status_code == 200
         assert discovery.json()["token_endpoint"].startswith(f"https://127.0.0.1:{emulator_port}/")
         assert "source " in "".join(output), "the stack prints how to load the demo tokens"
+
+        demo = f"http://127.0.0.1:{demo_port}"
+        assert f"Demo page      {demo}" in "".join(output)
+        page = requests.get(f"{demo}/settings", timeout=10)
+        assert page.status_code == 200
+        assert "demo host app" in page.text
+        preflight = requests.options(
+            f"http://127.0.0.1:{host_port}/api/me/calendar",
+            headers={"Origin": demo, "Access-Control-Request-Method": "GET",
+                     "Access-Control-Request-Headers": "authorization"},
+            timeout=10,
+        )  # fmt: skip
+        assert preflight.headers["Access-Control-Allow-Origin"] == demo, "the page may call the API"
         reset = subprocess.run(  # noqa: S603
             [sys.executable, "-m", "devtools.stack_reset", "--state-dir", str(tmp_path / "stack")],
             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=False,

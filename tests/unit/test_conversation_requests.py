@@ -19,6 +19,11 @@ BASE = {
 }
 
 
+def recurring(pattern=None, span=None) -> dict:
+    return {"recurrence": {"pattern": pattern or {"type": "daily"},
+                           "range": span or {"type": "noEnd"}}}  # fmt: skip
+
+
 def test_a_valid_request_becomes_a_conversation_in_utc():
     new = parse_new_conversation(BASE)
     assert new.window.start == datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -42,14 +47,57 @@ def test_local_times_follow_the_zone_in_summer():
         ({"end": "2026-12-07T08:00:00"}, "invalid_time"),
         ({"end": "2026-12-09T09:00:00"}, "invalid_time"),
         ({"timeZone": "Mars/Olympus"}, "invalid_time"),
+        ({"timeZone": "Europe"}, "invalid_time"),  # a folder of zones, not a zone
+        ({"timeZone": "Europe/" + "x" * 300}, "invalid_time"),
         ({"attendees": [{"email": "not-an-address"}]}, "invalid_attendees"),
+        ({"attendees": [{"email": "alex@contoso.com\n"}]}, "invalid_attendees"),
+        ({"attendees": [{"email": "alex@contoso.com", "role": "guest"}]}, "invalid_attendees"),
+        ({"attendees": [{"email": "alex@contoso.com", "name": "A" * 256}]}, "invalid_attendees"),
+        ({"attendees": [{"email": "a" * 320 + "@contoso.com"}]}, "invalid_attendees"),
+        ({"type": "check_in\n"}, "invalid_type"),
         ({"location": {"kind": "text"}}, "invalid_location"),
         ({"location": {"kind": "zoom"}}, "invalid_location"),
+        ({"location": {"kind": "text", "text": "Room 4", "floor": 2}}, "invalid_location"),
+        ({"location": {"kind": "teams", "text": 5}}, "invalid_location"),
+        ({"location": {"kind": ["teams"]}}, "invalid_location"),
         (
             {"recurrence": {"pattern": {"type": "weekly"}, "range": {"type": "noEnd"}}},
             "invalid_recurrence",
         ),
         ({"prompts": ["how are you?"]}, "unknown_fields"),
+        (
+            recurring(pattern={"type": "weekly", "daysOfWeek": ["monday"], "color": "red"}),
+            "invalid_recurrence",
+        ),  # Graph would refuse it later; the user hears now
+        (recurring(pattern={"type": "weekly", "daysOfWeek": [["monday"]]}), "invalid_recurrence"),
+        (recurring(pattern={"type": ["weekly"]}), "invalid_recurrence"),
+        (recurring(pattern={"type": "weekly", "daysOfWeek": ["monday"] * 8}), "invalid_recurrence"),
+        (recurring(pattern={"type": "absoluteMonthly"}), "invalid_recurrence"),  # which day?
+        (
+            recurring(pattern={"type": "absoluteYearly", "dayOfMonth": 3, "month": 13}),
+            "invalid_recurrence",
+        ),
+        (recurring(pattern={"type": "daily", "interval": True}), "invalid_recurrence"),
+        (
+            recurring(span={"type": "numbered", "numberOfOccurrences": 3, "until": "x"}),
+            "invalid_recurrence",
+        ),
+        (recurring(span={"type": "noEnd", "endDate": ""}), "invalid_recurrence"),
+        (recurring(span={"type": "endDate", "endDate": "20271231"}), "invalid_recurrence"),
+        ({"end": "2026-12-07"}, "invalid_time"),  # a date is not a time
+        ({"end": "2026-12-07 09:30"}, "invalid_time"),
+        (
+            {
+                "start": "0001-01-01T00:00:00",
+                "end": "0001-01-01T00:30:00",
+                "timeZone": "Asia/Tokyo",
+            },
+            "invalid_time",
+        ),
+        (
+            {"start": "9999-12-31T22:00:00-05:00", "end": "9999-12-31T22:30:00-05:00"},
+            "invalid_time",
+        ),  # outside the calendar once in UTC
     ],
 )
 def test_bad_requests_name_what_is_wrong(change, code):

@@ -7,11 +7,15 @@ import sys
 import textwrap
 from pathlib import Path
 
+from tests.openapi_contract import app_functions
+
 PROJECT_ROOT = Path(__file__).parents[2]
 
 # name -> (trigger, route, methods, auth level, schedule or queue)
 EXPECTED_FUNCTIONS = {
     "health": ("httpTrigger", "health", ["GET"], "ANONYMOUS", None),
+    "openapi_json": ("httpTrigger", "openapi.json", ["GET"], "ANONYMOUS", None),
+    "api_docs": ("httpTrigger", "docs", ["GET"], "ANONYMOUS", None),
     "calendar_status": ("httpTrigger", "me/calendar", ["GET"], "ANONYMOUS", None),
     "connect_calendar": ("httpTrigger", "me/calendar/connect", ["POST"], "ANONYMOUS", None),
     "check_calendar": ("httpTrigger", "me/calendar/check", ["POST"], "ANONYMOUS", None),
@@ -71,9 +75,7 @@ def describe(function) -> tuple:
 
 
 def test_every_function_has_the_expected_trigger_route_methods_auth_and_schedule():
-    from function_app import app
-
-    functions = app.get_functions()
+    functions = app_functions()
     assert {f.get_function_name(): describe(f) for f in functions} == EXPECTED_FUNCTIONS
 
 

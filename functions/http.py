@@ -11,15 +11,14 @@ from urllib.parse import parse_qsl
 import azure.functions as func
 
 from functions.problems import ANSWER_HEADERS, problem_response
+from shared import limits
 from shared.caller import Caller
-from shared.errors import ErrorCode, InvalidRequest
+from shared.errors import ErrorCode, InvalidRequest, TooLarge
 
 if TYPE_CHECKING:
     from shared.bootstrap import AppServices
 
 Handler = Callable[..., func.HttpResponse]
-MAX_SIGN_IN_ANSWER = 64 * 1024  # an authorization code, state, client_info, session_state
-MAX_SIGN_IN_FIELDS = 20
 
 
 def json_response(
@@ -51,12 +50,8 @@ def authenticate(req: func.HttpRequest) -> Caller:
 
 
 def read_json(req: func.HttpRequest) -> dict[str, Any]:
-    try:
-        body = json.loads(req.get_body() or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest(
-            "The request body is not valid JSON.", ErrorCode.INVALID_JSON
-        ) from None
+    """The body as a JSON object, within the limits of shared/limits.py."""
+    body = limits.parse_json(req.get_body() or b"")
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.", ErrorCode.INVALID_JSON)
     return body
@@ -67,10 +62,10 @@ def sign_in_answer(req: func.HttpRequest) -> dict[str, str]:
     query string."""
     if req.method == "POST":
         body = req.get_body() or b""
-        if len(body) > MAX_SIGN_IN_ANSWER:
-            raise InvalidRequest("The sign-in answer is too large.", ErrorCode.INVALID_STATE)
+        if len(body) > limits.MAX_SIGN_IN_ANSWER_BYTES:
+            raise TooLarge("The sign-in answer is too large.")
         try:
-            pairs = parse_qsl(body.decode("ascii"), max_num_fields=MAX_SIGN_IN_FIELDS)
+            pairs = parse_qsl(body.decode("ascii"), max_num_fields=limits.MAX_SIGN_IN_FIELDS)
         except (UnicodeDecodeError, ValueError):
             raise InvalidRequest(
                 "The sign-in answer is not a form.", ErrorCode.INVALID_STATE

@@ -86,6 +86,7 @@ PROBLEMS: Final[Mapping[ErrorCode, Problem]] = {
     ErrorCode.NOT_CONNECTED: _CONFLICT,
     ErrorCode.RECONNECT_REQUIRED: _CONFLICT,
     ErrorCode.CANCELLED: _CONFLICT,
+    ErrorCode.UNREADABLE: _CONFLICT,
     ErrorCode.BUSY: _CONFLICT,
     ErrorCode.STALE: Problem(412, "Precondition failed"),
     ErrorCode.SIGN_IN_UNAVAILABLE: _UNAVAILABLE,

@@ -15,6 +15,7 @@ status. The exceptions, and what to catch:
     ├── ConversationNotFound      no such conversation, or not the caller's
     ├── StaleVersion              changed since the caller read it, or while saving
     ├── ConversationCancelled     a cancelled conversation cannot change
+    ├── ConversationUnreadable    its stored data is damaged: its organiser can only delete it
     ├── ConversationBusy          written by others again and again: try again
     ├── OutlookNotUsable          the user's Outlook cannot be used on their behalf now
     │   ├── OutlookSwitchedOff    the organisation switched the integration off
@@ -73,6 +74,7 @@ class ErrorCode(StrEnum):
     NOT_CONNECTED = "not_connected"
     RECONNECT_REQUIRED = "reconnect_required"
     CANCELLED = "cancelled"
+    UNREADABLE = "unreadable"  # a conversation whose stored data cannot be read
     BUSY = "busy"
     STALE = "stale"
     # Outlook and the app itself (500, 502, 503)
@@ -135,6 +137,10 @@ class StaleVersion(AppError):
 
 class ConversationCancelled(AppError):
     code = ErrorCode.CANCELLED
+
+
+class ConversationUnreadable(AppError):
+    code = ErrorCode.UNREADABLE
 
 
 class ConversationBusy(AppError):

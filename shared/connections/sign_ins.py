@@ -26,14 +26,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from shared.caller import Caller
 from shared.connections.repository import PendingSignIn, PendingSignInRepository
 from shared.errors import ErrorCode, InvalidRequest, SignInNotYours
+from shared.limits import MAX_RETURN_URL, MAX_STATE
 from shared.token_cipher import TokenCipher
 
 SIGN_IN_LIFETIME = timedelta(minutes=10)
 # The host app's page completes at once on load; Entra's authorization codes live about 10
 # minutes (v2-oauth2-auth-code-flow), so a parked answer is worth nothing much later anyway.
 COMPLETION_LIFETIME = timedelta(minutes=5)
-MAX_RETURN_URL = 2048
-MAX_STATE = 512  # ours are 32 random bytes (43 base64url characters); MSAL's are shorter
 
 
 class SignInKind(StrEnum):

@@ -26,8 +26,11 @@ DEFAULT_CA = Path(".stack") / "emulator" / "ca.pem"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.connect", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.connect",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("token", help="a host-app token (source .stack/tokens.env)")
     parser.add_argument("--api", default=DEFAULT_API, help=f"the app's API (default {DEFAULT_API})")
     parser.add_argument("--ca", type=Path, default=DEFAULT_CA, help="the emulator's CA file")

@@ -8,6 +8,7 @@ import azure.functions as func
 from functions.http import (
     api,
     authenticate,
+    completion_code,
     json_response,
     read_json,
     redirect,
@@ -69,7 +70,7 @@ def complete_admin_consent(req: func.HttpRequest) -> func.HttpResponse:
     """The admin page, back from Microsoft with `adminConsentCompletion`, records the answer
     with the token of the admin who asked for it."""
     caller = authenticate(req)
-    completed = services().organisations.complete_consent(caller, read_json(req).get("code"))
+    completed = services().organisations.complete_consent(caller, completion_code(req))
     stored = completed.settings
     body = {"outcome": completed.outcome.value, "settings": settings_view(stored.settings)}
     return json_response(body, headers={"ETag": stored.etag} if stored.etag else None)

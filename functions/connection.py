@@ -5,6 +5,7 @@ import azure.functions as func
 from functions.http import (
     api,
     authenticate,
+    completion_code,
     json_response,
     read_json,
     redirect,
@@ -70,8 +71,7 @@ def complete_calendar_connection(req: func.HttpRequest) -> func.HttpResponse:
     """The host app's page, back from Microsoft with `outlookCompletion`, completes the sign-in
     with its user's token: only the user who started it can."""
     caller = authenticate(req)
-    code = read_json(req).get("code")
-    finished = services().lifecycle.complete_connect(caller, code)
+    finished = services().lifecycle.complete_connect(caller, completion_code(req))
     return json_response(completed_view(finished, services().connections.status(caller)))
 
 

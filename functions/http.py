@@ -57,6 +57,22 @@ def read_json(req: func.HttpRequest) -> dict[str, Any]:
     return body
 
 
+def completion_code(req: func.HttpRequest) -> str:
+    """`{"code"}` of a sign-in's completion: the one-time code the browser brought back."""
+    body = read_json(req)
+    unknown = sorted(set(body) - {"code"})
+    if unknown:
+        raise InvalidRequest(
+            f"Unknown fields: {', '.join(unknown)} (allowed: code).", ErrorCode.UNKNOWN_FIELDS
+        )
+    code = body.get("code")
+    if not isinstance(code, str) or not 0 < len(code) <= limits.MAX_STATE:
+        raise InvalidRequest(
+            "code is the completion code the sign-in sent back.", ErrorCode.INVALID_STATE
+        )
+    return code
+
+
 def sign_in_answer(req: func.HttpRequest) -> dict[str, str]:
     """Microsoft's answer at a sign-in callback: a form post (response_mode=form_post) or the
     query string."""

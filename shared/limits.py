@@ -22,7 +22,10 @@ MAX_SIGN_IN_ANSWER_BYTES: Final = 64 * 1024  # Microsoft's form_post: a code, st
 MAX_SIGN_IN_FIELDS: Final = 20
 
 # --- who calls (the host app's token) -----------------------------------------------------------
-MAX_HOST_ID: Final = 100  # `sub` and `org`: two of them fit a storage key, escaped, in 1 KiB
+# Azure Tables keys hold 1 KiB of UTF-16: 512 characters. table_key escapes a character of
+# "/\\#?%|" as three, so the longest key, org|user|"series", stays within them when ids do.
+MAX_KEY_CHARS: Final = 512
+MAX_HOST_ID: Final = 80  # `sub`, `org`, an attendee's `userId`
 MAX_EMAIL: Final = 320  # the longest address RFC 5321 allows
 MAX_NAME: Final = 255  # display names
 
@@ -44,15 +47,15 @@ MAX_TITLE: Final = 255
 MAX_LOCATION: Final = 255
 MAX_RECORD_TEXT: Final = 4000  # a note or an action
 MAX_ATTENDEES: Final = 100
-MAX_IDEMPOTENCY_KEY: Final = 200  # printable ASCII: escaped, it still fits a storage key
+MAX_IDEMPOTENCY_KEY: Final = 128  # printable ASCII: escaped, it still fits a storage key
 
 # --- availability -----------------------------------------------------------------------------
 MAX_ATTENDEES_QUERY: Final = 4000  # `attendees=`: 100 host-app ids with room to spare
-MAX_ATTENDEE_NAME: Final = 320  # a user id or an email address
+MAX_ATTENDEE_NAME: Final = 320  # an email address; a user id is MAX_HOST_ID
 
 # --- sign-in ----------------------------------------------------------------------------------
 MAX_RETURN_URL: Final = 2048
-MAX_STATE: Final = 512  # ours are 32 random bytes, 43 base64url characters
+MAX_STATE: Final = 128  # states and completion codes: base64url, ours 43 characters, MSAL's 22
 
 # --- Graph's webhooks ---------------------------------------------------------------------------
 # Graph batches a few notifications per POST (its docs name no maximum; an item is under 1 KB):

@@ -29,6 +29,7 @@ from shared.graph.errors import GraphError
 from shared.graph.headers import prefer_header
 from shared.limits import (
     MAX_ATTENDEE_NAME,
+    MAX_HOST_ID,
     MAX_ATTENDEES,
     MAX_ATTENDEES_QUERY,
     MAX_AVAILABILITY_DAYS,
@@ -109,10 +110,10 @@ def attendees_asked(raw: str) -> list[AttendeeRef]:
     names = [name.strip() for name in raw.split(",") if name.strip()]
     if len(names) > MAX_ATTENDEES:
         raise InvalidRequest(f"At most {MAX_ATTENDEES} attendees.", ErrorCode.TOO_MANY_ATTENDEES)
-    if any(len(name) > MAX_ATTENDEE_NAME for name in names):  # a storage key could not hold it
-        raise InvalidRequest(
-            f"An attendee is a user id or an email address of at most {MAX_ATTENDEE_NAME} "
-            "characters.",
+    if any(len(name) > (MAX_ATTENDEE_NAME if "@" in name else MAX_HOST_ID) for name in names):
+        raise InvalidRequest(  # a storage key could not hold it
+            f"An attendee is a user id of at most {MAX_HOST_ID} characters or an email address "
+            f"of at most {MAX_ATTENDEE_NAME}.",
             ErrorCode.INVALID_ATTENDEES,
         )
     return [

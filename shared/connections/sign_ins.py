@@ -15,6 +15,7 @@ Two single-use, short-lived, sealed steps, both in the `authstates` table:
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ from shared.limits import MAX_RETURN_URL, MAX_STATE
 from shared.token_cipher import TokenCipher
 
 SIGN_IN_LIFETIME = timedelta(minutes=10)
+# What a state (ours or MSAL's) or a completion code looks like: anything else is none of ours,
+# and is refused without a storage read.
+_STATE = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_STATE}}}")
 # The host app's page completes at once on load; Entra's authorization codes live about 10
 # minutes (v2-oauth2-auth-code-flow), so a parked answer is worth nothing much later anyway.
 COMPLETION_LIFETIME = timedelta(minutes=5)
@@ -91,7 +95,7 @@ class SignIns:
         caller can say so)."""
         if not state:
             raise InvalidRequest("The sign-in response has no state.", ErrorCode.INVALID_STATE)
-        pending = self._pending.take(state, kind) if len(state) <= MAX_STATE else None
+        pending = self._pending.take(state, kind) if _STATE.fullmatch(state) else None
         if pending is None:
             raise InvalidRequest(
                 "This sign-in link has already been used or is unknown; start again.",

@@ -19,6 +19,7 @@ from shared.limits import (
     LATEST_DATE,
     MAX_ATTENDEES,
     MAX_EMAIL,
+    MAX_HOST_ID,
     MAX_LOCATION,
     MAX_NAME,
     MAX_RECORD_TEXT,
@@ -174,11 +175,12 @@ def parse_attendees(raw: Any) -> tuple[Participant, ...]:
             raise InvalidRequest(f"{email!r} is not an email address.", ErrorCode.INVALID_ATTENDEES)
         user_id, name = item.get("userId"), item.get("name")
         if not all(
-            value is None or (isinstance(value, str) and len(value) <= MAX_NAME)
-            for value in (user_id, name)
+            value is None or (isinstance(value, str) and 0 < len(value) <= longest)
+            for value, longest in ((user_id, MAX_HOST_ID), (name, MAX_NAME))
         ):
             raise InvalidRequest(
-                f"userId and name must be strings of at most {MAX_NAME} characters.",
+                f"userId must be a host-app user id of at most {MAX_HOST_ID} characters, and "
+                f"name a string of at most {MAX_NAME}.",
                 ErrorCode.INVALID_ATTENDEES,
             )
         attendees.setdefault(email.lower(), Participant(email=email, name=name, user_id=user_id))

@@ -96,7 +96,7 @@ class EntityTable:
             return None
         except (ValueError, TypeError, OverflowError) as error:  # the SDK's own parsing
             raise UnreadableEntity(f"{self.name}/{partition_key}/{row_key}: {error}") from error
-        return _stored(entity)
+        return _stored(entity, partition_key, row_key)  # a selection holds no keys
 
     def create(self, partition_key: str, row_key: str, properties: Mapping[str, Any]) -> str:
         """Insert a new entity; EntityAlreadyExists if the keys are taken. Returns the ETag."""
@@ -181,11 +181,13 @@ def _entity(partition_key: str, row_key: str, properties: Mapping[str, Any]) -> 
     return {**properties, "PartitionKey": partition_key, "RowKey": row_key}
 
 
-def _stored(entity: Any) -> StoredEntity:
+def _stored(
+    entity: Any, partition_key: str | None = None, row_key: str | None = None
+) -> StoredEntity:
     properties = {k: v for k, v in entity.items() if k not in ("PartitionKey", "RowKey")}
     return StoredEntity(
-        partition_key=entity["PartitionKey"],
-        row_key=entity["RowKey"],
+        partition_key=entity.get("PartitionKey", partition_key),
+        row_key=entity.get("RowKey", row_key),
         properties=properties,
         etag=str(entity.metadata["etag"]),
     )

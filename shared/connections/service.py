@@ -50,7 +50,7 @@ from shared.organisations.repository import OrgSettingsRepository
 from shared.schedule import WorkKind, WorkSchedule
 from shared.storage.entities import ConcurrencyConflict, EntityAlreadyExists
 from shared.storage.keys import table_key
-from shared.token_cipher import TokenCipher
+from shared.token_cipher import Sealed, TokenCipher, TokenCipherError
 
 logger = logging.getLogger(__name__)
 
@@ -353,7 +353,7 @@ class ConnectionService:
         connection = stored.connection
         if stored.token_cache is None or not connection.usable_at(self._clock()):
             raise ReconnectRequired("Reconnect your Outlook calendar.")
-        cache = self._cipher.open(stored.token_cache, _row_binding(org_id, user_id)).decode()
+        cache, sealed_the_old_way = self._open_cache(stored.token_cache, org_id, user_id)
         try:
             token = self._identity.access_token(
                 cache, connection.account.home_account_id, force_refresh=force_refresh
@@ -365,7 +365,8 @@ class ConnectionService:
             raise SignInUnavailable(
                 "Microsoft sign-in is unavailable; try again shortly."
             ) from failure
-        if token.token_cache is not None or self._cipher.needs_rewrap(stored.token_cache):
+        rewrap = self._cipher.needs_rewrap(stored.token_cache) or sealed_the_old_way
+        if token.token_cache is not None or rewrap:
             self._save_cache(stored, token.token_cache or cache)
         return token.token
 
@@ -396,6 +397,16 @@ class ConnectionService:
             self._connections.put(marked, None, stored.etag)  # the dead refresh token goes too
         except ConcurrencyConflict:
             pass  # someone else changed it (a new connect): their state wins
+
+    def _open_cache(self, sealed: Sealed, org_id: str, user_id: str) -> tuple[str, bool]:
+        """The user's token cache, and whether it was sealed the old way (to seal again)."""
+        try:
+            return self._cipher.open(sealed, _row_binding(org_id, user_id)).decode(), False
+        except TokenCipherError:
+            # Sealed before bindings were built by table_key: "connection/<org>/<user>", which
+            # two pairs of ids can share ("a/b" + "c", "a" + "b/c"). Read, and sealed anew.
+            legacy = f"connection/{org_id}/{user_id}"
+            return self._cipher.open(sealed, legacy).decode(), True
 
     def _save_cache(self, stored: StoredConnection, cache: str) -> None:
         connection = stored.connection
@@ -464,7 +475,8 @@ def _user_key(connection: Connection) -> str:
 
 
 def _row_binding(org_id: str, user_id: str) -> str:
-    return f"connection/{org_id}/{user_id}"
+    """What a user's sealed token cache is bound to: their row, by its unambiguous key."""
+    return "connection:" + table_key(org_id, user_id)
 
 
 def _entra_codes(answer: dict[str, str]) -> set[int]:

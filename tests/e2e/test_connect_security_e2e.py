@@ -15,6 +15,7 @@ from devtools.demo_directory import EMPLOYEE_ALEX, EMPLOYEE_LYNNE, FABRIKAM_USER
 from devtools.host_app import HostApp, query_of
 from shared.storage import names
 from shared.storage.account import StorageAccount
+from shared.storage.keys import table_key
 from shared.token_cipher import Sealed, TokenCipher
 from tests.e2e.conftest import RunningHost
 from tests.e2e.test_connect_e2e import assert_problem
@@ -128,7 +129,7 @@ def held_tokens(
     )
     cipher = TokenCipher.from_secret(host_environment["TOKEN_ENCRYPTION_KEYS"])
     sealed = Sealed(entity["TokenKeyId"], bytes(entity["TokenCache"]))
-    binding = f"connection/{app.org_id}/{EMPLOYEE_ALEX.host_user_id}"
+    binding = "connection:" + table_key(app.org_id, EMPLOYEE_ALEX.host_user_id)
     cache = json.loads(cipher.open(sealed, binding))
     secrets = {
         item["secret"]

@@ -1,5 +1,6 @@
 """A user's connection on the fakes: connect, the reasons a sign-in ends, tokens, reminders."""
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 
@@ -21,6 +22,8 @@ from shared.errors import (
 from shared.identity import IdentityUnavailable, RefreshRefused
 from shared.schedule import WorkKind
 from shared.storage import names
+from shared.storage.keys import table_key
+from shared.token_cipher import Sealed, TokenCipherError
 from tests.unit.world import ADELE, ALEX, HOST_APP, LYNNE, NOW, ORG, World
 
 WARNING = timedelta(days=30)
@@ -329,3 +332,31 @@ def test_disconnecting_stops_watching_first_and_keeps_the_conversations(world):
     assert world.app.conversations.get(ADELE.caller, conversation.id).id == conversation.id
     warn = world.app.schedule.due(WorkKind.WARN_RECONNECT, add_months(NOW, 12), 10)
     assert warn == []
+
+
+# --- what a sealed token cache is bound to ----------------------------------------------------
+
+
+def test_a_cache_sealed_to_the_old_ambiguous_binding_is_read_and_sealed_anew(world):
+    world.connect(ALEX)
+    table = world.tables.table(names.CONNECTIONS_TABLE)
+    (row,) = table.rows()
+    cipher = world.app.cipher
+    old = cipher.seal(json.dumps({"upn": ALEX.upn}).encode(), f"connection/{ORG}/{ALEX.user_id}")
+    table.plant(row.partition_key, row.row_key,
+                {**row.properties, "TokenKeyId": old.key_id, "TokenCache": old.blob})  # fmt: skip
+
+    world.app.connections.graph_for(ORG, ALEX.user_id)  # reads it, and seals it anew
+
+    (row,) = table.rows()
+    resealed = Sealed(row.properties["TokenKeyId"], bytes(row.properties["TokenCache"]))
+    binding = "connection:" + table_key(ORG, ALEX.user_id)
+    assert json.loads(cipher.open(resealed, binding)) == {"upn": ALEX.upn}
+
+
+def test_a_cache_of_one_pair_of_ids_never_opens_for_another_that_joins_the_same():
+    world = World()
+    cipher = world.app.cipher
+    sealed = cipher.seal(b"cache", "connection:" + table_key("a/b", "c"))
+    with pytest.raises(TokenCipherError):
+        cipher.open(sealed, "connection:" + table_key("a", "b/c"))

@@ -168,8 +168,10 @@ def test_tokens_never_appear_in_responses_or_in_the_hosts_log(
     # Connect, step by step, keeping every answer of the function app.
     app.control("PATCH", "settings", access_token_lifetime=120)  # refreshed on every use
     started = remember(app.call("POST", "me/calendar/connect", EMPLOYEE_ALEX, json={}))
-    back = remember(app.deliver(app.at_microsoft(started.json()["authorizationUrl"])))
-    remember(app.complete(EMPLOYEE_ALEX, query_of(back.headers["Location"])))
+    answer = app.at_microsoft(started.json()["authorizationUrl"])
+    back = remember(app.deliver(answer))
+    completion = query_of(back.headers["Location"])
+    remember(app.complete(EMPLOYEE_ALEX, completion))
     remember(app.call("GET", "me/calendar", EMPLOYEE_ALEX))
     tokens = held_tokens(storage, app, host_environment)
 
@@ -190,6 +192,11 @@ def test_tokens_never_appear_in_responses_or_in_the_hosts_log(
     log = log_until_now(local_host, app)[already_logged:]
     assert any("connection" in line and "reconnect" in line for line in log), "the log is read"
     assert len(tokens) >= 4, "two access tokens, a refresh token and an id token at least"
+    # Nor the sign-in's authorization code, anywhere; its state (in the authorization URL) and
+    # the one-time completion code (in the redirect to the host app's page) never in the log.
+    tokens.add(answer.fields["code"])
+    for one_time in (answer.fields["state"], completion["outlookCompletion"]):
+        assert not [line for line in log if one_time in line]
     looked_at = [(f"answer of {r.url}", seen_text(r)) for r in seen]
     looked_at += [(f"log line {n}", line) for n, line in enumerate(log)]
     for where, text in looked_at:

@@ -29,10 +29,10 @@ from shared.graph.errors import GraphError
 from shared.graph.headers import prefer_header
 from shared.limits import (
     MAX_ATTENDEE_NAME,
-    MAX_HOST_ID,
     MAX_ATTENDEES,
     MAX_ATTENDEES_QUERY,
     MAX_AVAILABILITY_DAYS,
+    MAX_HOST_ID,
 )
 
 if TYPE_CHECKING:

@@ -37,10 +37,7 @@ def body(title: str, day: int) -> dict:
 
 @pytest.fixture
 def world() -> World:
-    world = World()
-    world.switch()
-    for person in (ADELE, ALEX):
-        assert world.connect(person) == "connected"
+    world = World.connected(ADELE, ALEX)
     world.timer()
     return world
 

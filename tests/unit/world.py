@@ -73,6 +73,15 @@ class World:
             identity=self.identity,
         )
 
+    @classmethod
+    def connected(cls, *people: Person) -> World:
+        """An organisation with Outlook on, and these people's calendars connected."""
+        world = cls()
+        world.switch()
+        for person in people:
+            assert world.connect(person) == "connected"
+        return world
+
     def switch(self, *, allow: bool = True, sync: bool = True, tenant: str | None = None) -> None:
         switches = Switches(allow_outlook=allow, sync_conversations=sync, tenant_id=tenant)
         self.app.lifecycle.replace_settings(ADELE.caller, switches, None)

@@ -12,7 +12,6 @@ PENDING_SINCE = datetime(1970, 1, 1, tzinfo=UTC)  # a pending push due at once
 # Conversations are listed, and series and Outlook edits synced, this far ahead (two years); they
 # are stored whatever their date.
 SYNC_HORIZON = timedelta(days=2 * 365)
-MAX_ATTENDEES = 100
 
 
 class ConversationStatus(StrEnum):
@@ -220,4 +219,4 @@ class CancelOutcome(StrEnum):
 @dataclass(frozen=True)
 class Cancelled:
     outcome: CancelOutcome
-    conversation: Conversation
+    conversation: Conversation | None  # None: a damaged conversation, removed unread

@@ -63,6 +63,7 @@ def create_subscriptions(app: AppServices, org_id: str, user_id: str, count: int
     manager = SubscriptionManager(
         repository=app.subscriptions,
         schedule=app.schedule,
+        keys=app.client_state_keys,
         public_base_url=app.settings.public_base_url,
         clock=app.clock,
     )

@@ -41,9 +41,6 @@ def describe_stack(
     ca = state / "emulator" / "ca.pem"
     now = clock.describe(clock.ClockFile(state / clock.FILE_NAME))
     people = "\n".join(f"    ${token_variable(p):<22} {_who(p)}" for p in PEOPLE)
-    authorization_url = (
-        "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"authorizationUrl\"])'"
-    )
     demo = f"Demo page      {demo_url}   <- open this: the host app, its people and Outlook\n"
     return f"""
 {demo if demo_url else ""}Functions      {api}/   (log: {state / "logs" / "functions-host.log"})
@@ -64,11 +61,8 @@ Try (README: "Playing the demo"):
   curl -X PUT {api}/admin/settings -H "Authorization: Bearer $MANAGER_TOKEN" \\
        -H 'Content-Type: application/json' \\
        -d '{{"allowOutlookCalendar": true, "syncConversations": true, "tenantId": null}}'
-  # Alex connects: open the authorizationUrl in a browser (trusting {ca}), or follow it here
-  URL=$(curl -s -X POST {api}/me/calendar/connect -H "Authorization: Bearer $EMPLOYEE_ALEX_TOKEN" \\
-        | {authorization_url})
-  CALLBACK=$(curl -s --cacert {ca} -o /dev/null -w '%{{redirect_url}}' "$URL")
-  curl -s -o /dev/null -w '%{{redirect_url}}\\n' "$CALLBACK"   # returnUrl?outlook=connected
+  # Alex connects: the sign-in a browser and the host app's page would do
+  python -m devtools.connect "$EMPLOYEE_ALEX_TOKEN" --api {api} --ca {ca}
   curl {api}/me/calendar -H "Authorization: Bearer $EMPLOYEE_ALEX_TOKEN"
 
 Ctrl-C stops everything.

@@ -5,7 +5,16 @@ from typing import Any
 
 import azure.functions as func
 
-from functions.http import api, authenticate, json_response, read_json, redirect, services
+from functions.http import (
+    api,
+    authenticate,
+    completion_code,
+    json_response,
+    read_json,
+    redirect,
+    services,
+    sign_in_answer,
+)
 from shared.connections.views import sign_in_view
 from shared.errors import ErrorCode, InvalidRequest
 from shared.organisations.model import Switches
@@ -50,7 +59,21 @@ def admin_consent_link(req: func.HttpRequest) -> func.HttpResponse:
 )
 @api
 def admin_consent_callback(req: func.HttpRequest) -> func.HttpResponse:
-    return redirect(services().organisations.complete_consent(dict(req.params)))
+    return redirect(services().organisations.consent_returned(sign_in_answer(req)))
+
+
+@blueprint.route(
+    route="admin/consent/complete", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS
+)
+@api
+def complete_admin_consent(req: func.HttpRequest) -> func.HttpResponse:
+    """The admin page, back from Microsoft with `adminConsentCompletion`, records the answer
+    with the token of the admin who asked for it."""
+    caller = authenticate(req)
+    completed = services().organisations.complete_consent(caller, completion_code(req))
+    stored = completed.settings
+    body = {"outcome": completed.outcome.value, "settings": settings_view(stored.settings)}
+    return json_response(body, headers={"ETag": stored.etag} if stored.etag else None)
 
 
 def parse_switches(body: dict[str, Any]) -> Switches:

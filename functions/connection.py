@@ -2,9 +2,18 @@
 
 import azure.functions as func
 
-from functions.http import api, authenticate, json_response, read_json, redirect, services
+from functions.http import (
+    api,
+    authenticate,
+    completion_code,
+    json_response,
+    read_json,
+    redirect,
+    services,
+    sign_in_answer,
+)
 from shared.changes.views import page_view
-from shared.connections.views import sign_in_view, status_view
+from shared.connections.views import completed_view, sign_in_view, status_view
 from shared.errors import ErrorCode, InvalidRequest
 
 blueprint = func.Blueprint()
@@ -44,10 +53,26 @@ def disconnect_calendar(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(status_code=204)
 
 
-@blueprint.route(route="auth/callback", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@blueprint.route(
+    route="auth/callback", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS
+)
 @api
 def auth_callback(req: func.HttpRequest) -> func.HttpResponse:
-    return redirect(services().lifecycle.complete_connect(dict(req.params)))
+    """Microsoft's answer, posted by the browser (form_post: the code and state never sit in a
+    URL, so no request log holds them); GET for sign-ins started before form_post."""
+    return redirect(services().connections.sign_in_returned(sign_in_answer(req)))
+
+
+@blueprint.route(
+    route="me/calendar/complete", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS
+)
+@api
+def complete_calendar_connection(req: func.HttpRequest) -> func.HttpResponse:
+    """The host app's page, back from Microsoft with `outlookCompletion`, completes the sign-in
+    with its user's token: only the user who started it can."""
+    caller = authenticate(req)
+    finished = services().lifecycle.complete_connect(caller, completion_code(req))
+    return json_response(completed_view(finished, services().connections.status(caller)))
 
 
 @blueprint.route(route="me/changes", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

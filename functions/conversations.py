@@ -1,5 +1,7 @@
 """Conversations: created, listed, read, rescheduled and cancelled, with notes and actions."""
 
+import re
+
 import azure.functions as func
 
 from functions.http import api, authenticate, json_response, read_json, services
@@ -18,11 +20,11 @@ from shared.conversations.views import (
     record_view,
 )
 from shared.errors import ErrorCode, InvalidRequest
+from shared.limits import MAX_IDEMPOTENCY_KEY, MAX_LIST_DAYS
 
 blueprint = func.Blueprint()
 ANONYMOUS = func.AuthLevel.ANONYMOUS
-MAX_LIST_DAYS = 366
-MAX_IDEMPOTENCY_KEY = 200
+_IDEMPOTENCY_KEY = re.compile(rf"[\x21-\x7e]{{1,{MAX_IDEMPOTENCY_KEY}}}")
 
 
 @blueprint.route(route="conversations", methods=["POST"], auth_level=ANONYMOUS)
@@ -31,9 +33,9 @@ def create_conversation(req: func.HttpRequest) -> func.HttpResponse:
     caller = authenticate(req)
     new = parse_new_conversation(read_json(req))
     key = req.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
         raise InvalidRequest(
-            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters.",
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters.",
             ErrorCode.INVALID_KEY,
         )
     created = services().conversations.create(caller, new, key)
@@ -77,7 +79,7 @@ def update_conversation(req: func.HttpRequest) -> func.HttpResponse:
 def cancel_conversation(req: func.HttpRequest) -> func.HttpResponse:
     caller = authenticate(req)
     cancelled = services().conversations.cancel(caller, req.route_params["id"])
-    if cancelled.outcome is CancelOutcome.REMOVED:
+    if cancelled.outcome is CancelOutcome.REMOVED or cancelled.conversation is None:
         return func.HttpResponse(status_code=204)
     return json_response(conversation_view(cancelled.conversation))
 

@@ -6,12 +6,14 @@ import functools
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 import azure.functions as func
 
 from functions.problems import ANSWER_HEADERS, problem_response
+from shared import limits
 from shared.caller import Caller
-from shared.errors import ErrorCode, InvalidRequest
+from shared.errors import ErrorCode, InvalidRequest, TooLarge
 
 if TYPE_CHECKING:
     from shared.bootstrap import AppServices
@@ -48,15 +50,44 @@ def authenticate(req: func.HttpRequest) -> Caller:
 
 
 def read_json(req: func.HttpRequest) -> dict[str, Any]:
-    try:
-        body = json.loads(req.get_body() or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest(
-            "The request body is not valid JSON.", ErrorCode.INVALID_JSON
-        ) from None
+    """The body as a JSON object, within the limits of shared/limits.py."""
+    body = limits.parse_json(req.get_body() or b"")
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.", ErrorCode.INVALID_JSON)
     return body
+
+
+def completion_code(req: func.HttpRequest) -> str:
+    """`{"code"}` of a sign-in's completion: the one-time code the browser brought back."""
+    body = read_json(req)
+    unknown = sorted(set(body) - {"code"})
+    if unknown:
+        raise InvalidRequest(
+            f"Unknown fields: {', '.join(unknown)} (allowed: code).", ErrorCode.UNKNOWN_FIELDS
+        )
+    code = body.get("code")
+    if not isinstance(code, str) or not 0 < len(code) <= limits.MAX_STATE:
+        raise InvalidRequest(
+            "code is the completion code the sign-in sent back.", ErrorCode.INVALID_STATE
+        )
+    return code
+
+
+def sign_in_answer(req: func.HttpRequest) -> dict[str, str]:
+    """Microsoft's answer at a sign-in callback: a form post (response_mode=form_post) or the
+    query string."""
+    if req.method == "POST":
+        body = req.get_body() or b""
+        if len(body) > limits.MAX_SIGN_IN_ANSWER_BYTES:
+            raise TooLarge("The sign-in answer is too large.")
+        try:
+            pairs = parse_qsl(body.decode("ascii"), max_num_fields=limits.MAX_SIGN_IN_FIELDS)
+        except (UnicodeDecodeError, ValueError):
+            raise InvalidRequest(
+                "The sign-in answer is not a form.", ErrorCode.INVALID_STATE
+            ) from None
+        return dict(pairs)
+    return dict(req.params)
 
 
 def api(handler: Handler) -> Handler:

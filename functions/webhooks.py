@@ -3,6 +3,8 @@
 import azure.functions as func
 
 from functions.http import api, services
+from shared.errors import ErrorCode, InvalidRequest
+from shared.limits import MAX_VALIDATION_TOKEN
 from shared.storage.names import GRAPH_NOTIFICATIONS_QUEUE
 from shared.sync.notifications import NotificationKind
 
@@ -14,7 +16,15 @@ def _handle(
 ) -> func.HttpResponse:
     token = req.params.get("validationToken")
     if token is not None:  # subscription handshake: echo the (already URL-decoded) token
-        return func.HttpResponse(token, status_code=200, mimetype="text/plain")
+        if len(token) > MAX_VALIDATION_TOKEN:
+            raise InvalidRequest("validationToken is too long.", ErrorCode.INVALID_NOTIFICATION)
+        # Plain text that no browser may take for anything else: the token is the caller's.
+        return func.HttpResponse(
+            token,
+            status_code=200,
+            mimetype="text/plain",
+            headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
+        )
     messages = services().webhooks.accept(req.get_body(), kind)
     if messages:
         out.set(messages)

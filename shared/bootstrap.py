@@ -4,7 +4,8 @@ Nothing here runs at import; the first request builds what it needs, so a cold s
 for what that request uses, and a settings problem is answered (naming each setting in the log
 and in /api/health) then. The object graph has no cycles: each service gets what it uses, and
 the use cases that span services (shared/lifecycle.py) sit above them. Graph's webhooks need
-only `webhooks`, which reads no secret and builds no MSAL client.
+only `webhooks`, which reads no secret, builds no MSAL client and, for subscriptions whose
+clientState carries our MAC, touches no storage.
 
 Tests pass fakes for the seams: the tables, Graph's HTTP session and the identity platform.
 """
@@ -43,6 +44,7 @@ from shared.settings import Settings, load_settings
 from shared.storage import names
 from shared.storage.account import StorageAccount
 from shared.storage.entities import EntityStore, EntityTable
+from shared.sync.client_state import ClientStateKeys
 from shared.sync.mailboxes import MailboxStates
 from shared.sync.maintenance import MaintenanceService
 from shared.sync.notifications import NotificationInbox
@@ -126,6 +128,10 @@ class AppServices:
             session=self._graph_session,
             sleep=self._sleep,
         )
+
+    @cached_property
+    def client_state_keys(self) -> ClientStateKeys:
+        return ClientStateKeys(self.settings.webhook_client_state_keys)
 
     @cached_property
     def host_tokens(self) -> HostTokenVerifier:
@@ -231,7 +237,7 @@ class AppServices:
     @cached_property
     def webhooks(self) -> NotificationInbox:
         """What Graph's webhooks need, and nothing more: no secret, no MSAL, milliseconds."""
-        return NotificationInbox(self.subscriptions, self.clock)
+        return NotificationInbox(self.subscriptions, self.client_state_keys, self.clock)
 
     @cached_property
     def mailbox_sync(self) -> MailboxSync:
@@ -252,6 +258,7 @@ class AppServices:
             manager=SubscriptionManager(
                 repository=self.subscriptions,
                 schedule=self.schedule,
+                keys=self.client_state_keys,
                 public_base_url=self.settings.public_base_url,
                 clock=self.clock,
             ),
@@ -262,7 +269,9 @@ class AppServices:
 
     @cached_property
     def sync_worker(self) -> SyncWorker:
-        return SyncWorker(mailbox_sync=self.mailbox_sync, watcher=self.watcher)
+        return SyncWorker(
+            mailbox_sync=self.mailbox_sync, watcher=self.watcher, subscriptions=self.subscriptions
+        )
 
     @cached_property
     def lifecycle(self) -> ConnectionLifecycle:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from shared.errors import ErrorCode, Unauthenticated
+from shared.limits import MAX_EMAIL, MAX_HOST_ID, MAX_NAME
 
 if TYPE_CHECKING:
     import jwt
@@ -83,15 +84,30 @@ class HostTokenVerifier:
         except (jwt.PyJWKClientError, jwt.InvalidTokenError):
             raise Unauthenticated("the token is invalid") from None
         org, sub = claims.get("org"), claims.get("sub")
-        if not isinstance(org, str) or not org or not isinstance(sub, str) or not sub:
-            raise Unauthenticated("the token must carry non-empty sub and org claims")
+        if not _host_id(org) or not _host_id(sub):
+            raise Unauthenticated(
+                f"the token must carry sub and org claims of 1 to {MAX_HOST_ID} printable "
+                "characters"
+            )
         roles = claims.get("roles") or []
         return Caller(
             user_id=sub,
             org_id=org,
-            email=claims.get("email") if isinstance(claims.get("email"), str) else None,
-            name=claims.get("name") if isinstance(claims.get("name"), str) else None,
-            roles=frozenset(r for r in roles if isinstance(r, str))
+            email=_text_up_to(claims.get("email"), MAX_EMAIL),
+            name=_text_up_to(claims.get("name"), MAX_NAME),
+            roles=frozenset(r for r in roles if _text_up_to(r, MAX_NAME))
             if isinstance(roles, list)
             else frozenset(),
         )
+
+
+def _host_id(value: Any) -> TypeGuard[str]:
+    """A host-app user or organisation id: part of storage keys, so bounded and printable."""
+    return isinstance(value, str) and 0 < len(value) <= MAX_HOST_ID and value.isprintable()
+
+
+def _text_up_to(value: Any, longest: int) -> str | None:
+    """An optional claim: kept when it is printable text within its limit, ignored otherwise."""
+    if isinstance(value, str) and 0 < len(value) <= longest and value.isprintable():
+        return value
+    return None

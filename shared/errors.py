@@ -6,13 +6,16 @@ status. The exceptions, and what to catch:
 
     AppError                      `detail` (safe to show a user) and `code`
     ├── InvalidRequest            the request is malformed; the code names what is wrong
+    ├── TooLarge                  a body beyond the size limits of shared/limits.py
     ├── Unauthenticated           no usable host-app token (invalid_token, token_expired)
     ├── AdminOnly                 only an organisation admin may do this
+    ├── SignInNotYours            a sign-in is completed only by the user who started it
     ├── OrganiserOnly             only the conversation's organiser may do this
     ├── GuestNotAllowed           a guest added in Outlook may not add notes or actions
     ├── ConversationNotFound      no such conversation, or not the caller's
     ├── StaleVersion              changed since the caller read it, or while saving
     ├── ConversationCancelled     a cancelled conversation cannot change
+    ├── ConversationUnreadable    its stored data is damaged: its organiser can only delete it
     ├── ConversationBusy          written by others again and again: try again
     ├── OutlookNotUsable          the user's Outlook cannot be used on their behalf now
     │   ├── OutlookSwitchedOff    the organisation switched the integration off
@@ -41,7 +44,7 @@ class ErrorCode(StrEnum):
     INVALID_TENANT = "invalid_tenant"  # tenantId is not an Entra tenant id or domain
     INVALID_RETURN_URL = "invalid_return_url"  # returnUrl is not a string
     RETURN_URL_NOT_ALLOWED = "return_url_not_allowed"  # returnUrl is not on a host-app origin
-    INVALID_STATE = "invalid_state"  # a sign-in callback without a known, unused state
+    INVALID_STATE = "invalid_state"  # a sign-in's state or completion code: unknown or used
     INVALID_CONSENT_RESPONSE = "invalid_consent_response"  # neither granted nor an error
     TOO_MANY_ATTENDEES = "too_many_attendees"
     INVALID_KEY = "invalid_key"  # Idempotency-Key
@@ -57,10 +60,13 @@ class ErrorCode(StrEnum):
     INVALID_WINDOW = "invalid_window"  # start, end or timeZone of a query window
     INVALID_CURSOR = "invalid_cursor"  # `since` is not a cursor the change feed gave out
     INVALID_NOTIFICATION = "invalid_notification"  # a webhook body that is not Graph's shape
+    # (413)
+    TOO_LARGE = "too_large"  # a body (or a webhook's notifications) beyond shared/limits.py
     # The caller (401, 403, 404)
     INVALID_TOKEN = "invalid_token"  # noqa: S105 - missing, malformed, forged, or not for us
     TOKEN_EXPIRED = "token_expired"  # noqa: S105 - a code, not a secret
     ADMIN_ONLY = "admin_only"
+    SIGN_IN_NOT_YOURS = "sign_in_not_yours"  # another user (or organisation) started it
     ORGANISER_ONLY = "organiser_only"
     GUEST = "guest"
     DISABLED = "disabled"  # the organisation has not enabled Outlook calendar sync
@@ -69,6 +75,7 @@ class ErrorCode(StrEnum):
     NOT_CONNECTED = "not_connected"
     RECONNECT_REQUIRED = "reconnect_required"
     CANCELLED = "cancelled"
+    UNREADABLE = "unreadable"  # a conversation whose stored data cannot be read
     BUSY = "busy"
     STALE = "stale"
     # Outlook and the app itself (500, 502, 503)
@@ -94,6 +101,10 @@ class InvalidRequest(AppError):
         self.code = code
 
 
+class TooLarge(AppError):
+    code = ErrorCode.TOO_LARGE
+
+
 class Unauthenticated(AppError):
     """The message is safe to show: it never echoes the token."""
 
@@ -104,6 +115,10 @@ class Unauthenticated(AppError):
 
 class AdminOnly(AppError):
     code = ErrorCode.ADMIN_ONLY
+
+
+class SignInNotYours(AppError):
+    code = ErrorCode.SIGN_IN_NOT_YOURS
 
 
 class OrganiserOnly(AppError):
@@ -124,6 +139,10 @@ class StaleVersion(AppError):
 
 class ConversationCancelled(AppError):
     code = ErrorCode.CANCELLED
+
+
+class ConversationUnreadable(AppError):
+    code = ErrorCode.UNREADABLE
 
 
 class ConversationBusy(AppError):

@@ -154,13 +154,16 @@ class IdentityClient:
             ) from error
 
     def begin_sign_in(self, redirect_uri: str, login_hint: str | None = None) -> dict[str, Any]:
-        """MSAL's auth-code flow (state, nonce, PKCE verifier): keep it server side, sealed."""
+        """MSAL's auth-code flow (state, nonce, PKCE verifier): keep it server side, sealed.
+
+        form_post (MSAL's recommendation): the browser posts the code and state to the callback,
+        so they never appear in a URL, a request log or Azure's request telemetry."""
         flow: dict[str, Any] = self._app().initiate_auth_code_flow(
             self.scopes,
             redirect_uri=redirect_uri,
             login_hint=login_hint,
             prompt="select_account",
-            response_mode="query",
+            response_mode="form_post",
         )
         return flow
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from shared.caller import Caller
-from shared.connections.service import ConnectionService
+from shared.connections.service import ConnectionService, SignInFinished
 from shared.conversations.service import ConversationService
 from shared.organisations.model import Switches
 from shared.organisations.service import OrganisationService, SettingsSaved
@@ -34,9 +34,9 @@ class ConnectionLifecycle:
         self._watcher = watcher
         self._conversations = conversations
 
-    def complete_connect(self, query: dict[str, str]) -> str:
-        """Finish the sign-in and watch the connected mailbox; where the browser goes next."""
-        finished = self._connections.complete_connect(query)
+    def complete_connect(self, caller: Caller, code: object) -> SignInFinished:
+        """Complete the sign-in the caller started, and watch the connected mailbox."""
+        finished = self._connections.complete_connect(caller, code)
         connection = finished.connected
         if connection is not None:
             try:
@@ -44,7 +44,7 @@ class ConnectionLifecycle:
                 self._watcher.watch(connection.org_id, connection.user_id)
             except Exception:  # the connection stands: the user is connected either way
                 logger.exception("after connecting %s/%s", connection.org_id, connection.user_id)
-        return finished.return_url
+        return finished
 
     def disconnect(self, caller: Caller) -> None:
         self._watcher.stop(caller.org_id, caller.user_id)

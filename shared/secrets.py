@@ -29,6 +29,20 @@ class SecretUnavailable(Exception):
     """A secret could not be read; the message names it and says why, never its value."""
 
 
+# HS256 wants a key at least as long as its hash (RFC 7518, section 3.2): a shorter shared secret
+# is refused as if it were missing, in health and on every request.
+MIN_SIGNING_SECRET_BYTES = 32
+
+
+def _usable(name: SecretName, shown_as: str, value: str) -> str:
+    if name is SecretName.HOST_APP_TOKEN_SECRET and len(value.encode()) < MIN_SIGNING_SECRET_BYTES:
+        raise SecretUnavailable(
+            f"secret {shown_as} is shorter than {MIN_SIGNING_SECRET_BYTES} bytes (HS256 needs "
+            "at least as many as its hash, RFC 7518 section 3.2)"
+        )
+    return value
+
+
 class SecretProvider(Protocol):
     def get(self, name: SecretName) -> str: ...
 
@@ -56,7 +70,7 @@ class EnvironmentSecrets:
             raise SecretUnavailable(
                 f"secret {name.environment_name} is an unresolved Key Vault reference"
             )
-        return value
+        return _usable(name, name.environment_name, value)
 
 
 class KeyVaultSecrets:
@@ -86,7 +100,7 @@ class KeyVaultSecrets:
             cached = self._cache.get(name)
             if cached and self._clock() - cached[0] < self._ttl:
                 return cached[1]
-        value = self._fetch(name)
+        value = _usable(name, name.value, self._fetch(name))
         with self._lock:
             self._cache[name] = (self._clock(), value)
         return value

@@ -13,6 +13,8 @@ from enum import StrEnum
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from shared.keyring import parse_keys
+
 KEY_VAULT_REFERENCE_PREFIX = "@Microsoft.KeyVault("
 STORAGE_SETTING = "AzureWebJobsStorage"
 
@@ -86,6 +88,9 @@ class Settings:
     reconnect_warning_days: int
     maintenance_schedule: str
     tls_ca_bundle: str | None
+    # Signs and checks the clientState of Graph subscriptions (shared/sync/client_state.py).
+    # A setting, not a Key Vault secret read by the app: the webhook checks it per request.
+    webhook_client_state_keys: tuple[tuple[str, bytes], ...]
 
     @property
     def entra_authority(self) -> str:
@@ -119,6 +124,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         reconnect_warning_days=read.optional("RECONNECT_WARNING_DAYS", 30, _int_between(1, 180)),
         maintenance_schedule=read.optional("MAINTENANCE_SCHEDULE", "0 */10 * * * *", _ncrontab),
         tls_ca_bundle=read.optional("TLS_CA_BUNDLE", None, _non_blank),
+        webhook_client_state_keys=read.required("WEBHOOK_CLIENT_STATE_KEYS", _key_list, ()),
     )
     if read.problems:
         raise SettingsError(read.problems)
@@ -258,6 +264,13 @@ def _origins(value: str) -> tuple[str, ...]:
     if not origins:
         raise ValueError("must list at least one origin")
     return origins
+
+
+def _key_list(value: str) -> tuple[tuple[str, bytes], ...]:
+    try:
+        return tuple(parse_keys(value))
+    except ValueError as error:
+        raise ValueError(f"must be kid:base64-of-32-bytes[,kid:...]: {error}") from None
 
 
 def _tenant(value: str) -> str:

@@ -8,13 +8,11 @@ user's row does not decrypt.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
-import re
 from dataclasses import dataclass
 
-_KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+from shared.keyring import parse_keys
+
 _NONCE_BYTES = 12
 
 
@@ -39,25 +37,11 @@ class TokenCipher:
 
     @classmethod
     def from_secret(cls, value: str) -> TokenCipher:
-        keys: dict[str, bytes] = {}
-        order: list[str] = []
-        for index, item in enumerate(part.strip() for part in value.split(",") if part.strip()):
-            kid, sep, encoded = item.partition(":")
-            if not sep or not _KEY_ID.match(kid):
-                raise TokenCipherError(f"key {index + 1}: expected kid:base64key")
-            try:
-                key = base64.b64decode(encoded, validate=True)
-            except (binascii.Error, ValueError):
-                raise TokenCipherError(f"key {kid}: not base64") from None
-            if len(key) != 32:
-                raise TokenCipherError(f"key {kid}: must be 32 bytes (AES-256), got {len(key)}")
-            if kid in keys:
-                raise TokenCipherError(f"key {kid}: listed twice")
-            keys[kid] = key
-            order.append(kid)
-        if not order:
-            raise TokenCipherError("no keys")
-        return cls(keys, order[0])
+        try:
+            keys = parse_keys(value)
+        except ValueError as error:
+            raise TokenCipherError(str(error)) from None
+        return cls(dict(keys), keys[0][0])
 
     def seal(self, plaintext: bytes, bound_to: str) -> Sealed:
         nonce = os.urandom(_NONCE_BYTES)

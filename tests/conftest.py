@@ -79,6 +79,7 @@ def app_settings(storage_connection_string: str, **overrides: str) -> dict[str, 
         "TOKEN_ENCRYPTION_KEYS": "k1:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
         "HOST_APP_TOKEN_SECRET": "test-host-app-secret-of-at-least-32-bytes",
         "MAINTENANCE_SCHEDULE": "0 0 3 * * *",
+        "WEBHOOK_CLIENT_STATE_KEYS": "w1:dGVzdC13ZWJob29rLWNsaWVudC1zdGF0ZS1rZXktMzI=",
     }
     values.update(overrides)
     return values

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -31,6 +31,7 @@ from shared.storage.entities import (
     EntityAlreadyExists,
     EntityNotFound,
     StoredEntity,
+    UnreadableEntity,
 )
 
 GRAPH = "https://graph.test/v1.0"
@@ -57,8 +58,18 @@ class Clock:
 # --- tables -------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Garbled:
+    """A stored value the SDK cannot read back (as a date before year 1000 is): reading the
+    entity raises UnreadableEntity unless the read selects other properties only."""
+
+    what: str = "a date the SDK cannot parse"
+
+
 def _stored_value(value: Any) -> Any:
     """What Azure Tables gives back for a property (None is not stored at all)."""
+    if isinstance(value, Garbled):
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
@@ -73,6 +84,7 @@ class FakeEntityTable:
         self._name = name
         self._rows: dict[str, dict[str, tuple[dict[str, Any], str]]] = {}
         self._versions = 0
+        self.reads = 0  # point reads, for tests of what a request costs
         self._failures: list[tuple[str, Callable[[], None], int]] = []
 
     def fail(self, method: str, what: Callable[[], None], *, after: int = 0) -> None:
@@ -95,19 +107,38 @@ class FakeEntityTable:
     def name(self) -> str:
         return self._name
 
-    def get(self, partition_key: str, row_key: str) -> StoredEntity | None:
+    def get(
+        self, partition_key: str, row_key: str, select: Sequence[str] | None = None
+    ) -> StoredEntity | None:
         self._call("get")
-        return self._read(partition_key, row_key)
+        return self._read(partition_key, row_key, select)
 
-    def _read(self, partition_key: str, row_key: str) -> StoredEntity | None:
+    def _read(
+        self, partition_key: str, row_key: str, select: Sequence[str] | None = None
+    ) -> StoredEntity | None:
+        self.reads += 1
         found = self._rows.get(partition_key, {}).get(row_key)
         if found is None:
             return None
-        return StoredEntity(partition_key, row_key, copy.deepcopy(found[0]), found[1])
+        properties = copy.deepcopy(found[0])
+        if select is not None:
+            properties = {name: properties.get(name) for name in select}
+        garbled = [name for name, value in properties.items() if isinstance(value, Garbled)]
+        if garbled:
+            raise UnreadableEntity(f"{self._name}/{partition_key}/{row_key}: {garbled}")
+        return StoredEntity(partition_key, row_key, properties, found[1])
+
+    def plant(self, partition_key: str, row_key: str, properties: Mapping[str, Any]) -> None:
+        """Write as another program (or an older version of this one) might have: no checks."""
+        self._write(partition_key, row_key, properties)
+
+    def _etag_of(self, partition_key: str, row_key: str) -> str | None:
+        found = self._rows.get(partition_key, {}).get(row_key)
+        return None if found is None else found[1]
 
     def create(self, partition_key: str, row_key: str, properties: Mapping[str, Any]) -> str:
         self._call("create")
-        if self._read(partition_key, row_key) is not None:
+        if self._etag_of(partition_key, row_key) is not None:
             raise EntityAlreadyExists(f"{self._name}/{partition_key}/{row_key}")
         return self._write(partition_key, row_key, properties)
 
@@ -115,10 +146,10 @@ class FakeEntityTable:
         self, partition_key: str, row_key: str, properties: Mapping[str, Any], etag: str
     ) -> str:
         self._call("replace")
-        current = self._read(partition_key, row_key)
+        current = self._etag_of(partition_key, row_key)
         if current is None:
             raise EntityNotFound(f"{self._name}/{partition_key}/{row_key}")
-        if current.etag != etag:
+        if current != etag:
             raise ConcurrencyConflict(f"{self._name}/{partition_key}/{row_key}")
         return self._write(partition_key, row_key, properties)
 
@@ -128,10 +159,10 @@ class FakeEntityTable:
 
     def delete(self, partition_key: str, row_key: str, etag: str | None = None) -> None:
         self._call("delete")
-        current = self._read(partition_key, row_key)
+        current = self._etag_of(partition_key, row_key)
         if current is None:
             return
-        if etag is not None and current.etag != etag:
+        if etag is not None and current != etag:
             raise ConcurrencyConflict(f"{self._name}/{partition_key}/{row_key}")
         del self._rows[partition_key][row_key]
 
@@ -481,6 +512,7 @@ class FakeIdentity:
         self.signing_in: str | None = None
         self.refresh_failure: Exception | None = None  # what the next refreshes raise
         self.forced_refreshes = 0
+        self.redeemed = 0  # authorization codes redeemed
 
     def begin_sign_in(self, redirect_uri: str, login_hint: str | None = None) -> dict[str, Any]:
         state = uuid.uuid4().hex
@@ -488,6 +520,7 @@ class FakeIdentity:
 
     def complete_sign_in(self, flow: dict[str, Any], auth_response: dict[str, str]) -> SignedIn:
         assert self.signing_in is not None, "say who signs in: identity.signing_in = upn"
+        self.redeemed += 1
         mailbox = self._graph.mailboxes[self.signing_in.lower()]
         return SignedIn(
             object_id=mailbox.object_id,

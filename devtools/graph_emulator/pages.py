@@ -17,7 +17,9 @@ _STYLE = (
 
 def _page(title: str, body: str) -> str:
     return (
+        # An empty icon: a browser asks for none (no /favicon.ico 404 in its console)
         f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        "<link rel='icon' href='data:,'>"
         f"<style>{_STYLE}</style></head><body>{body}</body></html>"
     )
 

@@ -1,7 +1,9 @@
 // The function app: Python 3.11 on the Flex Consumption plan, running as the user-assigned
 // identity, HTTPS only with TLS 1.2, CORS limited to the host app's origins, and every setting
 // the app reads (shared/settings.py) as an app setting. No secret is an app setting: with
-// KEY_VAULT_URL set, the app reads its secrets from Key Vault by name with its identity.
+// KEY_VAULT_URL set, the app reads its secrets from Key Vault by name with its identity. The one
+// exception is a Key Vault reference the platform resolves: the webhook's clientState keys, which
+// Graph's webhooks check on every request without calling Key Vault.
 //
 // Only what Flex Consumption takes: no siteConfig.ftpsState, alwaysOn, use32BitWorkerProcess,
 // linuxFxVersion, ... and none of the app settings functionAppConfig replaced (Microsoft's table,
@@ -215,6 +217,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     RECONNECT_INTERVAL_MONTHS: string(reconnectIntervalMonths)
     RECONNECT_WARNING_DAYS: string(reconnectWarningDays)
     MAINTENANCE_SCHEDULE: maintenanceSchedule
+    // Written by infra/scripts/postprovision.sh; versionless, so a new version (a key put first)
+    // reaches the app within 24 hours, or at once on a restart or a references refresh.
+    WEBHOOK_CLIENT_STATE_KEYS: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/webhook-client-state-keys/)'
   }
 }
 

@@ -8,6 +8,10 @@
 #                             token caches (rotation: docs/deploy.md)
 #    - host-app-token-secret  48 random bytes, base64; only in HS256 mode (HOST_APP_JWKS_URL
 #                             empty): the host app signs its tokens with it
+#    - webhook-client-state-keys  w<yyyymmdd>:<32 random bytes, base64>; signs the clientState
+#                             of Graph subscriptions. The function app reads it as the Key Vault
+#                             reference WEBHOOK_CLIENT_STATE_KEYS, which is refreshed when the
+#                             secret is new (until then the reference cannot resolve).
 #    An existing secret is never replaced: a new token-encryption key would make every stored
 #    connection unreadable.
 # 2. Creates or updates the Entra app registration and its credential: a federated credential
@@ -33,6 +37,10 @@ token_encryption_keys() {
   printf 'k%s:%s' "$(date -u +%Y%m%d)" "$(openssl rand -base64 32 | tr -d '\r\n')"
 }
 
+webhook_client_state_keys() {
+  printf 'w%s:%s' "$(date -u +%Y%m%d)" "$(openssl rand -base64 32 | tr -d '\r\n')"
+}
+
 random_secret() {
   openssl rand -base64 48 | tr -d '\r\n'
 }
@@ -50,6 +58,19 @@ ensure_secret() {
 }
 
 ensure_secret token-encryption-keys token_encryption_keys
+new_webhook_keys=true
+has_secret "$existing" webhook-client-state-keys && new_webhook_keys=false
+ensure_secret webhook-client-state-keys webhook_client_state_keys
+if [ "$new_webhook_keys" = true ]; then
+  require_env AZURE_SUBSCRIPTION_ID "set by azd"
+  require_env AZURE_RESOURCE_GROUP "an output of infra/main.bicep"
+  require_env AZURE_FUNCTION_APP_NAME "an output of infra/main.bicep"
+  # App Service resolves Key Vault references at start and every 24 hours; this asks it now.
+  site="/subscriptions/$AZURE_SUBSCRIPTION_ID/resourceGroups/$AZURE_RESOURCE_GROUP/providers/Microsoft.Web/sites/$AZURE_FUNCTION_APP_NAME"
+  az rest --method post --output none \
+    --url "$site/config/configreferences/appsettings/refresh?api-version=2022-03-01" ||
+    log "could not refresh the app's Key Vault references: restart the function app once"
+fi
 if [ -z "${HOST_APP_JWKS_URL:-}" ]; then
   ensure_secret host-app-token-secret random_secret
 else

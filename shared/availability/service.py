@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.caller import Caller
 from shared.connections.model import Connection
-from shared.conversations.model import MAX_ATTENDEES
 from shared.conversations.requests import Window
 from shared.conversations.time_zones import parse_graph_date_time
 from shared.errors import (
@@ -28,6 +27,13 @@ from shared.errors import (
 )
 from shared.graph.errors import GraphError
 from shared.graph.headers import prefer_header
+from shared.limits import (
+    MAX_ATTENDEE_NAME,
+    MAX_ATTENDEES,
+    MAX_ATTENDEES_QUERY,
+    MAX_AVAILABILITY_DAYS,
+    MAX_HOST_ID,
+)
 
 if TYPE_CHECKING:
     from shared.graph.client import GraphClient
@@ -36,9 +42,7 @@ logger = logging.getLogger(__name__)
 
 SCHEDULES_PER_CALL = 20  # getSchedule's limit
 MAILBOX_CONCURRENCY = 4  # Outlook's concurrent requests per app and mailbox
-MAX_WINDOW_DAYS = 61  # getSchedule needs under 62 days
-MAX_ATTENDEES_QUERY = 4000  # 100 host-app ids with room to spare; URLs stay short
-MAX_ATTENDEE_NAME = 320  # the longest email address; host-app user ids are far shorter
+MAX_WINDOW_DAYS = MAX_AVAILABILITY_DAYS
 _BUSY = {"busy", "tentative", "oof", "workingElsewhere"}
 
 
@@ -106,10 +110,10 @@ def attendees_asked(raw: str) -> list[AttendeeRef]:
     names = [name.strip() for name in raw.split(",") if name.strip()]
     if len(names) > MAX_ATTENDEES:
         raise InvalidRequest(f"At most {MAX_ATTENDEES} attendees.", ErrorCode.TOO_MANY_ATTENDEES)
-    if any(len(name) > MAX_ATTENDEE_NAME for name in names):  # a storage key could not hold it
-        raise InvalidRequest(
-            f"An attendee is a user id or an email address of at most {MAX_ATTENDEE_NAME} "
-            "characters.",
+    if any(len(name) > (MAX_ATTENDEE_NAME if "@" in name else MAX_HOST_ID) for name in names):
+        raise InvalidRequest(  # a storage key could not hold it
+            f"An attendee is a user id of at most {MAX_HOST_ID} characters or an email address "
+            f"of at most {MAX_ATTENDEE_NAME}.",
             ErrorCode.INVALID_ATTENDEES,
         )
     return [

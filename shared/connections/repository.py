@@ -2,7 +2,7 @@
 
 connections:  PartitionKey = org id,     RowKey = user id           (one row per user)
 accountlinks: PartitionKey = tenant id,  RowKey = account object id (one host user per account)
-authstates:   PartitionKey = state,      RowKey = "state"           (single use, short-lived)
+authstates:   PartitionKey = state or completion code, RowKey = "state" (single use, short-lived)
 """
 
 from __future__ import annotations
@@ -165,12 +165,13 @@ class PendingSignInRepository:
             },
         )
 
-    def take(self, state: str) -> PendingSignIn | None:
-        """Read and delete in one guarded step: of two callbacks with one state, one wins."""
+    def take(self, state: str, kind: str) -> PendingSignIn | None:
+        """Read and delete in one guarded step: of two callbacks with one state, one wins. A
+        row of another kind is left alone (a completion code is not a state, nor the reverse)."""
         from shared.storage.entities import ConcurrencyConflict
 
         stored = self._table.get(table_key(state), "state")
-        if stored is None:
+        if stored is None or stored.properties["Kind"] != kind:
             return None
         try:
             self._table.delete(table_key(state), "state", stored.etag)

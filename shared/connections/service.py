@@ -27,7 +27,6 @@ from shared.connections.repository import (
     AccountLink,
     AccountLinkRepository,
     ConnectionRepository,
-    PendingSignIn,
     StoredConnection,
 )
 from shared.connections.sign_ins import SignInKind, SignIns, SignInStarted, with_query
@@ -51,7 +50,7 @@ from shared.organisations.repository import OrgSettingsRepository
 from shared.schedule import WorkKind, WorkSchedule
 from shared.storage.entities import ConcurrencyConflict, EntityAlreadyExists
 from shared.storage.keys import table_key
-from shared.token_cipher import TokenCipher
+from shared.token_cipher import Sealed, TokenCipher, TokenCipherError
 
 logger = logging.getLogger(__name__)
 
@@ -79,9 +78,9 @@ class ConnectOutcome(StrEnum):
 
 @dataclass(frozen=True)
 class SignInFinished:
-    return_url: str  # the host app's page, with ?outlook=<outcome>
     outcome: ConnectOutcome
     connected: Connection | None = None  # the new connection, when the outcome is CONNECTED
+    signed_in_as: MicrosoftAccount | None = None  # who signed in at Microsoft, once known
 
 
 class ReminderOutcome(StrEnum):
@@ -192,59 +191,83 @@ class ConnectionService:
     def _redirect_uri(self) -> str:
         return self._policy.public_base_url + CALLBACK_PATH
 
-    def complete_connect(self, query: dict[str, str]) -> SignInFinished:
-        """Finish the OAuth redirect: the outcome, and the connection when one was made."""
-        pending = self._sign_ins.take(query.get("state"), SignInKind.CONNECT)
-        try:
-            outcome, connection = self._finish(pending, query)
-        except IdentityUnavailable as error:
-            logger.warning(
-                "sign-in of %s/%s: identity platform unavailable: %s",
-                pending.org_id,
-                pending.user_id,
-                error,
-            )
-            outcome, connection = ConnectOutcome.TEMPORARILY_UNAVAILABLE, None
+    def sign_in_returned(self, answer: dict[str, str]) -> str:
+        """Microsoft's answer at the OAuth callback, in whatever browser signed in: where that
+        browser goes next. Nothing is redeemed or linked here. The answer waits, sealed, for
+        the user who started the sign-in to complete it (`complete_connect`) with the one-time
+        code the browser carries back (`outlookCompletion`); a sign-in that already ended
+        (expired, refused) goes back with its outcome (`outlook`)."""
+        pending = self._sign_ins.take(answer.get("state"), SignInKind.CONNECT)
+        if self._sign_ins.expired(pending):
+            outcome = ConnectOutcome.SIGN_IN_EXPIRED
+        elif "error" in answer:
+            outcome = _failure_outcome(answer["error"], _entra_codes(answer))
+        else:
+            values = {"flow": self._sign_ins.flow_of(pending), "answer": answer}
+            code = self._sign_ins.park(pending, SignInKind.CONNECT_ANSWER, values)
+            return with_query(pending.return_url, {"outlookCompletion": code})
         logger.info("sign-in of %s/%s: %s", pending.org_id, pending.user_id, outcome)
-        return_url = with_query(pending.return_url, {"outlook": outcome})
-        return SignInFinished(return_url, outcome, connection)
+        return with_query(pending.return_url, {"outlook": outcome})
+
+    def complete_connect(self, caller: Caller, code: object) -> SignInFinished:
+        """The host app completes the sign-in the caller started: the outcome, the account that
+        signed in, and the connection when one was made. SignInNotYours for anyone else."""
+        parked = self._sign_ins.redeem(code, SignInKind.CONNECT_ANSWER, caller)
+        if parked.values is None:
+            finished = SignInFinished(ConnectOutcome.SIGN_IN_EXPIRED)
+        else:
+            try:
+                finished = self._finish(caller, parked.values["flow"], parked.values["answer"])
+            except IdentityUnavailable as error:
+                logger.warning(
+                    "sign-in of %s/%s: identity platform unavailable: %s",
+                    caller.org_id,
+                    caller.user_id,
+                    error,
+                )
+                finished = SignInFinished(ConnectOutcome.TEMPORARILY_UNAVAILABLE)
+        logger.info("sign-in of %s/%s: %s", caller.org_id, caller.user_id, finished.outcome)
+        return finished
 
     def _finish(
-        self, pending: PendingSignIn, query: dict[str, str]
-    ) -> tuple[ConnectOutcome, Connection | None]:
-        if self._sign_ins.expired(pending):
-            return ConnectOutcome.SIGN_IN_EXPIRED, None
-        if "error" in query:
-            codes = re.findall(r"AADSTS(\d+)", query.get("error_description", ""))
-            return _failure_outcome(query["error"], {int(code) for code in codes}), None
-        org = self._orgs.get(pending.org_id).settings
+        self, caller: Caller, flow: dict[str, Any], answer: dict[str, str]
+    ) -> SignInFinished:
+        org = self._orgs.get(caller.org_id).settings
         if not org.allow_outlook:
-            return ConnectOutcome.DISABLED, None
+            return SignInFinished(ConnectOutcome.DISABLED)
         try:
-            signed = self._identity.complete_sign_in(self._sign_ins.flow_of(pending), query)
+            signed = self._identity.complete_sign_in(flow, answer)
         except SignInFailed as failure:
             logger.info("code exchange refused: %s %s", failure.error, failure.codes)
-            return _failure_outcome(failure.error, set(failure.codes)), None
+            return SignInFinished(_failure_outcome(failure.error, set(failure.codes)))
+        account = MicrosoftAccount(
+            object_id=signed.object_id,
+            tenant_id=signed.tenant_id,
+            home_account_id=signed.home_account_id,
+            user_principal_name=signed.username,
+            display_name=signed.name,
+        )
         if org.tenant_id and signed.tenant_id.lower() != org.tenant_id.lower():
-            return ConnectOutcome.WRONG_TENANT, None
+            return SignInFinished(ConnectOutcome.WRONG_TENANT, signed_in_as=account)
         graph = self._graph(lambda: signed.access_token)
         try:
             me = graph.get("me", {"$select": "id,displayName,userPrincipalName,mail"})
             graph.get("me/calendar", {"$select": "id"})
         except GraphError as error:
             if error.code in _MAILBOX_UNSUPPORTED_CODES:
-                return ConnectOutcome.MAILBOX_NOT_SUPPORTED, None
+                return SignInFinished(ConnectOutcome.MAILBOX_NOT_SUPPORTED, signed_in_as=account)
             if error.transient:
-                return ConnectOutcome.TEMPORARILY_UNAVAILABLE, None
+                return SignInFinished(ConnectOutcome.TEMPORARILY_UNAVAILABLE, signed_in_as=account)
             raise
-        account = MicrosoftAccount(
-            object_id=signed.object_id,
-            tenant_id=signed.tenant_id,
-            home_account_id=signed.home_account_id,
+        account = replace(
+            account,
             user_principal_name=me.get("userPrincipalName") or signed.username,
             display_name=me.get("displayName") or signed.name,
         )
-        return self._link_and_store(pending.org_id, pending.user_id, account, signed.token_cache)
+        outcome, connection = self._link_and_store(
+            caller.org_id, caller.user_id, account, signed.token_cache
+        )
+        return SignInFinished(outcome, connection, account)
 
     def _link_and_store(
         self, org_id: str, user_id: str, account: MicrosoftAccount, cache: str
@@ -330,7 +353,7 @@ class ConnectionService:
         connection = stored.connection
         if stored.token_cache is None or not connection.usable_at(self._clock()):
             raise ReconnectRequired("Reconnect your Outlook calendar.")
-        cache = self._cipher.open(stored.token_cache, _row_binding(org_id, user_id)).decode()
+        cache, sealed_the_old_way = self._open_cache(stored.token_cache, org_id, user_id)
         try:
             token = self._identity.access_token(
                 cache, connection.account.home_account_id, force_refresh=force_refresh
@@ -342,7 +365,8 @@ class ConnectionService:
             raise SignInUnavailable(
                 "Microsoft sign-in is unavailable; try again shortly."
             ) from failure
-        if token.token_cache is not None or self._cipher.needs_rewrap(stored.token_cache):
+        rewrap = self._cipher.needs_rewrap(stored.token_cache) or sealed_the_old_way
+        if token.token_cache is not None or rewrap:
             self._save_cache(stored, token.token_cache or cache)
         return token.token
 
@@ -373,6 +397,16 @@ class ConnectionService:
             self._connections.put(marked, None, stored.etag)  # the dead refresh token goes too
         except ConcurrencyConflict:
             pass  # someone else changed it (a new connect): their state wins
+
+    def _open_cache(self, sealed: Sealed, org_id: str, user_id: str) -> tuple[str, bool]:
+        """The user's token cache, and whether it was sealed the old way (to seal again)."""
+        try:
+            return self._cipher.open(sealed, _row_binding(org_id, user_id)).decode(), False
+        except TokenCipherError:
+            # Sealed before bindings were built by table_key: "connection/<org>/<user>", which
+            # two pairs of ids can share ("a/b" + "c", "a" + "b/c"). Read, and sealed anew.
+            legacy = f"connection/{org_id}/{user_id}"
+            return self._cipher.open(sealed, legacy).decode(), True
 
     def _save_cache(self, stored: StoredConnection, cache: str) -> None:
         connection = stored.connection
@@ -441,7 +475,14 @@ def _user_key(connection: Connection) -> str:
 
 
 def _row_binding(org_id: str, user_id: str) -> str:
-    return f"connection/{org_id}/{user_id}"
+    """What a user's sealed token cache is bound to: their row, by its unambiguous key."""
+    return "connection:" + table_key(org_id, user_id)
+
+
+def _entra_codes(answer: dict[str, str]) -> set[int]:
+    """The AADSTS codes in an error answer's description (Entra's codes have up to 7 digits)."""
+    description = answer.get("error_description", "")[:4000]
+    return {int(code) for code in re.findall(r"AADSTS(\d{1,9})\b", description)}
 
 
 def _failure_outcome(error: str, codes: set[int]) -> ConnectOutcome:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.connections.model import (
     CalendarStatus,
     Connection,
     ConnectionStatus,
+    MicrosoftAccount,
     ReconnectReason,
 )
+
+if TYPE_CHECKING:
+    from shared.connections.service import SignInFinished
 
 DISABLED_MESSAGE = "Your organisation has not enabled Outlook calendar sync."
 REASON_MESSAGES = {
@@ -38,14 +42,26 @@ def status_view(status: CalendarStatus) -> dict[str, Any]:
 
 def _account_fields(connection: Connection, expiring_soon: bool) -> dict[str, Any]:
     return {
-        "account": {
-            "userPrincipalName": connection.account.user_principal_name,
-            "displayName": connection.account.display_name,
-        },
+        "account": _account_view(connection.account),
         "connectedAt": connection.connected_at.isoformat(),
         "reconnectBy": connection.reconnect_by.isoformat(),
         "expiringSoon": expiring_soon,
     }
+
+
+def completed_view(finished: SignInFinished, status: CalendarStatus) -> dict[str, Any]:
+    """POST /api/me/calendar/complete: how the sign-in ended, the Microsoft account that signed
+    in (show it: it is the mailbox that syncs), and the caller's connection now."""
+    account = finished.signed_in_as
+    return {
+        "outcome": finished.outcome.value,
+        "signedInAs": None if account is None else _account_view(account),
+        "calendar": status_view(status),
+    }
+
+
+def _account_view(account: MicrosoftAccount) -> dict[str, str]:
+    return {"userPrincipalName": account.user_principal_name, "displayName": account.display_name}
 
 
 def sign_in_view(url_name: str, url: str, expires_at: datetime) -> dict[str, Any]:

@@ -13,7 +13,6 @@ PARKED = datetime(9999, 12, 31, tzinfo=UTC)  # a pending push out of the due lis
 # Conversations are listed, and series and Outlook edits synced, this far ahead (two years); they
 # are stored whatever their date.
 SYNC_HORIZON = timedelta(days=2 * 365)
-MAX_ATTENDEES = 100
 
 
 class ConversationStatus(StrEnum):
@@ -221,4 +220,4 @@ class CancelOutcome(StrEnum):
 @dataclass(frozen=True)
 class Cancelled:
     outcome: CancelOutcome
-    conversation: Conversation
+    conversation: Conversation | None  # None: a damaged conversation, removed unread

@@ -28,10 +28,15 @@ from shared.conversations.model import (
     Record,
     SyncState,
 )
-from shared.storage.entities import EntityAlreadyExists, EntityStore
+from shared.conversations.requests import check_stored_recurrence
+from shared.conversations.time_zones import iana_zone
+from shared.errors import InvalidRequest
+from shared.limits import within_time_range
+from shared.storage.entities import EntityAlreadyExists, EntityStore, UnreadableEntity
 from shared.storage.keys import table_key
 
 _INDEX_TIME = "%Y%m%dT%H%M%SZ"
+_DAMAGE_READABLE = ("OrganiserId", "OutlookEventId")  # text, read even when the rest is not
 _SERIES = "series"
 MAX_LENGTH = timedelta(hours=24)  # a one-off conversation starting this early can still overlap
 
@@ -42,6 +47,26 @@ class StoredConversation:
     etag: str
 
 
+class UnreadableConversation(Exception):
+    """A conversation row that is stored but cannot be read back into a usable conversation
+    (written by an older version, or by hand): readers log it and pass over it."""
+
+    def __init__(self, org_id: str, conversation_id: str, reason: str) -> None:
+        super().__init__(f"conversation {conversation_id} of {org_id} is unreadable: {reason}")
+        self.org_id, self.conversation_id = org_id, conversation_id
+
+
+@dataclass(frozen=True)
+class DamagedConversation:
+    """What can still be read of an unreadable conversation: enough for its organiser to
+    delete it (and its Outlook event)."""
+
+    id: str
+    org_id: str
+    organiser_id: str
+    event_id: str | None
+
+
 class ConversationRepository:
     def __init__(self, table: EntityStore, index: EntityStore, idempotency: EntityStore) -> None:
         self._table = table
@@ -49,12 +74,41 @@ class ConversationRepository:
         self._idempotency = idempotency
 
     def get(self, org_id: str, conversation_id: str) -> StoredConversation | None:
-        stored = self._table.get(table_key(org_id), table_key(conversation_id))
-        return (
-            StoredConversation(_conversation(org_id, stored.properties), stored.etag)
-            if stored
-            else None
+        """The conversation, None if there is none, or UnreadableConversation."""
+        try:
+            stored = self._table.get(table_key(org_id), table_key(conversation_id))
+        except UnreadableEntity as error:
+            raise UnreadableConversation(org_id, conversation_id, str(error)) from error
+        if stored is None:
+            return None
+        try:
+            conversation = _usable(_conversation(org_id, stored.properties))
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as error:
+            raise UnreadableConversation(org_id, conversation_id, repr(error)) from error
+        except InvalidRequest as refused:  # what the API would refuse today
+            raise UnreadableConversation(org_id, conversation_id, refused.detail) from refused
+        return StoredConversation(conversation, stored.etag)
+
+    def damaged(self, org_id: str, conversation_id: str) -> DamagedConversation | None:
+        """The little that can be read of an unreadable conversation: who organises it and its
+        Outlook event (plain text properties); None when even that cannot be read."""
+        try:
+            stored = self._table.get(
+                table_key(org_id), table_key(conversation_id), select=_DAMAGE_READABLE
+            )
+        except UnreadableEntity:
+            return None
+        organiser = stored.properties.get("OrganiserId") if stored else None
+        if not isinstance(organiser, str) or not organiser:
+            return None
+        event_id = stored.properties.get("OutlookEventId") if stored else None
+        return DamagedConversation(
+            conversation_id, org_id, organiser, event_id if isinstance(event_id, str) else None
         )
+
+    def remove_damaged(self, damaged: DamagedConversation) -> None:
+        """Delete the row; index rows that cannot be named are left (their readers skip them)."""
+        self._table.delete(table_key(damaged.org_id), table_key(damaged.id))
 
     def add(self, conversation: Conversation) -> StoredConversation:
         """Index rows first: if the process dies in between, a row that names no conversation is
@@ -187,6 +241,21 @@ def _outlook_json(event: OutlookEvent) -> dict[str, Any]:
     values = asdict(event)
     values["last_modified"] = event.last_modified.isoformat() if event.last_modified else None
     return values
+
+
+def _usable(conversation: Conversation) -> Conversation:
+    """The conversation if the app can use it: what the API takes today holds for it. Rows
+    written before the limits of shared/limits.py may not (a year 9999 start in a zone behind
+    UTC, a recurrence on a weekday that does not exist)."""
+    start, end = conversation.start, conversation.end
+    if not isinstance(start, datetime) or not isinstance(end, datetime):
+        raise TypeError("start and end are not times")
+    if not (within_time_range(start) and within_time_range(end) and start < end):
+        raise ValueError(f"times out of range: {start} to {end}")
+    iana_zone(conversation.time_zone)
+    if conversation.recurrence is not None:
+        check_stored_recurrence(conversation.recurrence)
+    return conversation
 
 
 def _conversation(org_id: str, p: Any) -> Conversation:

@@ -4,20 +4,30 @@ that names what is accepted, and nothing else is accepted."""
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar, overload
 
-from shared.conversations.model import MAX_ATTENDEES, Location, LocationKind, Participant
+from shared.conversations.model import Location, LocationKind, Participant
 from shared.conversations.time_zones import iana_zone
 from shared.errors import ErrorCode, InvalidRequest
+from shared.limits import (
+    EARLIEST,
+    LATEST,
+    LATEST_DATE,
+    MAX_ATTENDEES,
+    MAX_EMAIL,
+    MAX_HOST_ID,
+    MAX_LOCATION,
+    MAX_NAME,
+    MAX_RECORD_TEXT,
+    MAX_TITLE,
+    within_time_range,
+)
 
-MAX_TITLE = 255
-MAX_RECORD_TEXT = 4000
 MAX_DURATION = timedelta(hours=24)
-MAX_EMAIL = 320
-MAX_NAME = 255
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # ISO 8601 as the OpenAPI document states it: date, time, optional fraction and offset.
 _MOMENT = re.compile(
@@ -26,7 +36,6 @@ _MOMENT = re.compile(
 )
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TYPE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
-MAX_LOCATION = 255
 # Graph's recurrencePattern and recurrenceRange (resources/recurrencepattern.md, recurrencerange.md)
 _PATTERN_TYPES = (
     "daily",
@@ -58,6 +67,7 @@ _RANGE_TYPES = ("endDate", "noEnd", "numbered")
 _RANGE_FIELDS = ("type", "startDate", "endDate", "numberOfOccurrences", "recurrenceTimeZone")
 _DAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 _INDEXES = ("first", "second", "third", "fourth", "last")
+_LONGEST_MONTH = {month: monthrange(2000, month)[1] for month in range(1, 13)}  # a leap year
 
 
 @dataclass(frozen=True)
@@ -137,7 +147,9 @@ def parse_window(body: dict[str, Any]) -> Window:
         zone = iana_zone(zone_name)
     except ValueError as error:
         raise InvalidRequest(str(error), ErrorCode.INVALID_TIME) from None
-    start, end = (_moment(body.get(key), key, zone) for key in ("start", "end"))
+    start, end = (
+        _moment(body.get(key), key, zone, ErrorCode.INVALID_TIME) for key in ("start", "end")
+    )
     if end <= start:
         raise InvalidRequest("end must be after start.", ErrorCode.INVALID_TIME)
     if end - start > MAX_DURATION:
@@ -163,11 +175,12 @@ def parse_attendees(raw: Any) -> tuple[Participant, ...]:
             raise InvalidRequest(f"{email!r} is not an email address.", ErrorCode.INVALID_ATTENDEES)
         user_id, name = item.get("userId"), item.get("name")
         if not all(
-            value is None or (isinstance(value, str) and len(value) <= MAX_NAME)
-            for value in (user_id, name)
+            value is None or (isinstance(value, str) and 0 < len(value) <= longest)
+            for value, longest in ((user_id, MAX_HOST_ID), (name, MAX_NAME))
         ):
             raise InvalidRequest(
-                f"userId and name must be strings of at most {MAX_NAME} characters.",
+                f"userId must be a host-app user id of at most {MAX_HOST_ID} characters, and "
+                f"name a string of at most {MAX_NAME}.",
                 ErrorCode.INVALID_ATTENDEES,
             )
         attendees.setdefault(email.lower(), Participant(email=email, name=name, user_id=user_id))
@@ -220,6 +233,34 @@ def parse_recurrence(raw: Any, window: Window) -> dict[str, Any] | None:
     return {"pattern": pattern, "range": span}
 
 
+def check_stored_recurrence(raw: Any) -> None:
+    """InvalidRequest unless a stored recurrence still has Graph's shape: its pattern as
+    `parse_recurrence` takes it, its range's type and values (its startDate follows the
+    conversation, which may have moved since)."""
+    if not isinstance(raw, dict) or set(raw) != {"pattern", "range"}:
+        raise InvalidRequest(
+            "recurrence needs a pattern and a range.", ErrorCode.INVALID_RECURRENCE
+        )
+    pattern, span = raw["pattern"], raw["range"]
+    if not isinstance(pattern, dict) or not isinstance(span, dict):
+        raise InvalidRequest(
+            "recurrence needs a pattern and a range.", ErrorCode.INVALID_RECURRENCE
+        )
+    _pattern(dict(pattern))
+    _only(span, set(_RANGE_FIELDS), "recurrence.range.", ErrorCode.INVALID_RECURRENCE)
+    kind = _one_of(span.get("type"), _RANGE_TYPES, "recurrence.range.type")
+    if kind == "endDate":
+        _date(span.get("endDate"), "recurrence.range.endDate")
+    count = span.get("numberOfOccurrences")
+    if kind == "numbered" and (
+        not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 999
+    ):
+        raise InvalidRequest(
+            "recurrence.range.numberOfOccurrences must be a whole number from 1 to 999.",
+            ErrorCode.INVALID_RECURRENCE,
+        )
+
+
 def _pattern(pattern: dict[str, Any]) -> dict[str, Any]:
     _only(pattern, set(_PATTERN_FIELDS), "recurrence.pattern.", ErrorCode.INVALID_RECURRENCE)
     kind = _one_of(pattern.get("type"), _PATTERN_TYPES, "recurrence.pattern.type")
@@ -249,6 +290,12 @@ def _pattern(pattern: dict[str, Any]) -> dict[str, Any]:
         )
     if kind in ("weekly", "relativeMonthly", "relativeYearly") and not days:
         raise InvalidRequest(f"A {kind} recurrence needs daysOfWeek.", ErrorCode.INVALID_RECURRENCE)
+    if kind == "absoluteYearly" and pattern["dayOfMonth"] > _LONGEST_MONTH[pattern["month"]]:
+        raise InvalidRequest(
+            f"Month {pattern['month']} has no day {pattern['dayOfMonth']}: the series would "
+            "never occur.",
+            ErrorCode.INVALID_RECURRENCE,
+        )
     if "index" in pattern:
         _one_of(pattern["index"], _INDEXES, "recurrence.pattern.index")
     if "firstDayOfWeek" in pattern:
@@ -323,38 +370,49 @@ def _window_of(params: dict[str, str]) -> Window:
         zone = iana_zone(zone_name)
     except ValueError as error:
         raise InvalidRequest(str(error), ErrorCode.INVALID_WINDOW) from None
-    start, end = (_moment(params.get(key), key, zone) for key in ("start", "end"))
+    start, end = (
+        _moment(params.get(key), key, zone, ErrorCode.INVALID_WINDOW) for key in ("start", "end")
+    )
     if end <= start:
         raise InvalidRequest("end must be after start.", ErrorCode.INVALID_WINDOW)
     return Window(start, end, zone_name)
 
 
-def _moment(value: Any, name: str, zone: Any) -> datetime:
+def _moment(value: Any, name: str, zone: Any, code: ErrorCode) -> datetime:
     if not isinstance(value, str):
-        raise InvalidRequest(
-            f"{name} is required (ISO 8601 date and time).", ErrorCode.INVALID_TIME
-        )
+        raise InvalidRequest(f"{name} is required (ISO 8601 date and time).", code)
     try:
         if not _MOMENT.fullmatch(value):
             raise ValueError(value)
         moment = datetime.fromisoformat(value)
         # OverflowError: year 1 or 9999 moved to UTC falls off the calendar.
-        return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
+        moment = (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
     except (ValueError, OverflowError):
         raise InvalidRequest(
-            f"{name} is not an ISO 8601 date and time: {value!r}.", ErrorCode.INVALID_TIME
+            f"{name} is not an ISO 8601 date and time: {value[:64]!r}.", code
         ) from None
+    if not within_time_range(moment):
+        raise InvalidRequest(
+            f"{name} must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} (UTC).", code
+        )
+    return moment
 
 
 def _date(value: Any, name: str) -> date:
     try:
         if not isinstance(value, str) or not _DATE.fullmatch(value):
             raise ValueError(value)
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InvalidRequest(
             f"{name} must be a date (YYYY-MM-DD).", ErrorCode.INVALID_RECURRENCE
         ) from None
+    if not EARLIEST.date() <= day <= LATEST_DATE:
+        raise InvalidRequest(
+            f"{name} must lie between {EARLIEST:%Y-%m-%d} and {LATEST_DATE:%Y-%m-%d}.",
+            ErrorCode.INVALID_RECURRENCE,
+        )
+    return day
 
 
 def _only(

@@ -55,12 +55,14 @@ from shared.conversations.repository import (
     EventIndex,
     RecordRepository,
     StoredConversation,
+    UnreadableConversation,
 )
 from shared.conversations.requests import ConversationChange, NewConversation, Window
 from shared.errors import (
     ConversationBusy,
     ConversationCancelled,
     ConversationNotFound,
+    ConversationUnreadable,
     GuestNotAllowed,
     OrganiserOnly,
     OutlookNotUsable,
@@ -68,13 +70,13 @@ from shared.errors import (
     StaleVersion,
 )
 from shared.graph.errors import GraphError
+from shared.limits import MAX_ID
 from shared.schedule import WorkSchedule
 from shared.storage.entities import ConcurrencyConflict, EntityAlreadyExists
 
 logger = logging.getLogger(__name__)
 
 CANCEL_COMMENT = "This conversation has been cancelled."
-MAX_ID_LENGTH = 100  # ids are UUIDs
 IN_LINE_WAIT = 0.0  # seconds a user's request may sleep on Graph's Retry-After: none
 
 
@@ -166,7 +168,11 @@ class ConversationService:
         found = []
         ids = self._repository.for_user(caller.org_id, caller.user_id, window.start, end)
         for conversation_id in dict.fromkeys(ids):
-            stored = self._repository.get(caller.org_id, conversation_id)
+            try:
+                stored = self._repository.get(caller.org_id, conversation_id)
+            except UnreadableConversation as error:
+                logger.error("%s: left out of %s's list", error, caller.user_id)
+                continue
             if stored is None or not stored.conversation.involves(caller.user_id):
                 continue
             spans = _occurrences(stored.conversation, window.start, end)
@@ -214,8 +220,12 @@ class ConversationService:
         return stored.conversation
 
     def cancel(self, caller: Caller, conversation_id: str) -> Cancelled:
-        """Cancel in Outlook (attendees are told); remove it unless notes or actions protect it."""
-        stored = self._organised(caller, conversation_id)
+        """Cancel in Outlook (attendees are told); remove it unless notes or actions protect it.
+        A conversation whose stored data is damaged is removed by its organiser as it is."""
+        try:
+            stored = self._organised(caller, conversation_id)
+        except ConversationUnreadable:
+            return self._cancel_damaged(caller, conversation_id)
         conversation = stored.conversation
         if conversation.status is ConversationStatus.CANCELLED and not conversation.has_records:
             self._remove(conversation)
@@ -243,6 +253,33 @@ class ConversationService:
             return Cancelled(CancelOutcome.REMOVED, result)
         _log("cancelled", result, caller, result.sync_state.value)
         return Cancelled(CancelOutcome.KEPT, result)
+
+    def _cancel_damaged(self, caller: Caller, conversation_id: str) -> Cancelled:
+        damaged = self._repository.damaged(caller.org_id, conversation_id)
+        if damaged is None or damaged.organiser_id != caller.user_id:
+            raise ConversationNotFound("No such conversation.")
+        if damaged.event_id:
+            try:
+                graph = self._outlook.graph_for(damaged.org_id, damaged.organiser_id)
+                OutlookCalendar(graph, max_wait=IN_LINE_WAIT).cancel(
+                    damaged.event_id, CANCEL_COMMENT
+                )
+            except (OutlookNotUsable, GraphError) as error:
+                logger.warning(
+                    "damaged conversation %s: its Outlook event %s stays: %s",
+                    conversation_id,
+                    damaged.event_id,
+                    error,
+                )
+            self._events.unlink(damaged.event_id)
+        self._repository.remove_damaged(damaged)
+        logger.warning(
+            "damaged conversation %s of %s deleted by its organiser %s",
+            conversation_id,
+            caller.org_id,
+            caller.user_id,
+        )
+        return Cancelled(CancelOutcome.REMOVED, None)
 
     def add_record(
         self, caller: Caller, conversation_id: str, kind: RecordKind, text: str
@@ -319,7 +356,11 @@ class ConversationService:
         (it was pushed, removed, or rescheduled since) is dropped here; a parked push's item is
         its own once resumed.
         """
-        stored = self._repository.get(org_id, conversation_id)
+        try:
+            stored = self._repository.get(org_id, conversation_id)
+        except UnreadableConversation as error:
+            logger.error("%s: its pending push is dropped", error)
+            stored = None
         if stored is None:
             self._outbox.forget_key(org_id, conversation_id, due)
             return None
@@ -578,8 +619,18 @@ class ConversationService:
     def _readable(
         self, caller: Caller, conversation_id: str, *, guests_allowed: bool = True
     ) -> StoredConversation:
-        too_long = len(conversation_id) > MAX_ID_LENGTH  # never one of ours, nor a storage key
-        stored = None if too_long else self._repository.get(caller.org_id, conversation_id)
+        too_long = len(conversation_id) > MAX_ID  # never one of ours, nor a storage key
+        try:
+            stored = None if too_long else self._repository.get(caller.org_id, conversation_id)
+        except UnreadableConversation as error:
+            logger.error("%s (asked for by %s)", error, caller.user_id)
+            damaged = self._repository.damaged(caller.org_id, conversation_id)
+            if damaged is not None and damaged.organiser_id == caller.user_id:
+                raise ConversationUnreadable(
+                    "This conversation's stored data is damaged and cannot be read; you can "
+                    "delete it (DELETE), which also cancels its Outlook meeting."
+                ) from error
+            raise ConversationNotFound("No such conversation.") from error
         if stored is None or not stored.conversation.involves(caller.user_id):
             raise ConversationNotFound("No such conversation.")
         if not guests_allowed and not stored.conversation.is_member(caller.user_id):

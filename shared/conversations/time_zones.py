@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tzlocal.windows_tz import tz_win
 
-MAX_ZONE_NAME = 64  # the longest IANA name is about 30 characters
+from shared.limits import MAX_ZONE_NAME
 
 
 def iana_zone(name: str) -> ZoneInfo:

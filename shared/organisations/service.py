@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import StrEnum
 
 from shared.caller import Caller
 from shared.connections.service import Identity
@@ -26,6 +27,18 @@ class SettingsSaved:
     settings: OrgSettings
     etag: str
     switched_on: bool  # connecting is allowed again after the switch was off (or never on)
+
+
+class ConsentOutcome(StrEnum):
+    GRANTED = "granted"
+    DECLINED = "declined"
+    EXPIRED = "expired"  # completed too late: nothing recorded
+
+
+@dataclass(frozen=True)
+class ConsentCompleted:
+    outcome: ConsentOutcome
+    settings: StoredOrgSettings
 
 
 def require_admin(caller: Caller) -> None:
@@ -95,30 +108,58 @@ class OrganisationService:
         url = self._identity.admin_consent_url(tenant, redirect_uri, state)
         return SignInStarted(url, expires_at)
 
-    def complete_consent(self, query: dict[str, str]) -> str:
-        """Record the admin's answer; the URL to send the browser back to."""
-        pending = self._sign_ins.take(query.get("state"), SignInKind.ADMIN_CONSENT)
+    def consent_returned(self, answer: dict[str, str]) -> str:
+        """Microsoft's consent answer at the callback, in whatever browser gave it: where that
+        browser goes next. Nothing is recorded here: the answer waits, sealed, for the admin
+        who asked for it to complete it (`complete_consent`) with the one-time code the browser
+        carries back (`adminConsentCompletion`)."""
+        pending = self._sign_ins.take(answer.get("state"), SignInKind.ADMIN_CONSENT)
         if self._sign_ins.expired(pending):
             return with_query(pending.return_url, {"adminConsent": "expired"})
-        granted = query.get("admin_consent", "").lower() == "true" and "error" not in query
-        if not granted and "error" not in query:
+        granted = answer.get("admin_consent", "").lower() == "true" and "error" not in answer
+        if not granted and "error" not in answer:
             raise InvalidRequest(
                 "The consent response says neither granted nor an error.",
                 ErrorCode.INVALID_CONSENT_RESPONSE,
             )
+        values = {
+            "granted": granted,
+            "tenant": _short(answer.get("tenant"), 100),
+            "error": None if granted else _short(answer.get("error"), 100),
+            "errorDescription": None if granted else _short(answer.get("error_description"), 500),
+        }
+        code = self._sign_ins.park(pending, SignInKind.CONSENT_ANSWER, values)
+        return with_query(pending.return_url, {"adminConsentCompletion": code})
+
+    def complete_consent(self, caller: Caller, code: object) -> ConsentCompleted:
+        """Record the consent answer the calling admin asked for (SignInNotYours for anyone
+        else). The answer shows which tenant consented; it never sets the organisation's
+        tenant (`tenantId`), which only an admin's PUT does."""
+        require_admin(caller)
+        parked = self._sign_ins.redeem(code, SignInKind.CONSENT_ANSWER, caller)
+        if parked.values is None:
+            return ConsentCompleted(ConsentOutcome.EXPIRED, self._orgs.get(caller.org_id))
+        values = parked.values
         consent = AdminConsent(
-            status=ConsentStatus.GRANTED if granted else ConsentStatus.DECLINED,
-            tenant_id=query.get("tenant"),
+            status=ConsentStatus.GRANTED if values["granted"] else ConsentStatus.DECLINED,
+            tenant_id=values["tenant"],
             at=self._clock(),
-            error=None if granted else query.get("error"),
-            error_description=None if granted else query.get("error_description", "")[:500],
+            error=values["error"],
+            error_description=values["errorDescription"],
         )
         for _ in range(3):  # another admin may be saving the switches at the same moment
-            stored = self._orgs.get(pending.org_id)
+            stored = self._orgs.get(caller.org_id)
             try:
-                self._orgs.put(replace(stored.settings, consent=consent), stored.etag)
+                etag = self._orgs.put(replace(stored.settings, consent=consent), stored.etag)
                 break
             except (ConcurrencyConflict, EntityAlreadyExists):
                 continue
-        logger.info("org %s admin consent: %s", pending.org_id, consent.status.value)
-        return with_query(pending.return_url, {"adminConsent": consent.status.value})
+        else:
+            raise StaleVersion("The settings kept changing while saving; complete again.")
+        logger.info("org %s admin consent: %s", caller.org_id, consent.status.value)
+        saved = StoredOrgSettings(replace(stored.settings, consent=consent), etag)
+        return ConsentCompleted(ConsentOutcome(consent.status.value), saved)
+
+
+def _short(value: str | None, limit: int) -> str | None:
+    return None if value is None else value[:limit]

@@ -6,7 +6,7 @@ RowKey (or a RowKey range inside one partition), so cost does not grow with the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -40,6 +40,11 @@ def storage_outage(failure: BaseException) -> bool:
     return isinstance(failure, HttpResponseError) and failure.status_code in _OUTAGE_STATUSES
 
 
+class UnreadableEntity(Exception):
+    """The entity is stored but its properties cannot be read back (a value the SDK wrote and
+    cannot parse, such as a date before year 1000). Reading fewer properties may still work."""
+
+
 @dataclass(frozen=True)
 class StoredEntity:
     partition_key: str
@@ -54,7 +59,9 @@ class EntityStore(Protocol):
     @property
     def name(self) -> str: ...
 
-    def get(self, partition_key: str, row_key: str) -> StoredEntity | None: ...
+    def get(
+        self, partition_key: str, row_key: str, select: Sequence[str] | None = None
+    ) -> StoredEntity | None: ...
 
     def create(self, partition_key: str, row_key: str, properties: Mapping[str, Any]) -> str: ...
 
@@ -88,14 +95,22 @@ class EntityTable:
     def name(self) -> str:
         return self._client.table_name
 
-    def get(self, partition_key: str, row_key: str) -> StoredEntity | None:
+    def get(
+        self, partition_key: str, row_key: str, select: Sequence[str] | None = None
+    ) -> StoredEntity | None:
+        """The entity (only the `select`ed properties, if given), None if there is none, or
+        UnreadableEntity when its properties do not parse."""
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
-            entity = self._client.get_entity(partition_key, row_key)
+            entity = self._client.get_entity(
+                partition_key, row_key, **({"select": list(select)} if select else {})
+            )
         except ResourceNotFoundError:
             return None
-        return _stored(entity)
+        except (ValueError, TypeError, OverflowError) as error:  # the SDK's own parsing
+            raise UnreadableEntity(f"{self.name}/{partition_key}/{row_key}: {error}") from error
+        return _stored(entity, partition_key, row_key)  # a selection holds no keys
 
     def create(self, partition_key: str, row_key: str, properties: Mapping[str, Any]) -> str:
         """Insert a new entity; EntityAlreadyExists if the keys are taken. Returns the ETag."""
@@ -180,11 +195,13 @@ def _entity(partition_key: str, row_key: str, properties: Mapping[str, Any]) -> 
     return {**properties, "PartitionKey": partition_key, "RowKey": row_key}
 
 
-def _stored(entity: Any) -> StoredEntity:
+def _stored(
+    entity: Any, partition_key: str | None = None, row_key: str | None = None
+) -> StoredEntity:
     properties = {k: v for k, v in entity.items() if k not in ("PartitionKey", "RowKey")}
     return StoredEntity(
-        partition_key=entity["PartitionKey"],
-        row_key=entity["RowKey"],
+        partition_key=entity.get("PartitionKey", partition_key),
+        row_key=entity.get("RowKey", row_key),
         properties=properties,
         etag=str(entity.metadata["etag"]),
     )

@@ -29,6 +29,7 @@ from shared.conversations.model import (
 )
 from shared.conversations.outlook import TEAMS_LOCATION, responses_in
 from shared.conversations.time_zones import parse_graph_date_time, parse_timestamp
+from shared.limits import within_time_range
 
 
 def outlook_edit(conversation: Conversation, event: dict[str, Any]) -> OutlookEdit | None:
@@ -44,7 +45,10 @@ def outlook_edit(conversation: Conversation, event: dict[str, Any]) -> OutlookEd
     changes: list[OutlookChange] = []
     if event.get("type") in (None, "singleInstance") and "start" in event and "end" in event:
         start, end = parse_graph_date_time(event["start"]), parse_graph_date_time(event["end"])
-        if (start, end) != (conversation.start, conversation.end):
+        moved = (start, end) != (conversation.start, conversation.end)
+        # A move Outlook allows but the app could not store and read back (shared/limits.py)
+        # is not taken: the conversation keeps its time.
+        if moved and within_time_range(start) and within_time_range(end):
             changes.append(Moved(start, end))
     location = _location(event)
     if location is not None and location != conversation.location:

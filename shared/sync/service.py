@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.connections.service import OutlookAccess
 from shared.conversations.model import SYNC_HORIZON
+from shared.conversations.repository import UnreadableConversation
 from shared.conversations.service import ConversationService
 from shared.errors import OutlookNotUsable, SignInUnavailable
 from shared.graph.errors import GraphError
@@ -261,9 +262,14 @@ class MailboxSync:
     def _apply(self, org_id: str, event: dict[str, Any]) -> int:
         """1 if the event changed a conversation; events the integration did not create, or of
         another organisation, are never touched. A conversation written meanwhile is read again
-        and the edit derived again."""
+        and the edit derived again; one whose stored data cannot be read is passed over (logged),
+        so that it never stops the mailbox's sync."""
         for _ in range(3):
-            stored = self._conversations.carrying_event(org_id, str(event.get("id", "")))
+            try:
+                stored = self._conversations.carrying_event(org_id, str(event.get("id", "")))
+            except UnreadableConversation as error:
+                logger.error("%s: Outlook's change to its event is passed over", error)
+                return 0
             if stored is None:
                 return 0
             edit = outlook_edit(stored.conversation, event)

@@ -1,17 +1,17 @@
 """Graph subscriptions on each connected user's events: created, renewed, reauthorized, removed.
 
 subscriptions: PartitionKey = subscription id, RowKey = "subscription" -> org, user, the hash of
-its clientState (the secret itself is only ever in Graph and in transit), expiry.
+its clientState (the secret itself is only ever in Graph and in transit), the id of the key that
+signed it (none: made before clientStates were signed, shared/sync/client_state.py), expiry.
 A renewal is scheduled well before expiry; one that Graph no longer knows is recreated, and the
-mailbox is resynchronised since changes may have been missed meanwhile.
+mailbox is resynchronised since changes may have been missed meanwhile. Graph never changes a
+clientState, so one not signed with the current key is recreated at its renewal instead.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
-import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -23,6 +23,7 @@ from shared.graph.errors import GraphError
 from shared.schedule import WorkKind, WorkSchedule
 from shared.storage.entities import EntityStore
 from shared.storage.keys import table_key
+from shared.sync.client_state import ClientStateKeys, client_state_hash
 
 if TYPE_CHECKING:
     from shared.graph.client import GraphClient
@@ -43,6 +44,7 @@ class Subscription:
     user_id: str
     client_state_hash: str
     expires_at: datetime
+    client_state_key_id: str | None = None  # None: a random clientState from before the MAC
 
 
 def is_text(value: Any) -> TypeGuard[str]:
@@ -54,10 +56,6 @@ def is_text(value: Any) -> TypeGuard[str]:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def client_state_hash(client_state: str) -> str:
-    return hashlib.sha256(client_state.encode()).hexdigest()
 
 
 class SubscriptionRepository:
@@ -77,11 +75,21 @@ class SubscriptionRepository:
         if stored is not None:
             p = stored.properties
             found = Subscription(
-                subscription_id, p["OrgId"], p["UserId"], p["ClientStateHash"], p["ExpiresAt"]
+                subscription_id,
+                p["OrgId"],
+                p["UserId"],
+                p["ClientStateHash"],
+                p["ExpiresAt"],
+                p.get("ClientStateKeyId") or None,
             )
             with self._lock:
                 self._cache[subscription_id] = found
         return found
+
+    def cached(self, subscription_id: str) -> Subscription | None:
+        """The subscription if this process has read or written it, with no storage call."""
+        with self._lock:
+            return self._cache.get(subscription_id)
 
     def put(self, subscription: Subscription) -> None:
         properties = {
@@ -89,6 +97,7 @@ class SubscriptionRepository:
             "UserId": subscription.user_id,
             "ClientStateHash": subscription.client_state_hash,
             "ExpiresAt": subscription.expires_at,
+            "ClientStateKeyId": subscription.client_state_key_id or "",
         }
         self._table.upsert(table_key(subscription.id), _ROW, properties)
         with self._lock:
@@ -112,16 +121,18 @@ class SubscriptionManager:
         *,
         repository: SubscriptionRepository,
         schedule: WorkSchedule,
+        keys: ClientStateKeys,
         public_base_url: str,
         clock: Callable[[], datetime],
     ) -> None:
         self._repository = repository
+        self._keys = keys
         self._schedule = schedule
         self._base = public_base_url
         self._clock = clock
 
     def create(self, graph: GraphClient, org_id: str, user_id: str) -> Subscription:
-        client_state = secrets.token_urlsafe(48)
+        client_state = self._keys.mint()
         expires = self._clock() + LIFETIME
         body = {
             "changeType": "created,updated,deleted",
@@ -134,12 +145,22 @@ class SubscriptionManager:
         created = graph.request("POST", "subscriptions", body=body)
         expires_at = _parse_time(created.get("expirationDateTime")) or expires
         subscription = Subscription(
-            created["id"], org_id, user_id, client_state_hash(client_state), expires_at
+            created["id"],
+            org_id,
+            user_id,
+            client_state_hash(client_state),
+            expires_at,
+            self._keys.signing_key_id,
         )
         self._repository.put(subscription)
         self._schedule.add(WorkKind.RENEW_SUBSCRIPTION, *_renewal(subscription))
         logger.info("subscription %s created for %s/%s", subscription.id, org_id, user_id)
         return subscription
+
+    def signed_with_current_key(self, subscription: Subscription) -> bool:
+        """Whether its clientState is signed with the key that signs now: if not (an older key,
+        or a random clientState from before signing), renewing it means recreating it."""
+        return subscription.client_state_key_id == self._keys.signing_key_id
 
     def renew(self, graph: GraphClient, subscription: Subscription) -> Subscription | None:
         """The renewed subscription, or None when Graph no longer knows it (recreate, resync)."""

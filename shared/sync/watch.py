@@ -20,7 +20,7 @@ from shared.schedule import WorkKind, WorkSchedule
 from shared.storage.keys import table_key
 from shared.sync.mailboxes import MailboxStates
 from shared.sync.service import MailboxSync
-from shared.sync.subscriptions import SubscriptionManager, SubscriptionRepository
+from shared.sync.subscriptions import Subscription, SubscriptionManager, SubscriptionRepository
 
 if TYPE_CHECKING:
     from shared.graph.client import GraphClient
@@ -84,12 +84,33 @@ class MailboxWatcher:
         if graph is None:
             self._manager.forget(subscription)  # inert: switched off or must reconnect
             return "dropped"
+        # Not signed with the current key: replaced by a new one. If that cannot be done now,
+        # the old one is kept alive, and replaced at its next renewal.
+        if not self._manager.signed_with_current_key(subscription) and self._resign(
+            graph, subscription
+        ):
+            return "re-signed"
         if self._manager.renew(graph, subscription) is not None:
             return "renewed"
         if not self._recreate(graph, subscription.org_id, subscription.user_id):
             return "recreation left to the next run"
         self._read_what_changed_unwatched(subscription.org_id, subscription.user_id)
         return "recreated"
+
+    def _resign(self, graph: GraphClient, subscription: Subscription) -> bool:
+        """Graph never changes a clientState: a subscription signed with an older key (or made
+        before clientStates were signed) is replaced by a new one, the old one deleted only once
+        the new one exists, and the mailbox read for what happened in between."""
+        org_id, user_id = subscription.org_id, subscription.user_id
+        try:
+            created = self._manager.create(graph, org_id, user_id)
+        except GraphError as error:
+            logger.warning("subscription %s not re-signed: %s", subscription.id, error)
+            return False
+        self._mailboxes.set_subscription(org_id, user_id, created.id, read_afresh=False)
+        self._manager.delete(graph, subscription.id)
+        self._read_what_changed_unwatched(org_id, user_id)
+        return True
 
     def on_lifecycle(
         self, org_id: str, user_id: str, subscription_id: str, event: str | None

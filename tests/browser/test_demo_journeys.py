@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from devtools.demo_directory import EMPLOYEE_ALEX, MANAGER, NEVER_CONNECTS
+from devtools.demo_directory import EMPLOYEE_ALEX, EMPLOYEE_LYNNE, MANAGER, NEVER_CONNECTS
+from devtools.host_app import with_login_hint
 from tests.browser.conftest import ZONE, DemoPage, connect
 
 pytestmark = pytest.mark.browser
@@ -189,3 +190,35 @@ def test_the_page_works_at_phone_width_and_every_field_has_a_name(demo: DemoPage
     page.keyboard.press("Enter")
     expect(page.locator("#main")).to_be_focused()
     demo.screenshot("phone-schedule")
+
+
+def test_a_sign_in_link_someone_else_opens_connects_nobody(demo: DemoPage, host):
+    """Lynne's page starts connecting and she sends the link to Megan; Megan signs in with her
+    own Microsoft account and lands on the page, signed in there as herself."""
+    url = host.start_connect(
+        EMPLOYEE_LYNNE, org_id=EMPLOYEE_LYNNE.host_org_id, return_url=f"{demo.base_url}/settings"
+    )
+    page = demo.open("/settings", NEVER_CONNECTS)
+
+    page.goto(with_login_hint(url, NEVER_CONNECTS))  # Microsoft's page posts back to the app
+
+    page.wait_for_url("**/settings")
+    expect(page.get_by_role("alert").filter(has_text="started by someone else")).to_be_visible()
+    assert "outlookCompletion" not in page.url, "the used code is not left in the address bar"
+    expect(page.locator("#calendar-status")).to_have_attribute("data-status", "not_connected")
+    lynne = host.call("GET", "me/calendar", EMPLOYEE_LYNNE, org_id=EMPLOYEE_LYNNE.host_org_id)
+    assert lynne.json() == {"status": "not_connected"}
+    demo.screenshot("sign-in-not-yours")
+    (refused,) = [e for e in demo.errors if "403" in e]  # the app's answer: expected here
+    demo.errors.remove(refused)
+
+
+def test_an_admin_grants_consent_and_sees_which_tenant_gave_it(demo: DemoPage):
+    page = demo.open("/admin", MANAGER)
+    page.get_by_role("button", name="Grant consent for the whole organisation").click()
+    page.get_by_role("link", name=MANAGER.display_name).click()  # Microsoft: pick the admin
+
+    page.wait_for_url("**/admin")
+    expect(page.get_by_role("status").filter(has_text="consent granted")).to_be_visible()
+    expect(page.locator("#consent-status")).to_contain_text("Microsoft tenant")
+    assert "adminConsentCompletion" not in page.url

@@ -98,19 +98,34 @@ def age_pending_sign_in(storage: StorageAccount, state: str) -> None:
 
 
 def test_a_sign_in_that_comes_back_after_its_state_expired_links_nothing(app, storage):
-    started = app.call("POST", "me/calendar/connect", EMPLOYEE_ALEX, json={})
-    url = started.json()["authorizationUrl"]
-    callback = app.browse(url).headers["Location"]
+    url = app.start_connect(EMPLOYEE_ALEX)
+    answer = app.at_microsoft(url)
     age_pending_sign_in(storage, query_of(url)["state"])
     app.control("DELETE", "requests")
 
-    back = app.browse(callback)
+    back = app.deliver(answer)
 
     assert back.status_code == 302, back.text
     assert query_of(back.headers["Location"]) == {"outlook": "sign_in_expired"}
     assert app.identity_requests() == [], "an expired sign-in's code is never redeemed"
     assert app.call("GET", "me/calendar", EMPLOYEE_ALEX).json() == {"status": "not_connected"}
-    assert_problem(app.browse(callback), 400, "invalid_state")  # and it cannot be retried
+    assert_problem(app.deliver(answer), 400, "invalid_state")  # and it cannot be retried
+
+
+def test_microsofts_answer_is_posted_so_its_code_and_state_are_in_no_url(app, local_host):
+    url = app.start_connect(EMPLOYEE_ALEX)
+    assert query_of(url)["response_mode"] == "form_post"
+    answer = app.at_microsoft(url)
+    assert (answer.method, answer.url) == ("POST", f"{app.base_url}/api/auth/callback")
+    assert {"code", "state"} <= set(answer.fields)
+
+    back = app.deliver(answer)
+
+    location = back.headers["Location"]
+    assert answer.fields["code"] not in location
+    assert answer.fields["state"] not in location
+    assert set(query_of(location)) == {"outlookCompletion"}
+    assert app.complete(EMPLOYEE_ALEX, query_of(location)).json()["outcome"] == "connected"
 
 
 def test_an_admin_consent_that_comes_back_after_its_state_expired_is_not_recorded(app, storage):
@@ -118,11 +133,11 @@ def test_an_admin_consent_that_comes_back_after_its_state_expired_is_not_recorde
     app.control("POST", f"tenants/{CONTOSO.tenant_id}/next-admin-consent", outcome="granted")
     link = app.call("GET", f"admin/consent?returnUrl={app.origin}/admin", MANAGER).json()
     url = link["consentUrl"] + f"&login_hint={MANAGER.user_principal_name}"
-    callback = app.browse(url).headers["Location"]
-    assert query_of(callback)["admin_consent"] == "True"
+    answer = app.at_microsoft(url)
+    assert answer.fields["admin_consent"] == "True"
     age_pending_sign_in(storage, query_of(url)["state"])
 
-    back = app.browse(callback)
+    back = app.deliver(answer)
 
     assert back.status_code == 302, back.text
     assert back.headers["Location"] == f"{app.origin}/admin?adminConsent=expired"
@@ -229,15 +244,13 @@ def test_sign_in_refusals_come_back_as_outcomes_the_frontend_can_show(app, outco
 
 def test_one_microsoft_account_cannot_be_linked_to_two_users(app):
     assert app.connect(EMPLOYEE_ALEX) == {"outlook": "connected"}
-    # Lynne's host-app account signs in with Alex's Microsoft account.
-    impostor = app.token(EMPLOYEE_LYNNE)
-    started = app.call("POST", "me/calendar/connect", token=impostor, json={})
-    url = started.json()["authorizationUrl"].replace(
-        "lynne.robbins%40contoso.com", "alex.wilber%40contoso.com"
-    )
-    back = app.browse(app.browse(url).headers["Location"])
-    assert query_of(back.headers["Location"]) == {"outlook": "account_already_linked"}
-    assert app.call("GET", "me/calendar", token=impostor).json() == {"status": "not_connected"}
+    # Lynne's host-app account signs in with Alex's Microsoft account, and completes.
+    back = app.sign_in(app.start_connect(EMPLOYEE_LYNNE), signing_in=EMPLOYEE_ALEX)
+    completed = app.complete(EMPLOYEE_LYNNE, back).json()
+    assert completed["outcome"] == "account_already_linked"
+    assert completed["signedInAs"]["userPrincipalName"] == EMPLOYEE_ALEX.user_principal_name
+    assert completed["calendar"] == {"status": "not_connected"}
+    assert app.call("GET", "me/calendar", EMPLOYEE_LYNNE).json() == {"status": "not_connected"}
 
 
 def test_a_user_of_another_tenant_is_refused_when_the_org_names_its_tenant(app):
@@ -251,29 +264,37 @@ def test_an_on_premises_mailbox_is_not_supported(app):
     assert app.call("GET", "me/calendar", ON_PREMISES_MAILBOX).json() == {"status": "not_connected"}
 
 
-def test_a_replayed_or_forged_state_never_links_an_account(app):
-    started = app.call("POST", "me/calendar/connect", EMPLOYEE_ALEX, json={})
-    callback = app.browse(started.json()["authorizationUrl"]).headers["Location"]
-    assert query_of(app.browse(callback).headers["Location"]) == {"outlook": "connected"}
+def test_a_replayed_or_forged_state_or_completion_code_never_links_an_account(app):
+    answer = app.at_microsoft(app.start_connect(EMPLOYEE_ALEX))
+    back = query_of(app.deliver(answer).headers["Location"])
+    assert app.complete(EMPLOYEE_ALEX, back).json()["outcome"] == "connected"
     assert app.call("DELETE", "me/calendar", EMPLOYEE_ALEX).status_code == 204
 
-    assert_problem(app.browse(callback), 400, "invalid_state")  # replayed
-    forged = callback.replace(query_of(callback)["state"], "forged-state")
-    assert_problem(app.browse(forged), 400, "invalid_state")
+    assert_problem(app.deliver(answer), 400, "invalid_state")  # replayed
+    assert_problem(app.complete(EMPLOYEE_ALEX, back), 400, "invalid_state")  # completed twice
+    assert_problem(app.deliver(answer.with_fields(state="forged-state")), 400, "invalid_state")
+    assert_problem(app.deliver(answer.with_fields(state="")), 400, "invalid_state")
     assert_problem(app.browse(f"{app.base_url}/api/auth/callback?code=abc"), 400, "invalid_state")
+    forged = {"outlookCompletion": "forged-code"}
+    assert_problem(app.complete(EMPLOYEE_ALEX, forged), 400, "invalid_state")
+    # A state is no completion code, and a completion code is no state.
+    unused = app.at_microsoft(app.start_connect(EMPLOYEE_ALEX))
+    assert_problem(app.complete(EMPLOYEE_ALEX, {"outlookCompletion": unused.fields["state"]}),
+                   400, "invalid_state")  # fmt: skip
+    back = query_of(app.deliver(unused).headers["Location"])
+    code_as_state = answer.with_fields(state=back["outlookCompletion"])
+    assert_problem(app.deliver(code_as_state), 400, "invalid_state")
     assert app.call("GET", "me/calendar", EMPLOYEE_ALEX).json() == {"status": "not_connected"}
+    assert app.complete(EMPLOYEE_ALEX, back).json()["outcome"] == "connected", "still usable"
 
 
 def test_admin_consent_granted_and_declined_are_recorded(app):
     for outcome in ("granted", "declined"):
         app.control("POST", f"tenants/{CONTOSO.tenant_id}/next-admin-consent", outcome=outcome)
-        link = app.call("GET", f"admin/consent?returnUrl={app.origin}/admin", MANAGER)
-        assert link.status_code == 200, link.text
-        at_microsoft = app.browse(
-            link.json()["consentUrl"] + f"&login_hint={MANAGER.user_principal_name}"
-        )
-        back = app.browse(at_microsoft.headers["Location"])
-        assert back.headers["Location"] == f"{app.origin}/admin?adminConsent={outcome}"
+        completed = app.consent(MANAGER)
+        assert completed.status_code == 200, completed.text
+        assert completed.json()["outcome"] == outcome
+        assert completed.json()["settings"]["adminConsent"]["status"] == outcome
         consent = app.call("GET", "admin/settings", MANAGER).json()["adminConsent"]
         assert consent["status"] == outcome
         if outcome == "granted":
@@ -343,3 +364,16 @@ def test_requests_without_a_valid_host_token_get_401(app):
         assert answer.headers["WWW-Authenticate"].startswith("Bearer"), case
         assert token is None or token not in answer.text
         assert body["title"] == "Unauthorized"
+
+
+def test_the_connect_command_does_what_a_browser_and_the_host_apps_page_do(app, emulator, capsys):
+    from devtools import connect
+
+    token = app.token(EMPLOYEE_LYNNE)
+    api = f"{app.base_url}/api"
+    assert connect.main([token, "--api", api, "--ca", str(emulator.ca_file)]) == 0
+
+    printed = capsys.readouterr().out
+    assert f"a POST to {app.base_url}/api/auth/callback" in printed
+    assert '"outcome": "connected"' in printed
+    assert app.call("GET", "me/calendar", EMPLOYEE_LYNNE).json()["status"] == "connected"

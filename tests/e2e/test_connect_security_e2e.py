@@ -11,10 +11,11 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from devtools.demo_directory import EMPLOYEE_ALEX, MANAGER
-from devtools.host_app import HostApp
+from devtools.demo_directory import EMPLOYEE_ALEX, EMPLOYEE_LYNNE, FABRIKAM_USER, MANAGER
+from devtools.host_app import HostApp, query_of
 from shared.storage import names
 from shared.storage.account import StorageAccount
+from shared.storage.keys import table_key
 from shared.token_cipher import Sealed, TokenCipher
 from tests.e2e.conftest import RunningHost
 from tests.e2e.test_connect_e2e import assert_problem
@@ -63,6 +64,62 @@ def test_a_token_of_another_organisation_never_reaches_a_users_connection(app):
     assert app.call("GET", "me/calendar", EMPLOYEE_ALEX).json()["status"] == "connected"
 
 
+# --- a connection only its owner can make (issue 13, finding 1) ---------------------------------
+
+
+def test_someone_who_opens_another_users_sign_in_link_links_nothing_to_them(app):
+    """Alex sends Lynne the link his page got; Lynne signs in with her Microsoft account, and
+    her browser comes back to the host app, where her page completes with her own token."""
+    url = app.start_connect(EMPLOYEE_ALEX)
+
+    back = app.sign_in(url, signing_in=EMPLOYEE_LYNNE)
+
+    assert_problem(app.complete(EMPLOYEE_LYNNE, back), 403, "sign_in_not_yours")
+    assert_problem(app.complete(EMPLOYEE_ALEX, back), 400, "invalid_state"), "spent"
+    assert app.call("GET", "me/calendar", EMPLOYEE_ALEX).json() == {"status": "not_connected"}
+    assert app.call("GET", "me/calendar", EMPLOYEE_LYNNE).json() == {"status": "not_connected"}
+    # Lynne's own Microsoft account is still hers to connect.
+    assert app.connect(EMPLOYEE_LYNNE) == {"outlook": "connected"}
+
+
+def test_the_same_user_in_another_organisation_cannot_complete_a_sign_in(app):
+    elsewhere = other_organisation(app)
+    back = app.sign_in(app.start_connect(EMPLOYEE_ALEX))
+    assert_problem(app.complete(EMPLOYEE_ALEX, back, org_id=elsewhere), 403, "sign_in_not_yours")
+    assert app.call("GET", "me/calendar", EMPLOYEE_ALEX).json() == {"status": "not_connected"}
+
+
+def test_completing_shows_which_microsoft_account_signed_in(app):
+    back = app.sign_in(app.start_connect(EMPLOYEE_ALEX))
+    completed = app.complete(EMPLOYEE_ALEX, back)
+    assert completed.status_code == 200, completed.text
+    body = completed.json()
+    account = {
+        "userPrincipalName": EMPLOYEE_ALEX.user_principal_name,
+        "displayName": EMPLOYEE_ALEX.display_name,
+    }
+    assert (body["outcome"], body["signedInAs"]) == ("connected", account)
+    assert (body["calendar"]["status"], body["calendar"]["account"]) == ("connected", account)
+
+
+def test_a_consent_answer_is_recorded_only_for_the_admin_who_asked(app):
+    before = app.call("GET", "admin/settings", MANAGER).json()["adminConsent"]
+    link = app.call("GET", f"admin/consent?returnUrl={app.origin}/admin", MANAGER)
+    answer = app.at_microsoft(link.json()["consentUrl"] + "&login_hint=" + MANAGER.mail)
+    back = query_of(app.deliver(answer).headers["Location"])
+    assert set(back) == {"adminConsentCompletion"}, "nothing recorded before the admin completes"
+    assert app.call("GET", "admin/settings", MANAGER).json()["adminConsent"] == before
+
+    body = {"code": back["adminConsentCompletion"]}
+    other_admin = app.call(
+        "POST", "admin/consent/complete", FABRIKAM_USER, org_id=app.org_id, json=body
+    )
+    assert_problem(other_admin, 403, "sign_in_not_yours")
+    assert_problem(app.call("POST", "admin/consent/complete", MANAGER, json=body), 400,
+                   "invalid_state")  # fmt: skip
+    assert app.call("GET", "admin/settings", MANAGER).json()["adminConsent"] == before
+
+
 def held_tokens(
     storage: StorageAccount, app: HostApp, host_environment: dict[str, str]
 ) -> set[str]:
@@ -72,7 +129,7 @@ def held_tokens(
     )
     cipher = TokenCipher.from_secret(host_environment["TOKEN_ENCRYPTION_KEYS"])
     sealed = Sealed(entity["TokenKeyId"], bytes(entity["TokenCache"]))
-    binding = f"connection/{app.org_id}/{EMPLOYEE_ALEX.host_user_id}"
+    binding = "connection:" + table_key(app.org_id, EMPLOYEE_ALEX.host_user_id)
     cache = json.loads(cipher.open(sealed, binding))
     secrets = {
         item["secret"]
@@ -111,8 +168,10 @@ def test_tokens_never_appear_in_responses_or_in_the_hosts_log(
     # Connect, step by step, keeping every answer of the function app.
     app.control("PATCH", "settings", access_token_lifetime=120)  # refreshed on every use
     started = remember(app.call("POST", "me/calendar/connect", EMPLOYEE_ALEX, json={}))
-    callback = app.browse(started.json()["authorizationUrl"]).headers["Location"]
-    remember(app.browse(callback))
+    answer = app.at_microsoft(started.json()["authorizationUrl"])
+    back = remember(app.deliver(answer))
+    completion = query_of(back.headers["Location"])
+    remember(app.complete(EMPLOYEE_ALEX, completion))
     remember(app.call("GET", "me/calendar", EMPLOYEE_ALEX))
     tokens = held_tokens(storage, app, host_environment)
 
@@ -133,6 +192,11 @@ def test_tokens_never_appear_in_responses_or_in_the_hosts_log(
     log = log_until_now(local_host, app)[already_logged:]
     assert any("connection" in line and "reconnect" in line for line in log), "the log is read"
     assert len(tokens) >= 4, "two access tokens, a refresh token and an id token at least"
+    # Nor the sign-in's authorization code, anywhere; its state (in the authorization URL) and
+    # the one-time completion code (in the redirect to the host app's page) never in the log.
+    tokens.add(answer.fields["code"])
+    for one_time in (answer.fields["state"], completion["outlookCompletion"]):
+        assert not [line for line in log if one_time in line]
     looked_at = [(f"answer of {r.url}", seen_text(r)) for r in seen]
     looked_at += [(f"log line {n}", line) for n, line in enumerate(log)]
     for where, text in looked_at:

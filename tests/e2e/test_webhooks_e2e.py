@@ -59,7 +59,29 @@ def test_the_validation_handshake_echoes_the_decoded_token_as_plain_text(local_h
     )
     assert answer.status_code == 200
     assert answer.headers["Content-Type"].startswith("text/plain")
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert answer.text == "Validation: Testing client app"
+
+
+def test_a_post_of_ten_thousand_notifications_is_refused_before_anything_is_read(local_host):
+    items = [
+        {"subscriptionId": str(uuid.uuid4()), "clientState": uuid.uuid4().hex * 2}
+        for _ in range(10_000)
+    ]
+    local_host.skip_log()
+    answer = notify(local_host, {"value": items})
+    assert answer.status_code == 413
+    assert answer.headers["Content-Type"].startswith("application/problem+json")
+    assert answer.json()["code"] == "too_large"
+
+
+def test_notifications_signed_with_a_key_we_do_not_hold_are_dropped(local_host):
+    forged = {"subscriptionId": str(uuid.uuid4()), "clientState": "v1.w1.AAAA.BBBB"}
+    local_host.skip_log()
+    assert notify(local_host, {"value": [forged] * 500}).status_code == 202
+    line = local_host.wait_for("notifications dropped")
+    assert "500 with a clientState we did not sign" in line
+    assert forged["subscriptionId"] in line
 
 
 def test_a_proven_notification_is_queued_and_processed(local_host, subscription):
@@ -76,10 +98,10 @@ def test_a_wrong_client_state_or_unknown_subscription_is_dropped_and_logged(
     sub, _ = subscription
     local_host.skip_log()
     assert notify(local_host, notification(sub, "guessed-secret")).status_code == 202
-    assert sub.id in local_host.wait_for("wrong clientState dropped")
+    assert sub.id in local_host.wait_for("1 with a wrong clientState")
     stranger = Subscription("not-ours", "org", "u", "x", sub.expires_at)
     assert notify(local_host, notification(stranger, "x")).status_code == 202
-    assert "not-ours" in local_host.wait_for("unknown subscription")
+    assert "not-ours" in local_host.wait_for("1 for an unknown subscription")
 
 
 MALFORMED = [

@@ -320,10 +320,12 @@ def app_settings_use_identities(templates: Templates) -> list[str]:
     for marker in ("AccountKey=", "listKeys", "SharedAccessSignature", "InstrumentationKey="):
         if marker in text:
             problems.append(f"app settings must hold no key: found {marker}")
-    for name in settings:
-        if name.endswith(("_SECRET", "_KEYS")) or "SECRET" in name:
+    for name, value in settings.items():
+        reference = str(value).startswith("@Microsoft.KeyVault(")
+        if (name.endswith(("_SECRET", "_KEYS")) or "SECRET" in name) and not reference:
             problems.append(
-                f"app setting {name} looks like a secret: secrets are read from Key Vault by name"
+                f"app setting {name} looks like a secret: secrets are read from Key Vault by "
+                "name, or are Key Vault references the platform resolves"
             )
     return problems
 

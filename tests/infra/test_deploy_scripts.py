@@ -36,6 +36,7 @@ OUTPUTS = {
     "AZURE_KEY_VAULT_NAME": "kv-abc123",
     "AZURE_FUNCTION_APP_NAME": "func-abc123",
     "AZURE_RESOURCE_GROUP": "rg-test",
+    "AZURE_SUBSCRIPTION_ID": "9d3c1f00-0000-4000-8000-00000000000a",
     "AUTH_CALLBACK_URL": f"{BASE}/api/auth/callback",
     "ADMIN_CONSENT_CALLBACK_URL": f"{BASE}/api/admin/consent/callback",
     "GRAPH_NOTIFICATION_URL": f"{BASE}/api/graph/notifications",
@@ -120,7 +121,11 @@ def test_first_run_in_managed_identity_mode_trusts_the_identity_and_makes_no_cli
     result = deployment.run(POSTPROVISION)
     assert result.returncode == 0, result.stderr
 
-    assert deployment.secrets() == {"token-encryption-keys", "host-app-token-secret"}
+    assert deployment.secrets() == {
+        "token-encryption-keys",
+        "host-app-token-secret",
+        "webhook-client-state-keys",
+    }
     assert not deployment.calls_to("ad", "app", "credential", "reset")
     assert deployment.federated_credentials() == [
         {
@@ -220,7 +225,7 @@ def test_first_run_in_secret_mode_creates_every_secret_and_the_registration(
     assert result.returncode == 0, result.stderr
     assert deployment.federated_credentials() == []
 
-    assert deployment.secrets() == {name.value for name in SecretName}
+    assert deployment.secrets() == {name.value for name in SecretName} | {WEBHOOK_KEYS}
     cipher = TokenCipher.from_secret(deployment.secret("token-encryption-keys"))
     assert cipher.active_key_id.startswith("k")
     assert len(base64.b64decode(deployment.secret("host-app-token-secret"), validate=True)) == 48
@@ -233,7 +238,7 @@ def test_first_run_in_secret_mode_creates_every_secret_and_the_registration(
         [OUTPUTS["AUTH_CALLBACK_URL"], OUTPUTS["ADMIN_CONSENT_CALLBACK_URL"]]
     )
 
-    [patch] = deployment.calls_to("rest")
+    [patch] = [c for c in deployment.calls_to("rest") if "graph.microsoft.com" in str(c)]
     assert (
         option(patch, "--uri")
         == f"https://graph.microsoft.com/v1.0/applications(appId='{fake_az.APP_ID}')"
@@ -251,6 +256,45 @@ def test_first_run_in_secret_mode_creates_every_secret_and_the_registration(
     assert ["azd", "env", "set", "ENTRA_CLIENT_ID", fake_az.APP_ID] in deployment.calls()
     [settings] = deployment.calls_to("functionapp", "config", "appsettings", "set")
     assert option(settings, "--settings") == f"ENTRA_CLIENT_ID={fake_az.APP_ID}"
+
+
+WEBHOOK_KEYS = "webhook-client-state-keys"
+
+
+def references_refreshed(deployment: Deployment) -> list[list[str]]:
+    return [
+        call
+        for call in deployment.calls_to("rest")
+        if (option(call, "--url") or "").endswith(
+            f"/sites/{OUTPUTS['AZURE_FUNCTION_APP_NAME']}/config/configreferences/appsettings/"
+            "refresh?api-version=2022-03-01"
+        )
+    ]
+
+
+def test_the_webhook_keys_are_made_once_and_the_apps_reference_to_them_refreshed(
+    deployment: Deployment,
+) -> None:
+    assert deployment.run(POSTPROVISION).returncode == 0
+
+    keys = load_settings_value("WEBHOOK_CLIENT_STATE_KEYS", deployment.secret(WEBHOOK_KEYS))
+    assert len(keys) == 1
+    assert keys[0][0].startswith("w")
+    [refresh] = references_refreshed(deployment)
+    assert option(refresh, "--method") == "post"
+    assert option(refresh, "--url").startswith(
+        f"/subscriptions/{OUTPUTS['AZURE_SUBSCRIPTION_ID']}/resourceGroups/rg-test/"
+    )
+
+
+def load_settings_value(name: str, value: str) -> tuple[tuple[str, bytes], ...]:
+    from shared.settings import load_settings
+    from tests.infra.test_settings_coverage import AZURE_VALUES
+
+    keys: tuple[tuple[str, bytes], ...] = load_settings(
+        {**AZURE_VALUES, name: value}
+    ).webhook_client_state_keys
+    return keys
 
 
 def test_no_secret_value_is_ever_on_a_command_line(deployment: Deployment) -> None:
@@ -281,6 +325,7 @@ def test_a_second_run_keeps_every_secret_and_adds_its_redirect_uris(deployment: 
     assert not deployment.calls_to("ad", "app", "create")
     assert not deployment.calls_to("ad", "app", "credential", "reset")
     assert not deployment.calls_to("functionapp", "config", "appsettings", "set")
+    assert not references_refreshed(deployment), "the webhook keys were there already"
     uris = (deployment.state / "redirect_uris").read_text().split()
     assert sorted(uris) == sorted(
         {local, OUTPUTS["AUTH_CALLBACK_URL"], OUTPUTS["ADMIN_CONSENT_CALLBACK_URL"]}

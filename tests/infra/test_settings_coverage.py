@@ -46,6 +46,8 @@ AZURE_VALUES = {
     "RECONNECT_INTERVAL_MONTHS": "9",
     "RECONNECT_WARNING_DAYS": "30",
     "MAINTENANCE_SCHEDULE": "0 */10 * * * *",
+    # A Key Vault reference in the templates; the platform gives the app the secret's value.
+    "WEBHOOK_CLIENT_STATE_KEYS": "w20260101:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
 }
 # Read by libraries rather than shared/settings.py: azure-identity's DefaultAzureCredential; the
 # managed identity endpoint the Functions platform sets (IDENTITY_ENDPOINT, IDENTITY_HEADER) is

@@ -71,3 +71,23 @@ def test_ranges_stay_inside_one_partition_in_key_order(table):
     assert [e.row_key for e in table.range("expiry", "2026-02", "2027")] == ["2026-02", "2026-03"]
     assert [e.row_key for e in table.range("expiry", limit=2)] == ["2026-01", "2026-02"]
     assert [e.row_key for e in table.range("it's", "")] == []
+
+
+def test_a_row_the_sdk_cannot_read_back_is_unreadable_but_its_other_properties_are_not(table):
+    from datetime import UTC, datetime
+
+    from shared.storage.entities import UnreadableEntity
+
+    # The SDK writes year 999 as "999-01-01..." and cannot parse that back.
+    table.upsert("p", "r", {"Start": datetime(999, 1, 1, tzinfo=UTC), "Who": "u-1"})
+    with pytest.raises(UnreadableEntity):
+        table.get("p", "r")
+    selected = table.get("p", "r", select=["Who"])
+    assert selected is not None
+    assert (selected.partition_key, selected.row_key, dict(selected.properties)) == (
+        "p",
+        "r",
+        {"Who": "u-1"},
+    )
+    table.delete("p", "r")
+    assert table.get("p", "r") is None

@@ -62,6 +62,14 @@ def test_missing_secrets_are_named_and_no_secret_value_is_shown(azurite, storage
     assert "test-client-secret" not in str(report)
 
 
+def test_a_one_character_host_app_secret_makes_the_app_unhealthy(azurite, storage):
+    environ = app_settings(azurite.connection_string, HOST_APP_TOKEN_SECRET="x")
+    report = check_health(environ).as_dict()
+    assert report["status"] == "unhealthy"
+    (problem,) = report["checks"]["secrets"]["problems"]
+    assert problem.startswith("secret HOST_APP_TOKEN_SECRET is shorter than 32 bytes")
+
+
 def test_broken_settings_stop_the_other_checks_and_are_listed(azurite):
     environ = app_settings(azurite.connection_string, ENTRA_CLIENT_ID="", GRAPH_BASE_URL="ftp://x")
     report = check_health(environ).as_dict()

@@ -18,10 +18,7 @@ def event(world: World, upn: str, subject: str, hour: int, show_as: str = "busy"
 
 @pytest.fixture
 def world() -> World:
-    world = World()
-    world.switch()
-    for person in (ADELE, ALEX):
-        assert world.connect(person) == "connected"
+    world = World.connected(ADELE, ALEX)
     event(world, ADELE.upn, "1:1 prep", 9)
     event(world, ALEX.upn, "Medical appointment", 10)
     event(world, ALEX.upn, "Lunch, happy to move", 12, show_as="free")

@@ -1,10 +1,13 @@
 """A user's connection on the fakes: connect, the reasons a sign-in ends, tokens, reminders."""
 
+import json
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from shared.connections.model import ConnectionStatus, ReconnectReason, add_months
+from shared.connections.sign_ins import COMPLETION_LIFETIME
 from shared.connections.views import status_view
 from shared.errors import (
     ErrorCode,
@@ -13,12 +16,15 @@ from shared.errors import (
     OutlookSwitchedOff,
     OutlookUnavailable,
     ReconnectRequired,
+    SignInNotYours,
     SignInUnavailable,
 )
 from shared.identity import IdentityUnavailable, RefreshRefused
 from shared.schedule import WorkKind
 from shared.storage import names
-from tests.unit.world import ADELE, ALEX, LYNNE, NOW, ORG, World
+from shared.storage.keys import table_key
+from shared.token_cipher import Sealed, TokenCipherError
+from tests.unit.world import ADELE, ALEX, HOST_APP, LYNNE, NOW, ORG, World
 
 WARNING = timedelta(days=30)
 
@@ -65,13 +71,71 @@ def test_while_the_organisation_has_it_off_nobody_connects(world):
     assert status(world)["status"] == "disabled"
 
 
-def test_switching_off_between_the_redirect_and_the_callback_connects_nobody(world):
-    started = world.app.connections.begin_connect(ALEX.caller, None)
+def test_switching_off_between_the_redirect_and_the_completion_connects_nobody(world):
+    back = world.sign_in(ALEX)
     world.switch(allow=False)
-    state = started.url.split("state=")[1]
-    world.identity.signing_in = ALEX.upn
-    finished = world.app.connections.complete_connect({"state": state, "code": "c"})
+    finished = world.app.connections.complete_connect(ALEX.caller, back["outlookCompletion"])
     assert (finished.outcome, finished.connected) == ("disabled", None)
+
+
+# --- the sign-in is bound to the user who started it ----------------------------------------
+
+
+def test_someone_who_opens_another_users_sign_in_link_links_nothing_to_them(world):
+    back = world.sign_in(ALEX, as_upn=LYNNE.upn)  # Alex's link, Lynne's browser and account
+
+    with pytest.raises(SignInNotYours):  # Lynne's host-app page completes with her token
+        world.app.lifecycle.complete_connect(LYNNE.caller, back["outlookCompletion"])
+
+    with pytest.raises(InvalidRequest) as spent:  # and the code is spent for Alex too
+        world.app.lifecycle.complete_connect(ALEX.caller, back["outlookCompletion"])
+    assert spent.value.code is ErrorCode.INVALID_STATE
+    assert status(world) == {"status": "not_connected"}
+    assert status(world, LYNNE) == {"status": "not_connected"}
+    assert world.graph.subscriptions == {}, "nobody's mailbox is watched"
+    assert world.identity.redeemed == 0, "Lynne's sign-in was never redeemed"
+
+
+def test_the_same_user_id_in_another_organisation_cannot_complete(world):
+    back = world.sign_in(ALEX)
+    elsewhere = replace(ALEX.caller, org_id="org-elsewhere")
+    with pytest.raises(SignInNotYours):
+        world.app.lifecycle.complete_connect(elsewhere, back["outlookCompletion"])
+    assert status(world) == {"status": "not_connected"}
+
+
+def test_completing_shows_the_microsoft_account_that_signed_in(world):
+    back = world.sign_in(ALEX)
+    finished = world.app.lifecycle.complete_connect(ALEX.caller, back["outlookCompletion"])
+    assert finished.outcome == "connected"
+    assert finished.signed_in_as is not None
+    assert finished.signed_in_as.user_principal_name == ALEX.upn
+
+
+def test_the_callback_redeems_nothing_and_the_code_is_not_the_state(world):
+    back = world.sign_in(ALEX)
+    assert world.identity.redeemed == 0
+    assert set(back) == {"outlookCompletion"}
+    with pytest.raises(InvalidRequest):  # a completion code is no state for the callback
+        world.app.connections.sign_in_returned({"state": back["outlookCompletion"], "code": "c"})
+    assert world.app.lifecycle.complete_connect(ALEX.caller, back["outlookCompletion"]).outcome == (
+        "connected"
+    )
+
+
+def test_a_completion_that_comes_too_late_connects_nobody(world):
+    back = world.sign_in(ALEX)
+    world.clock.advance(COMPLETION_LIFETIME)
+    finished = world.app.lifecycle.complete_connect(ALEX.caller, back["outlookCompletion"])
+    assert (finished.outcome, world.identity.redeemed) == ("sign_in_expired", 0)
+    assert status(world) == {"status": "not_connected"}
+
+
+@pytest.mark.parametrize("code", [None, 42, "", "x" * 5000, "unknown"])
+def test_a_completion_code_that_is_not_one_is_refused(world, code):
+    with pytest.raises(InvalidRequest) as refused:
+        world.app.lifecycle.complete_connect(ALEX.caller, code)
+    assert refused.value.code is ErrorCode.INVALID_STATE
 
 
 @pytest.mark.parametrize(
@@ -113,12 +177,17 @@ def test_a_sign_in_comes_back_once_and_only_while_fresh(world):
     world.identity.signing_in = ALEX.upn
     world.clock.advance(timedelta(minutes=11))
 
-    late = world.app.connections.complete_connect({"state": state, "code": "c"})
+    late = world.app.connections.sign_in_returned({"state": state, "code": "c"})
 
-    assert late.outcome == "sign_in_expired"
+    assert late == f"{HOST_APP}/?outlook=sign_in_expired"
     with pytest.raises(InvalidRequest) as again:
-        world.app.connections.complete_connect({"state": state, "code": "c"})
+        world.app.connections.sign_in_returned({"state": state, "code": "c"})
     assert again.value.code is ErrorCode.INVALID_STATE
+
+
+def test_a_huge_error_description_is_read_for_its_codes_only(world):
+    answer = {"error": "invalid_request", "error_description": "AADSTS" + "9" * 5000}
+    assert world.connect(ALEX, **answer) == "sign_in_failed"
 
 
 def test_the_way_back_is_only_ever_to_the_host_app(world):
@@ -127,14 +196,9 @@ def test_the_way_back_is_only_ever_to_the_host_app(world):
     assert refused.value.code is ErrorCode.RETURN_URL_NOT_ALLOWED
 
 
-def test_microsoft_unreachable_at_the_callback_says_try_again_later(world):
-    started = world.app.connections.begin_connect(ALEX.caller, None)
-    world.identity.signing_in = ALEX.upn
+def test_microsoft_unreachable_at_completion_says_try_again_later(world):
     world.graph.fail("GET", "me", 503, times=3)
-    finished = world.app.connections.complete_connect(
-        {"state": started.url.split("state=")[1], "code": "c"}
-    )
-    assert finished.outcome == "temporarily_unavailable"
+    assert world.connect(ALEX) == "temporarily_unavailable"
 
 
 # --- using the connection -------------------------------------------------------------------------
@@ -268,3 +332,31 @@ def test_disconnecting_stops_watching_first_and_keeps_the_conversations(world):
     assert world.app.conversations.get(ADELE.caller, conversation.id).id == conversation.id
     warn = world.app.schedule.due(WorkKind.WARN_RECONNECT, add_months(NOW, 12), 10)
     assert warn == []
+
+
+# --- what a sealed token cache is bound to ----------------------------------------------------
+
+
+def test_a_cache_sealed_to_the_old_ambiguous_binding_is_read_and_sealed_anew(world):
+    world.connect(ALEX)
+    table = world.tables.table(names.CONNECTIONS_TABLE)
+    (row,) = table.rows()
+    cipher = world.app.cipher
+    old = cipher.seal(json.dumps({"upn": ALEX.upn}).encode(), f"connection/{ORG}/{ALEX.user_id}")
+    table.plant(row.partition_key, row.row_key,
+                {**row.properties, "TokenKeyId": old.key_id, "TokenCache": old.blob})  # fmt: skip
+
+    world.app.connections.graph_for(ORG, ALEX.user_id)  # reads it, and seals it anew
+
+    (row,) = table.rows()
+    resealed = Sealed(row.properties["TokenKeyId"], bytes(row.properties["TokenCache"]))
+    binding = "connection:" + table_key(ORG, ALEX.user_id)
+    assert json.loads(cipher.open(resealed, binding)) == {"upn": ALEX.upn}
+
+
+def test_a_cache_of_one_pair_of_ids_never_opens_for_another_that_joins_the_same():
+    world = World()
+    cipher = world.app.cipher
+    sealed = cipher.seal(b"cache", "connection:" + table_key("a/b", "c"))
+    with pytest.raises(TokenCipherError):
+        cipher.open(sealed, "connection:" + table_key("a", "b/c"))

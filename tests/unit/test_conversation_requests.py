@@ -4,7 +4,7 @@ import pytest
 
 from shared.conversations.model import LocationKind
 from shared.conversations.recurrence import occurrences
-from shared.conversations.requests import parse_change, parse_new_conversation
+from shared.conversations.requests import parse_change, parse_new_conversation, parse_window_query
 from shared.conversations.time_zones import graph_date_time, parse_graph_date_time
 from shared.errors import InvalidRequest
 
@@ -161,3 +161,66 @@ def test_outlook_gets_windows_zone_names_and_local_wall_clock_times():
         parse_graph_date_time({"dateTime": "2026-07-06T08:00:00.0000000", "timeZone": "UTC"})
         == moment
     )
+
+
+# --- nothing is stored that cannot be read again (issue 13, finding 2) ------------------------
+
+
+def at(start: str, end: str, zone: str = "UTC") -> dict:
+    return {"start": start, "end": end, "timeZone": zone}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        at("0999-06-01T09:00:00", "0999-06-01T10:00:00"),  # the SDK writes "999-06-01..."
+        at("1899-12-31T09:00:00", "1899-12-31T10:00:00"),
+        at("1900-01-02T09:00:00+14:00", "1900-01-02T10:00:00+14:00"),  # UTC: Jan 1
+        at("9999-12-30T20:00:00", "9999-12-30T21:00:00", "America/New_York"),  # UTC: the 31st
+        at("9999-12-31T09:00:00", "9999-12-31T10:00:00"),
+        {**at("2026-12-07T09:00:00", "2026-12-07T10:00:00"), **recurring(
+            span={"type": "endDate", "endDate": "0999-01-01"})},
+        {**at("2026-12-07T09:00:00", "2026-12-07T10:00:00"), **recurring(
+            span={"type": "endDate", "endDate": "9999-12-31"})},
+        recurring(pattern={"type": "weekly", "daysOfWeek": ["monday"], "firstDayOfWeek": "funday"}),
+        recurring(pattern={"type": "absoluteMonthly", "dayOfMonth": 32}),
+        recurring(pattern={"type": "absoluteMonthly", "dayOfMonth": 0}),
+        recurring(pattern={"type": "absoluteYearly", "dayOfMonth": 30, "month": 2}),
+        recurring(pattern={"type": "absoluteYearly", "dayOfMonth": 31, "month": 4}),
+        recurring(pattern={"type": "relativeYearly", "daysOfWeek": ["monday"], "month": 0}),
+        recurring(pattern={"type": "relativeMonthly", "daysOfWeek": ["monday"], "index": "fifth"}),
+        recurring(pattern={"type": "daily", "interval": 0}),
+        recurring(pattern={"type": "daily", "interval": 100}),
+        recurring(span={"type": "numbered", "numberOfOccurrences": 0}),
+        recurring(span={"type": "numbered", "numberOfOccurrences": 1000}),
+        recurring(span={"type": "endDate", "endDate": "2026-12-06"}),  # before the start
+        recurring(span={"type": "sometimes"}),
+    ],
+)  # fmt: skip
+def test_what_could_not_be_read_back_or_sent_to_graph_is_refused(change):
+    with pytest.raises(InvalidRequest) as raised:
+        parse_new_conversation({**BASE, **change})
+    assert raised.value.code in ("invalid_time", "invalid_recurrence")
+
+
+def test_the_first_and_last_day_of_the_range_are_taken_in_utc():
+    early = parse_new_conversation({**BASE, **at("1900-01-02T00:00:00", "1900-01-02T01:00:00")})
+    late = parse_new_conversation({**BASE, **at("9999-12-29T22:00:00", "9999-12-29T23:00:00")})
+    assert early.window.start.year == 1900
+    assert late.window.end == datetime(9999, 12, 29, 23, 0, tzinfo=UTC)
+    february = recurring(pattern={"type": "absoluteYearly", "dayOfMonth": 29, "month": 2})
+    assert parse_new_conversation({**BASE, **february}).recurrence is not None  # leap years
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        {"start": "0001-01-01T00:00:00", "end": "0001-01-02T00:00:00", "timeZone": "Asia/Tokyo"},
+        {"start": "9999-12-30T00:00:00", "end": "9999-12-31T00:00:00"},
+        {"start": "9999-12-30T00:00:00", "end": "9999-12-31T00:00:00", "timeZone": "Etc/GMT+12"},
+    ],
+)
+def test_a_window_outside_the_range_is_refused_as_a_window(window):
+    with pytest.raises(InvalidRequest) as raised:
+        parse_window_query(window, max_days=366)
+    assert raised.value.code == "invalid_window"

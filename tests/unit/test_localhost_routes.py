@@ -74,3 +74,11 @@ def test_host_json_defaults_apply_when_absent(tmp_path):
     assert config.route_prefix == "api"
     assert config.queues.max_dequeue_count == 5
     assert config.queues.max_polling_interval == timedelta(minutes=1)
+
+
+def test_request_telemetry_never_records_query_strings():
+    """docs/deploy.md, Security notes: Azure's request log keeps URLs without their query."""
+    import json
+
+    settings = json.loads((Path(__file__).parents[2] / "host.json").read_text())
+    assert settings["logging"]["applicationInsights"]["enableQueryStringTracing"] is False

@@ -145,3 +145,20 @@ def _absolute(schema):
     if isinstance(schema, list):
         return [_absolute(v) for v in schema]
     return schema
+
+
+def test_the_description_states_every_limit_a_caller_can_meet():
+    from shared import limits
+
+    description = openapi_document()["info"]["description"]
+    stated = {
+        "MAX_BODY_BYTES", "MAX_JSON_DEPTH", "MAX_WEBHOOK_BODY_BYTES",
+        "MAX_NOTIFICATIONS_PER_POST", "MAX_HOST_ID", "MAX_TITLE", "MAX_LOCATION",
+        "MAX_RECORD_TEXT", "MAX_NAME", "MAX_EMAIL", "MAX_ZONE_NAME", "MAX_ATTENDEES",
+        "MAX_ATTENDEES_QUERY", "MAX_IDEMPOTENCY_KEY", "MAX_RETURN_URL", "MAX_ID",
+        "MAX_LIST_DAYS", "MAX_AVAILABILITY_DAYS",
+    }  # fmt: skip
+    for name in sorted(stated):
+        assert str(getattr(limits, name)) in description, name
+    for moment in (limits.EARLIEST.date(), limits.LATEST.date(), limits.LATEST_DATE):
+        assert moment.isoformat() in description

@@ -1,12 +1,21 @@
 """An organisation's switches and admin consent, on the fakes."""
 
+from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from shared.connections.model import ReconnectReason
-from shared.errors import AdminOnly, ErrorCode, InvalidRequest, ReconnectRequired, StaleVersion
+from shared.connections.sign_ins import COMPLETION_LIFETIME
+from shared.errors import (
+    AdminOnly,
+    ErrorCode,
+    InvalidRequest,
+    ReconnectRequired,
+    SignInNotYours,
+    StaleVersion,
+)
 from shared.identity import RefreshRefused
 from shared.organisations.model import Switches
 from shared.organisations.views import settings_view
@@ -94,11 +103,19 @@ def test_switching_when_nothing_was_off_resumes_nothing():
     assert world.timer()[WorkKind.RESUME_ORGANISATION] == {}
 
 
-def consent(world: World, **answer: str) -> str:
+def consent_answer(world: World, **answer: str) -> dict[str, str]:
+    """Adele asks for consent; the query the browser brings back after Microsoft's `answer`."""
     started = world.app.organisations.consent_link(ADELE.caller, None)
     state = dict(parse_qsl(urlsplit(started.url).query))["state"]
-    back = world.app.organisations.complete_consent({"state": state, **answer})
-    return dict(parse_qsl(urlsplit(back).query))["adminConsent"]
+    back = world.app.organisations.consent_returned({"state": state, **answer})
+    return dict(parse_qsl(urlsplit(back).query))
+
+
+def consent(world: World, **answer: str) -> str:
+    """Adele asks for consent and completes the answer: the outcome."""
+    back = consent_answer(world, **answer)
+    code = back["adminConsentCompletion"]
+    return world.app.organisations.complete_consent(ADELE.caller, code).outcome
 
 
 def test_admin_consent_is_recorded_granted_or_declined():
@@ -129,3 +146,48 @@ def test_the_consent_link_is_for_the_organisations_own_tenant():
     started = world.app.organisations.consent_link(ADELE.caller, None)
     assert started.url.startswith("https://login.test/contoso.example/v2.0/adminconsent")
     assert ORG not in started.url
+
+
+def test_a_consent_answer_is_recorded_only_when_the_admin_who_asked_completes_it():
+    world = World()
+    back = consent_answer(world, admin_consent="True", tenant="t-other")
+    assert world.app.organisations.settings(ADELE.caller).settings.consent.status == (
+        "not_requested"
+    ), "the callback alone records nothing"
+    other_admin = replace(ALEX.caller, roles=frozenset({"admin"}))
+    with pytest.raises(SignInNotYours):
+        world.app.organisations.complete_consent(other_admin, back["adminConsentCompletion"])
+    with pytest.raises(InvalidRequest):  # spent
+        world.app.organisations.complete_consent(ADELE.caller, back["adminConsentCompletion"])
+    assert world.app.organisations.settings(ADELE.caller).settings.consent.status == (
+        "not_requested"
+    )
+
+
+def test_another_organisations_admin_cannot_complete_a_consent_answer():
+    world = World()
+    back = consent_answer(world, admin_consent="True", tenant="t-1")
+    elsewhere = replace(ADELE.caller, org_id="org-elsewhere")
+    with pytest.raises(SignInNotYours):
+        world.app.organisations.complete_consent(elsewhere, back["adminConsentCompletion"])
+    assert world.app.organisations.settings(elsewhere).settings.consent.status == "not_requested"
+
+
+def test_a_consent_answer_never_sets_the_organisations_tenant():
+    world = World()
+    assert consent(world, admin_consent="True", tenant="t-fabrikam") == "granted"
+    settings = world.app.organisations.settings(ADELE.caller).settings
+    assert (settings.tenant_id, settings.consent.tenant_id) == (None, "t-fabrikam")
+
+
+def test_a_consent_completed_too_late_is_not_recorded():
+    world = World()
+    back = consent_answer(world, admin_consent="True", tenant="t-1")
+    world.clock.advance(COMPLETION_LIFETIME)
+    completed = world.app.organisations.complete_consent(
+        ADELE.caller, back["adminConsentCompletion"]
+    )
+    assert completed.outcome == "expired"
+    assert world.app.organisations.settings(ADELE.caller).settings.consent.status == (
+        "not_requested"
+    )

@@ -157,3 +157,18 @@ def test_a_newer_state_with_no_change_is_remembered_but_reports_nothing():
     assert edit.changes == ()
     assert edit.seen.change_key == "ck2"
     assert edit.seen.last_modified == datetime(2026, 12, 2, 10, 0, 0, 123456, tzinfo=UTC)
+
+
+def test_a_move_in_outlook_to_a_time_the_app_cannot_keep_is_not_taken():
+    far = event(
+        start={"dateTime": "9999-12-31T20:00:00.0000000", "timeZone": "UTC"},
+        end={"dateTime": "9999-12-31T21:00:00.0000000", "timeZone": "UTC"},
+        location={"displayName": "Room 2"},
+        lastModifiedDateTime="2026-12-02T08:00:00Z",
+    )
+    applied = Applied(CONVERSATION, far)
+    assert not [c for c in applied.changes if isinstance(c, Moved)]
+    assert (applied.conversation.start, applied.conversation.location.text) == (
+        CONVERSATION.start,
+        "Room 2",
+    )

@@ -62,13 +62,27 @@ def test_key_vault_secrets_are_cached_then_reread_after_the_ttl():
 
 
 def test_key_vault_values_lose_the_trailing_newline_of_a_hand_set_secret():
-    vault = _VaultDouble({"host-app-token-secret": "s3cret\n"})
+    vault = _VaultDouble({"entra-client-secret": "s3cret\n"})
     assert (
         KeyVaultSecrets("https://kv.vault.azure.net", client=vault).get(
-            SecretName.HOST_APP_TOKEN_SECRET
+            SecretName.ENTRA_CLIENT_SECRET
         )
         == "s3cret"
     )
+
+
+@pytest.mark.parametrize("value", ["x", "a" * 31, "\u00e9" * 15])
+def test_a_host_app_signing_secret_shorter_than_32_bytes_is_refused_wherever_it_is(value):
+    vault = _VaultDouble({"host-app-token-secret": value})
+    for secrets in (
+        EnvironmentSecrets({"HOST_APP_TOKEN_SECRET": value}),
+        KeyVaultSecrets("https://kv.vault.azure.net", client=vault),
+    ):
+        with pytest.raises(SecretUnavailable, match="shorter than 32 bytes") as raised:
+            secrets.get(SecretName.HOST_APP_TOKEN_SECRET)
+        assert value not in str(raised.value)
+    enough = EnvironmentSecrets({"HOST_APP_TOKEN_SECRET": "\u00e9" * 16})  # 32 bytes of UTF-8
+    assert enough.get(SecretName.HOST_APP_TOKEN_SECRET) == "\u00e9" * 16
 
 
 def test_key_vault_failures_name_the_secret_but_never_a_value():

@@ -14,6 +14,8 @@ VALID = {
     "HOST_APP_ORIGINS": "https://app.example.com, http://localhost:3000",
     "HOST_APP_TOKEN_ISSUER": "https://app.example.com",
     "HOST_APP_TOKEN_AUDIENCE": "calendar-sync",
+    "WEBHOOK_CLIENT_STATE_KEYS": "w2:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=,"
+    "w1:dGVzdC13ZWJob29rLWNsaWVudC1zdGF0ZS1rZXktMzI=",
 }
 
 
@@ -42,6 +44,7 @@ def test_every_missing_setting_is_named_in_one_error():
         "HOST_APP_ORIGINS",
         "HOST_APP_TOKEN_ISSUER",
         "HOST_APP_TOKEN_AUDIENCE",
+        "WEBHOOK_CLIENT_STATE_KEYS",
     ):
         assert any(p.startswith(name) for p in problems), name
     assert "- ENTRA_CLIENT_ID is missing" in str(SettingsError(problems))
@@ -154,3 +157,27 @@ def test_managed_identity_mode_names_the_identity_it_needs_and_unknown_modes_are
     assert problems_for({**VALID, "ENTRA_CLIENT_CREDENTIAL": "certificate"}) == [
         "ENTRA_CLIENT_CREDENTIAL must be one of secret, managed_identity, got 'certificate'"
     ]
+
+
+def test_the_webhook_keys_are_listed_first_one_signing():
+    keys = load_settings(VALID).webhook_client_state_keys
+    assert [kid for kid, _ in keys] == ["w2", "w1"]
+    assert all(len(key) == 32 for _, key in keys)
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("w1", "expected kid:base64key"),
+        ("w1:c2hvcnQ=", "must be 32 bytes, got 5"),
+        (
+            "w1:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=,w1:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
+            "listed twice",
+        ),
+    ],
+)
+def test_webhook_keys_that_cannot_sign_are_named_without_their_value(value, says):
+    (problem,) = problems_for({**VALID, "WEBHOOK_CLIENT_STATE_KEYS": value})
+    assert problem.startswith("WEBHOOK_CLIENT_STATE_KEYS must be kid:base64")
+    assert says in problem
+    assert "MDEy" not in problem

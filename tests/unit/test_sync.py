@@ -1,21 +1,25 @@
 """Two-way sync on the fakes: webhooks accepted without secrets, Outlook edits applied once."""
 
+import base64
 import json
 from dataclasses import replace
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 
 from shared.conversations.model import Conversation, RecordKind
 from shared.conversations.requests import parse_new_conversation
-from shared.errors import ErrorCode, InvalidRequest, UnreadableMessage
+from shared.errors import ErrorCode, InvalidRequest, TooLarge, UnreadableMessage
 from shared.identity import IdentityUnavailable
 from shared.schedule import WorkKind
 from shared.storage import names
+from shared.sync.client_state import client_state_hash
 from shared.sync.notifications import NotificationKind, SyncMessage
 from shared.sync.service import LEASE
-from tests.fakes import ProcessDied
-from tests.unit.world import ADELE, ALEX, LYNNE, ORG, Person, World
+from shared.sync.subscriptions import LIFETIME, RENEW_BEFORE
+from tests.fakes import FakeTables, ProcessDied
+from tests.unit.world import ADELE, ALEX, LYNNE, ORG, SETTINGS, Person, World
 
 BODY = {
     "type": "check_in",
@@ -58,34 +62,140 @@ def reread(world: World, conversation: Conversation) -> Conversation:
 
 
 def notification_body(world: World, **item: str) -> bytes:
-    (subscription,) = world.graph.subscriptions.values()
+    subscription = next(iter(world.graph.subscriptions.values()))  # the first made
     base = {"subscriptionId": subscription["id"], "clientState": subscription["clientState"]}
     return json.dumps({"value": [base | {"changeType": "updated"} | item]}).encode()
 
 
-def test_the_webhook_queues_what_comes_from_our_subscriptions_and_reads_no_secret():
+def test_the_webhook_queues_what_comes_from_our_subscriptions_with_no_storage_or_secret():
     connected = World()
     connected.switch()
     connected.connect(ADELE)
     (subscription,) = connected.graph.subscriptions.values()
-    cold = World(tables=connected.tables)  # another instance: nothing built yet
-    cold.secrets.values.clear()  # and no secret readable
+    assert subscription["clientState"].startswith("v1.w1."), "signed with the first key"
+    cold = World(tables=FakeTables())  # another instance: nothing built, no storage, no secret
+    cold.secrets.values.clear()
 
     messages = cold.app.webhooks.accept(notification_body(connected), NotificationKind.CHANGE)
 
     (message,) = [SyncMessage.parse(m) for m in messages]
-    assert (message.org_id, message.user_id) == (ORG, ADELE.user_id)
     assert message.subscription_id == subscription["id"]
+    assert all(table.reads == 0 for table in cold.tables.tables.values())
     assert cold.secrets.read == []
     assert "identity" not in vars(cold.app), "no MSAL client was built"
+    # The worker, with storage, finds the mailbox and reads it.
+    (text,) = messages
+    assert connected.app.sync_worker.process(text) == "applied 0 in 1 round(s)"
+
+
+def test_a_clientstate_we_did_not_sign_costs_no_storage_read(world):
+    reads = subscription_reads(world)
+    forged = ["v1.w1.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA", "v1.nokey.a.b", "v1.", "v1.w1"]
+    for client_state in forged:
+        body = notification_body(world, clientState=client_state, subscriptionId=str(uuid4()))
+        assert world.app.webhooks.accept(body, NotificationKind.CHANGE) == []
+    assert subscription_reads(world) == reads
+
+
+def test_a_post_of_a_thousand_strangers_costs_at_most_ten_storage_reads(world):
+    reads = subscription_reads(world)
+    legacy_looking = [
+        {"subscriptionId": str(uuid4()), "clientState": uuid4().hex * 2, "changeType": "updated"}
+        for _ in range(1000)
+    ]
+    body = json.dumps({"value": legacy_looking}).encode()
+    assert world.app.webhooks.accept(body, NotificationKind.CHANGE) == []
+    assert subscription_reads(world) - reads <= 10
+
+
+def test_more_notifications_than_one_post_carries_are_refused_unread(world):
+    reads = subscription_reads(world)
+    items = [{"subscriptionId": str(uuid4()), "clientState": "x"} for _ in range(10_000)]
+    with pytest.raises(TooLarge):
+        world.app.webhooks.accept(json.dumps({"value": items}).encode(), NotificationKind.CHANGE)
+    with pytest.raises(TooLarge):
+        world.app.webhooks.accept(b" " * (1024 * 1024 + 1), NotificationKind.CHANGE)
+    assert subscription_reads(world) == reads
+
+
+def test_our_signed_clientstate_under_another_subscriptions_id_is_dropped_by_the_worker(world):
+    world.connect(LYNNE)
+    adele, lynne = world.graph.subscriptions.values()
+    swapped = notification_body(world, subscriptionId=lynne["id"], clientState=adele["clientState"])
+    (text,) = world.app.webhooks.accept(swapped, NotificationKind.CHANGE)
+    assert world.app.sync_worker.process(text).startswith("dropped")
 
 
 def test_notifications_with_an_unknown_subscription_or_a_wrong_client_state_are_dropped(world):
     accept = world.app.webhooks.accept
     assert accept(notification_body(world, clientState="guess"), NotificationKind.CHANGE) == []
     unknown = notification_body(world, subscriptionId="someone-elses")
-    assert accept(unknown, NotificationKind.CHANGE) == []
+    (text,) = accept(unknown, NotificationKind.CHANGE)  # signed: the worker looks it up
+    assert world.app.sync_worker.process(text).startswith("dropped")
     assert len(accept(notification_body(world), NotificationKind.LIFECYCLE)) == 1
+
+
+# --- subscriptions made before clientStates were signed, and key rotation ----------------------
+
+
+def make_legacy(world: World) -> str:
+    """Turn Adele's subscription into one from before signing: a random clientState, its hash."""
+    (subscription,) = world.graph.subscriptions.values()
+    secret = uuid4().hex + uuid4().hex
+    subscription["clientState"] = secret
+    stored = world.app.subscriptions.get(subscription["id"])
+    assert stored is not None
+    legacy = replace(stored, client_state_hash=client_state_hash(secret), client_state_key_id=None)
+    world.app.subscriptions.put(legacy)
+    return str(subscription["id"])
+
+
+def test_a_subscription_from_before_signing_is_still_heard(world):
+    make_legacy(world)
+    cold = World(tables=world.tables)
+    (text,) = cold.app.webhooks.accept(notification_body(world), NotificationKind.CHANGE)
+    assert SyncMessage.parse(text).org_id == ORG
+    assert cold.app.webhooks.accept(notification_body(world, clientState="x" * 64),
+                                    NotificationKind.CHANGE) == []  # fmt: skip
+
+
+def test_renewing_a_subscription_from_before_signing_replaces_it_with_a_signed_one(world):
+    old_id = make_legacy(world)
+    world.clock.advance(LIFETIME - RENEW_BEFORE)
+
+    assert world.timer()[WorkKind.RENEW_SUBSCRIPTION] == {"re-signed": 1}
+
+    (new,) = world.graph.subscriptions.values()
+    assert new["id"] != old_id, "the old one is deleted in Graph"
+    assert new["clientState"].startswith("v1.w1.")
+    assert world.app.subscriptions.get(old_id) is None
+    assert len(world.app.webhooks.accept(notification_body(world), NotificationKind.CHANGE)) == 1
+    assert world.timer()[WorkKind.RENEW_SUBSCRIPTION] == {}, "the new one renews later"
+
+
+def test_a_new_webhook_key_signs_new_subscriptions_and_old_ones_are_re_signed_at_renewal(world):
+    old_body = notification_body(world)
+    new_key = "w2:" + base64.b64encode(b"a-brand-new-key-for-webhooks-32b").decode()
+    rotated = World(
+        now=world.clock.now,
+        tables=world.tables,
+        graph=world.graph,
+        settings={
+            "WEBHOOK_CLIENT_STATE_KEYS": f"{new_key},{SETTINGS['WEBHOOK_CLIENT_STATE_KEYS']}"
+        },
+    )
+    assert len(rotated.app.webhooks.accept(old_body, NotificationKind.CHANGE)) == 1, "still heard"
+    rotated.clock.advance(LIFETIME - RENEW_BEFORE)
+    world.clock.now = rotated.clock.now
+
+    assert rotated.timer()[WorkKind.RENEW_SUBSCRIPTION] == {"re-signed": 1}
+
+    (new,) = world.graph.subscriptions.values()
+    assert new["clientState"].startswith("v1.w2.")
+
+
+def subscription_reads(world: World) -> int:
+    return world.tables.table(names.SUBSCRIPTIONS_TABLE).reads
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ SETTINGS = {
     "HOST_APP_ORIGINS": HOST_APP,
     "HOST_APP_TOKEN_ISSUER": "https://people.test",
     "HOST_APP_TOKEN_AUDIENCE": "calendar-sync",
+    "WEBHOOK_CLIENT_STATE_KEYS": "w1:dGVzdC13ZWJob29rLWNsaWVudC1zdGF0ZS1rZXktMzI=",
 }
 SECRETS = {
     SecretName.ENTRA_CLIENT_SECRET: "client-secret",
@@ -45,17 +46,25 @@ LYNNE = Person("u-lynne", "lynne@contoso.test", "Lynne Robbins")
 
 
 class World:
-    def __init__(self, now: datetime = NOW, tables: FakeTables | None = None) -> None:
-        """`tables`: another World's, for a second instance of the app over the same storage."""
+    def __init__(
+        self,
+        now: datetime = NOW,
+        tables: FakeTables | None = None,
+        graph: FakeGraph | None = None,
+        settings: dict[str, str] | None = None,
+    ) -> None:
+        """`tables` and `graph`: another World's, for a second instance of the app over the
+        same storage and Microsoft; `settings`: changed app settings."""
         self.clock = Clock(now)
         self.tables = tables or FakeTables()
-        self.graph = FakeGraph(self.clock)
+        self.graph = graph or FakeGraph(self.clock)
         self.identity = FakeIdentity(self.graph)
         self.secrets = FakeSecrets(dict(SECRETS))
-        for person in (ADELE, ALEX, LYNNE):
-            self.graph.add_person(person.upn, person.name)
+        if graph is None:
+            for person in (ADELE, ALEX, LYNNE):
+                self.graph.add_person(person.upn, person.name)
         self.app = AppServices(
-            load_settings(SETTINGS),
+            load_settings({**SETTINGS, **(settings or {})}),
             self.secrets,
             clock=self.clock,
             sleep=lambda seconds: self.clock.advance(timedelta(seconds=seconds)),
@@ -64,17 +73,37 @@ class World:
             identity=self.identity,
         )
 
+    @classmethod
+    def connected(cls, *people: Person) -> World:
+        """An organisation with Outlook on, and these people's calendars connected."""
+        world = cls()
+        world.switch()
+        for person in people:
+            assert world.connect(person) == "connected"
+        return world
+
     def switch(self, *, allow: bool = True, sync: bool = True, tenant: str | None = None) -> None:
         switches = Switches(allow_outlook=allow, sync_conversations=sync, tenant_id=tenant)
         self.app.lifecycle.replace_settings(ADELE.caller, switches, None)
 
     def connect(self, person: Person, *, as_upn: str | None = None, **answer: str) -> str:
-        """Sign in as `as_upn` (the person's own account by default); the outcome."""
+        """Sign in as `as_upn` (the person's own account by default), and complete as the
+        person did: the outcome."""
+        back = self.sign_in(person, as_upn=as_upn, **answer)
+        if "outlook" in back:  # the sign-in ended at Microsoft
+            return back["outlook"]
+        return self.app.lifecycle.complete_connect(person.caller, back["outlookCompletion"]).outcome
+
+    def sign_in(
+        self, person: Person, *, as_upn: str | None = None, **answer: str
+    ) -> dict[str, str]:
+        """`person` starts connecting, `as_upn` signs in at Microsoft: the query the browser
+        brings back to the host app's page."""
         started = self.app.connections.begin_connect(person.caller, None)
         state = dict(parse_qsl(urlsplit(started.url).query))["state"]
         self.identity.signing_in = as_upn or person.upn
-        back = self.app.lifecycle.complete_connect({"state": state, "code": "c", **answer})
-        return dict(parse_qsl(urlsplit(back).query))["outlook"]
+        back = self.app.connections.sign_in_returned({"state": state, "code": "c", **answer})
+        return dict(parse_qsl(urlsplit(back).query))
 
     def timer(self) -> dict[str, dict[str, int]]:
         return self.app.maintenance.run()

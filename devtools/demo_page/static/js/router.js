@@ -1,8 +1,10 @@
 // One page, several views: the path says which; links with data-view stay in the page.
 
+import { api, problemText } from "./api.js";
 import { conversationsView, detailView } from "./conversations.js";
 import { h, main, notice } from "./dom.js";
 import { scheduleView } from "./schedule.js";
+import { renderBanners } from "./session.js";
 import { adminView, settingsView } from "./settings.js";
 import { state } from "./state.js";
 
@@ -47,8 +49,36 @@ export async function render() {
     return;
   }
   const [found, view] = match;
+  const completed = await completeSignIn(new URLSearchParams(location.search));
   await view(...found.slice(1));
-  showOutcome();
+  showOutcome(completed);
+}
+
+// Back from Microsoft with a one-time code: the app linked nothing yet. This page completes the
+// sign-in with its own person's token; the app refuses anyone but the person who started it.
+async function completeSignIn(query) {
+  const connectCode = query.get("outlookCompletion");
+  const consentCode = query.get("adminConsentCompletion");
+  if (!connectCode && !consentCode) return null;
+  history.replaceState({}, "", location.pathname); // used once: not left in the address bar
+  try {
+    if (connectCode) {
+      const done = (await api("POST", "/me/calendar/complete", { body: { code: connectCode } })).data;
+      state.status = done.calendar;
+      renderBanners();
+      const [kind, text] = OUTCOMES[done.outcome] || ["bad", done.outcome];
+      const who = done.signedInAs;
+      return [kind, who ? `${text} Microsoft account: ${who.displayName} (${who.userPrincipalName}).` : text];
+    }
+    const done = (await api("POST", "/admin/consent/complete", { body: { code: consentCode } })).data;
+    const [kind, text] = CONSENT_OUTCOMES[done.outcome] || ["bad", done.outcome];
+    const tenant = done.settings.adminConsent.tenantId;
+    return [kind, done.outcome === "granted" && tenant ? `${text} Given in Microsoft tenant ${tenant}.` : text];
+  } catch (error) {
+    return ["bad", error.code === "sign_in_not_yours"
+      ? "That sign-in was started by someone else, so nothing was connected. Connect from your own account."
+      : problemText(error)];
+  }
 }
 
 export function go(path) {
@@ -56,11 +86,11 @@ export function go(path) {
   render().then(() => { const title = main().querySelector("h1"); if (title) title.focus(); });
 }
 
-export function showOutcome() {
+export function showOutcome(completed = null) {
   const query = new URLSearchParams(location.search);
   const outcome = query.get("outlook");
   const consent = query.get("adminConsent");
-  const [kind, text] = (outcome && OUTCOMES[outcome]) || (consent && CONSENT_OUTCOMES[consent]) || [];
+  const [kind, text] = completed || (outcome && OUTCOMES[outcome]) || (consent && CONSENT_OUTCOMES[consent]) || [];
   if (!text) return;
   main().querySelector("h1").after(notice(kind, text));
   history.replaceState({}, "", location.pathname);

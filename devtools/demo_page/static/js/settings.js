@@ -109,7 +109,9 @@ export async function adminView() {
   const consent = view.adminConsent;
   const consentLine = {
     not_requested: "Not requested: each person approves the app when they connect.",
-    granted: `Granted${consent.at ? ` on ${longDate(consent.at)}` : ""}${consent.tenantId ? ` for tenant ${consent.tenantId}` : ""}.`,
+    granted: `Granted${consent.at ? ` on ${longDate(consent.at)}` : ""}${consent.tenantId ? ` in Microsoft tenant ${consent.tenantId}` : ""}.`
+      + (consent.tenantId && view.tenantId && consent.tenantId !== view.tenantId
+        ? " That is not your organisation's tenant above: check who consented." : ""),
     declined: `Declined${consent.error ? ` (${consent.error})` : ""}.`,
   }[consent.status];
   add(root,

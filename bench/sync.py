@@ -1,8 +1,10 @@
-"""Two-way sync figures: time from an Outlook change to the conversation updated (p50/p99), and
-Graph requests for a burst of changes in one mailbox next to the minimum (one delta round).
+"""Two-way sync figures: time from an Outlook change to the conversation updated (p50/p99),
+Graph requests for a burst of changes in one mailbox next to the minimum (one delta round), and
+the time for a move to be applied after a storm of notifications that arrive while the mailbox
+is being read (each its own Outlook edit, several people at once: issue 13, finding 4).
 
 Runs its own stack (Azurite in memory, the emulator, the local host) on free ports.
-Run: .venv/bin/python -m bench.sync [--changes 30] [--burst 100]
+Run: .venv/bin/python -m bench.sync [--changes 30] [--burst 100] [--storm 300]
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 import math
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from devtools.demo_directory import EMPLOYEE_ALEX, MANAGER
@@ -57,6 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--changes", type=int, default=30)
     parser.add_argument("--burst", type=int, default=100)
+    parser.add_argument("--storm", type=int, default=300)
     args = parser.parse_args()
     with LocalStack.throwaway() as stack:
         app = HostApp(stack.host_url, stack.emulator_url, stack.ca_file, stack.environ)
@@ -92,6 +96,27 @@ def main() -> None:
             f"burst of {args.burst} changes in one mailbox: {len(graph)} Graph requests "
             f"({delta_calls} delta reads; minimum 1 delta read)"
         )
+        storm_then_move(app, event_path, conversation["id"], args.storm)
+
+
+def storm_then_move(app: HostApp, event_path: str, conversation_id: str, storm: int) -> None:
+    """Edits of another event by several people at once, each notified while the mailbox is
+    being read, then a move of the conversation's: the seconds until that move is applied."""
+    day = (datetime.now(UTC) + timedelta(days=5)).date()
+    own = app.control("POST", f"mailboxes/{MANAGER.mail}/events", subject="Storm",
+                      start=f"{day}T07:00:00", end=f"{day}T08:00:00")  # fmt: skip
+    own_path = f"mailboxes/{MANAGER.mail}/events/{own['id']}"
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=8) as people:
+        list(people.map(lambda n: app.control("PATCH", own_path, location=f"Storm {n}"),
+                        range(storm)))  # fmt: skip
+    edited = time.perf_counter() - started
+    app.control("PATCH", event_path, location="After the storm")
+    moved = wait_for_location(app, conversation_id, "After the storm")
+    print(
+        f"{storm} Outlook edits in {edited:.1f} s, each notified, then a change of the "
+        f"conversation: applied {moved:.1f} s after it was made"
+    )
 
 
 if __name__ == "__main__":

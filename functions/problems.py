@@ -23,11 +23,13 @@ from shared.errors import (
     NotConfigured,
     OutlookRefused,
     OutlookUnavailable,
+    StorageUnavailable,
     Unauthenticated,
 )
 from shared.graph.errors import GraphError
 from shared.secrets import SecretUnavailable
 from shared.settings import SettingsError
+from shared.storage.entities import storage_outage
 from shared.token_cipher import TokenCipherError
 
 logger = logging.getLogger("functions.problems")
@@ -37,6 +39,8 @@ ANSWER_HEADERS: Final[Mapping[str, str]] = {
     "Cache-Control": "no-store",
     "Access-Control-Expose-Headers": "ETag, Location, Retry-After",
 }
+
+STORAGE_RETRY_AFTER = 10.0  # seconds: an outage of the storage service is usually brief
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ PROBLEMS: Final[Mapping[ErrorCode, Problem]] = {
     ErrorCode.SIGN_IN_UNAVAILABLE: _UNAVAILABLE,
     ErrorCode.OUTLOOK_UNAVAILABLE: _UNAVAILABLE,
     ErrorCode.OUTLOOK_REFUSED: Problem(502, "Bad gateway"),
+    ErrorCode.STORAGE_UNAVAILABLE: _UNAVAILABLE,
     ErrorCode.NOT_CONFIGURED: Problem(503, "Not configured"),
     ErrorCode.INTERNAL_ERROR: Problem(500, "Internal error"),
 }
@@ -112,6 +117,11 @@ def named(failure: Exception) -> AppError:
             )
         case GraphError():
             return OutlookRefused("Microsoft Graph refused the request.")
+        case _ if storage_outage(failure):
+            return StorageUnavailable(
+                "The service's storage is unavailable; nothing was lost, try again shortly.",
+                STORAGE_RETRY_AFTER,
+            )
         case _:
             return InternalError("Something went wrong on our side.")
 
@@ -126,6 +136,8 @@ def problem_response(failure: Exception, where: str) -> func.HttpResponse:
         logger.error("%s: failed", where, exc_info=failure)
     elif error.code is ErrorCode.NOT_CONFIGURED:
         logger.error("%s: %s: %s", where, error.detail, failure)
+    elif error.code is ErrorCode.STORAGE_UNAVAILABLE:
+        logger.error("%s: storage unavailable: %s", where, type(failure).__name__)
     else:
         logger.info("%s: %s %s", where, problem.status, error.code)
     body: dict[str, object] = {
@@ -138,7 +150,7 @@ def problem_response(failure: Exception, where: str) -> func.HttpResponse:
     headers = dict(ANSWER_HEADERS)
     if isinstance(error, Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-    if isinstance(error, OutlookUnavailable) and error.retry_after is not None:
+    if isinstance(error, OutlookUnavailable | StorageUnavailable) and error.retry_after is not None:
         body["retry_after"] = error.retry_after
         headers["Retry-After"] = str(math.ceil(error.retry_after))
     return func.HttpResponse(

@@ -245,6 +245,7 @@ class AppServices:
             mailboxes=self.mailboxes,
             conversations=self.conversations,
             outlook=self.connections,
+            schedule=self.schedule,
             clock=self.clock,
         )
 
@@ -278,6 +279,7 @@ class AppServices:
             connections=self.connections,
             organisations=self.organisations,
             watcher=self.watcher,
+            conversations=self.conversations,
         )
 
     @cached_property

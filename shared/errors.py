@@ -24,6 +24,7 @@ status. The exceptions, and what to catch:
     │   └── SignInUnavailable     the Microsoft identity platform cannot be reached now
     ├── OutlookUnavailable        Microsoft Graph failed for now; `retry_after` if it said
     ├── OutlookRefused            Microsoft Graph refused (its own code goes to the log only)
+    ├── StorageUnavailable        the app's storage cannot be reached now; `retry_after`
     ├── NotConfigured             the app's settings or secrets are not usable
     └── InternalError             anything else: a bug
 
@@ -81,6 +82,7 @@ class ErrorCode(StrEnum):
     SIGN_IN_UNAVAILABLE = "sign_in_unavailable"
     OUTLOOK_UNAVAILABLE = "outlook_unavailable"
     OUTLOOK_REFUSED = "outlook_refused"
+    STORAGE_UNAVAILABLE = "storage_unavailable"  # nothing was lost: try again after Retry-After
     NOT_CONFIGURED = "not_configured"
     INTERNAL_ERROR = "internal_error"
 
@@ -177,6 +179,14 @@ class OutlookUnavailable(AppError):
 
 class OutlookRefused(AppError):
     code = ErrorCode.OUTLOOK_REFUSED
+
+
+class StorageUnavailable(AppError):
+    code = ErrorCode.STORAGE_UNAVAILABLE
+
+    def __init__(self, detail: str, retry_after: float) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class NotConfigured(AppError):

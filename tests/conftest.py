@@ -16,7 +16,12 @@ UNIT_TESTS = TESTS / "unit"
 SERVER_FIXTURES = {"azurite", "emulator", "storage", "local_host", "host_app"}
 # Every test outside tests/unit carries a marker, so that `-m "not integration and not e2e and
 # not infra"` is the unit tests too; a folder's own marker covers files that forget theirs.
-FOLDER_MARKERS = {"emulator": "integration", "integration": "integration", "infra": "infra"}
+FOLDER_MARKERS = {
+    "emulator": "integration",
+    "integration": "integration",
+    "infra": "infra",
+    "faults": "e2e",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

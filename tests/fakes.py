@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -36,6 +36,10 @@ from shared.storage.entities import (
 
 GRAPH = "https://graph.test/v1.0"
 TENANT = "tenant-contoso"
+
+
+class ProcessDied(BaseException):
+    """The host killed mid-operation: nothing after it runs, not even `except Exception`."""
 
 
 class Clock:
@@ -81,12 +85,35 @@ class FakeEntityTable:
         self._rows: dict[str, dict[str, tuple[dict[str, Any], str]]] = {}
         self._versions = 0
         self.reads = 0  # point reads, for tests of what a request costs
+        self._failures: list[tuple[str, Callable[[], None], int]] = []
+
+    def fail(self, method: str, what: Callable[[], None], *, after: int = 0) -> None:
+        """Storage going wrong: the call of `method` (get, create, replace, upsert, delete) that
+        comes after `after` more such calls runs `what` instead (it raises, or writes first)."""
+        self._failures.append((method, what, after))
+
+    def _call(self, method: str) -> None:
+        for index, (name, what, after) in enumerate(self._failures):
+            if name != method:
+                continue
+            if after:
+                self._failures[index] = (name, what, after - 1)
+                return
+            del self._failures[index]
+            what()
+            return
 
     @property
     def name(self) -> str:
         return self._name
 
     def get(
+        self, partition_key: str, row_key: str, select: Sequence[str] | None = None
+    ) -> StoredEntity | None:
+        self._call("get")
+        return self._read(partition_key, row_key, select)
+
+    def _read(
         self, partition_key: str, row_key: str, select: Sequence[str] | None = None
     ) -> StoredEntity | None:
         self.reads += 1
@@ -110,6 +137,7 @@ class FakeEntityTable:
         return None if found is None else found[1]
 
     def create(self, partition_key: str, row_key: str, properties: Mapping[str, Any]) -> str:
+        self._call("create")
         if self._etag_of(partition_key, row_key) is not None:
             raise EntityAlreadyExists(f"{self._name}/{partition_key}/{row_key}")
         return self._write(partition_key, row_key, properties)
@@ -117,6 +145,7 @@ class FakeEntityTable:
     def replace(
         self, partition_key: str, row_key: str, properties: Mapping[str, Any], etag: str
     ) -> str:
+        self._call("replace")
         current = self._etag_of(partition_key, row_key)
         if current is None:
             raise EntityNotFound(f"{self._name}/{partition_key}/{row_key}")
@@ -125,9 +154,11 @@ class FakeEntityTable:
         return self._write(partition_key, row_key, properties)
 
     def upsert(self, partition_key: str, row_key: str, properties: Mapping[str, Any]) -> str:
+        self._call("upsert")
         return self._write(partition_key, row_key, properties)
 
     def delete(self, partition_key: str, row_key: str, etag: str | None = None) -> None:
+        self._call("delete")
         current = self._etag_of(partition_key, row_key)
         if current is None:
             return
@@ -146,7 +177,7 @@ class FakeEntityTable:
         rows = sorted(self._rows.get(partition_key, {}))
         chosen = [r for r in rows if r >= row_key_from and (row_key_to is None or r < row_key_to)]
         for row_key in chosen[:limit]:
-            found = self.get(partition_key, row_key)
+            found = self._read(partition_key, row_key)
             if found is not None:
                 yield found
 
@@ -212,6 +243,14 @@ class Fault:
     times: int
 
 
+@dataclass
+class Hook:
+    method: str
+    path: str  # a prefix, as for faults
+    before: Callable[[], None] | None  # runs before the request is performed
+    after: Callable[[], None] | None  # runs once it was: raise to lose the answer
+
+
 class FakeGraph:
     """The parts of Graph the app uses, in memory; requests arrive as GraphClient sends them."""
 
@@ -221,6 +260,7 @@ class FakeGraph:
         self.subscriptions: dict[str, dict[str, Any]] = {}
         self.requests: list[str] = []  # "METHOD path", in order
         self._faults: list[Fault] = []
+        self._hooks: list[Hook] = []
         self._edits = 0
 
     # --- the test's side: people and what they do in Outlook ------------------------------------
@@ -246,6 +286,18 @@ class FakeGraph:
     ) -> None:
         """The next `times` requests matching answer `status` (with Retry-After if given)."""
         self._faults.append(Fault(method, path, status, code, retry_after, times))
+
+    def on(
+        self,
+        method: str,
+        path: str,
+        *,
+        before: Callable[[], None] | None = None,
+        after: Callable[[], None] | None = None,
+    ) -> None:
+        """The next matching request runs `before` first (someone else acts meanwhile) and
+        `after` once performed (raising there loses the answer, as a timeout does)."""
+        self._hooks.append(Hook(method, path, before, after))
 
     def add_event(
         self, upn: str, subject: str, start: str, end: str, show_as: str = "busy"
@@ -310,10 +362,18 @@ class FakeGraph:
         mailbox = next((m for m in self.mailboxes.values() if self.token_for(m.upn) == token), None)
         if mailbox is None:
             return _answer(401, _error("InvalidAuthenticationToken"))
+        hooks = (h for h in self._hooks if h.method == method and path.startswith(h.path))
+        hook = next(hooks, None)
+        if hook is not None:
+            self._hooks.remove(hook)
+            if hook.before:
+                hook.before()
         try:
             status, body = self._route(mailbox, method, path, query, json)
         except KeyError:
             return _answer(404, _error("ErrorItemNotFound"))
+        if hook is not None and hook.after:
+            hook.after()
         return _answer(status, body)
 
     def _route(

@@ -8,7 +8,14 @@ GET    /_emulator/faults                               current latency and fault
 POST   /_emulator/faults                               {"path_prefix", "status", "count",
                                                         "retry_after", "method"} and/or
                                                        {"latency_ms"}
-DELETE /_emulator/faults                               no faults, no latency
+POST   /_emulator/faults                               {"path_prefix", "method", "count",
+                                                        "hold": true | "drop": true}: carry
+                                                       the request out, then hold its answer
+                                                       (until released) or drop the connection
+POST   /_emulator/faults/release                       held answers go: {"answer": false}
+                                                       drops them; answers {"released": n}
+DELETE /_emulator/faults                               no faults, no latency (held answers
+                                                       are sent)
 POST   /_emulator/users/{upn}/refresh-tokens           {"action": "expire" | "revoke" |
                                                         "withdraw_consent"}
 POST   /_emulator/users/{upn}/next-sign-in             {"outcome": "consent_declined" |
@@ -75,6 +82,7 @@ class ControlApi:
                 Rule(f"{p}/reset", endpoint="reset", methods=["POST"]),
                 Rule(f"{p}/directory", endpoint="directory", methods=["GET"]),
                 Rule(f"{p}/faults", endpoint="faults", methods=["GET", "POST", "DELETE"]),
+                Rule(f"{p}/faults/release", endpoint="release", methods=["POST"]),
                 Rule(
                     f"{p}/users/<upn>/refresh-tokens", endpoint="refresh_tokens", methods=["POST"]
                 ),
@@ -146,6 +154,12 @@ class ControlApi:
         if request.method == "DELETE":
             faults.reset()
         return json_response(faults.snapshot())
+
+    def _release(self, request: Request) -> Response:
+        answer = _body(request).get("answer", True)
+        if not isinstance(answer, bool):
+            raise ControlError(400, "answer must be true or false")
+        return json_response({"released": self._state.faults.release(answer=answer)})
 
     def _refresh_tokens(self, request: Request, upn: str) -> Response:
         user = self._user(upn)

@@ -63,6 +63,26 @@ class EmulatorControl:
                 spec[key] = value
         return self._call("POST", "/faults", spec)
 
+    def hold_answers(
+        self, path_prefix: str, *, method: str | None = None, count: int | None = 1
+    ) -> dict[str, Any]:
+        """Matching requests are carried out; their answers wait for `release_answers`."""
+        spec = {"path_prefix": path_prefix, "hold": True, "method": method, "count": count}
+        return self._call("POST", "/faults", {k: v for k, v in spec.items() if v is not None})
+
+    def drop_answers(
+        self, path_prefix: str, *, method: str | None = None, count: int | None = 1
+    ) -> dict[str, Any]:
+        """Matching requests are carried out; their connections close without an answer."""
+        spec = {"path_prefix": path_prefix, "drop": True, "method": method, "count": count}
+        return self._call("POST", "/faults", {k: v for k, v in spec.items() if v is not None})
+
+    def held_answers(self) -> int:
+        return int(self._call("GET", "/faults")["held"])
+
+    def release_answers(self, *, answer: bool = True) -> int:
+        return int(self._call("POST", "/faults/release", {"answer": answer})["released"])
+
     def set_latency(self, milliseconds: int) -> None:
         self._call("POST", "/faults", {"latency_ms": milliseconds})
 

@@ -2,8 +2,9 @@
 
 Every request under `/v1.0`: request ids -> injected fault -> bearer token -> route -> target user
 -> permission -> (Outlook routes) mailbox checks and the per-app-per-mailbox throttle -> latency ->
-handler. Resource modules (graph_users, graph_calendar, and later events, calendarView,
-subscriptions, $batch, delta) only add routes:
+handler -> (an injected fault that holds or drops the answer once the work is done). Resource
+modules (graph_users, graph_calendar, and later events, calendarView, subscriptions, $batch,
+delta) only add routes:
 
     def register(routes: GraphRoutes, state: EmulatorState) -> None:
         routes.add_for_user("/events", list_events, ["GET"], self_scopes=CALENDAR_READ,
@@ -16,7 +17,9 @@ as Graph's do.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -157,15 +160,20 @@ class GraphApi:
             client_request_id=request.headers.get("client-request-id") or str(uuid.uuid4()),
             at=self._state.clock.now_utc(),
         )
+        fault = self._state.faults.take(request.method, request.path)
+        if fault is not None and not fault.after_the_work:
+            return graph_error_response(fault.graph_error(), ids)
         try:
-            return self._handle(request, ids)
+            response = self._handle(request, ids)
         except GraphError as error:
-            return graph_error_response(error, ids)
+            response = graph_error_response(error, ids)
+        if fault is not None:  # the work is done: its answer is held, or lost
+            send = not fault.drop and (not fault.hold or self._state.faults.hold_answer())
+            if not send:
+                _drop_connection(request)
+        return response
 
     def _handle(self, request: Request, ids: RequestIds) -> Response:
-        fault = self._state.faults.take(request.method, request.path)
-        if fault is not None:
-            raise fault.graph_error()
         caller = self._authenticate(request)
         request.environ[USER_KEY] = caller.user.object_id
         route, values = self._match(request)
@@ -245,6 +253,15 @@ class GraphApi:
         delay = self._state.faults.latency_seconds
         if delay > 0:
             time.sleep(delay)  # simulated service time, not synchronisation
+
+
+def _drop_connection(request: Request) -> None:
+    """Close the client's connection without an answer (the work is done): what a client sees
+    when the network or a gateway loses Graph's answer. The server's later write finds it shut."""
+    connection = request.environ.get("werkzeug.socket")
+    if connection is not None:
+        with contextlib.suppress(OSError):
+            connection.shutdown(socket.SHUT_RDWR)
 
 
 def _first_unknown(segments: list[str], known: dict[str, str]) -> str:

@@ -103,7 +103,7 @@ class IdentityApi:
             correlation_id=request.headers.get("client-request-id") or str(uuid.uuid4()),
             at=self._state.clock.now_utc(),
         )
-        fault = self._state.faults.take(request.method, request.path)
+        fault = self._state.faults.take(request.method, request.path, after_the_work=False)
         if fault is not None:
             response = self._json_error(request, fault.sts_error(), trace)
             response.headers.update(fault.headers())

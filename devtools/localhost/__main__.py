@@ -13,6 +13,8 @@ import os
 import signal
 import sys
 import threading
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from devtools.clock import ClockFile
@@ -38,6 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cors", help="allowed origins, comma-separated (default: Host.CORS)")
     parser.add_argument("--cors-credentials", action="store_true", default=None)
     parser.add_argument("--clock-file", type=Path, help="the local stack's shared clock offset")
+    parser.add_argument(
+        "--queue-message-lease",
+        type=float,
+        metavar="SECONDS",
+        help="how long a message being handled stays hidden (renewed while it runs; default "
+        "300): after a crash, messages come back this long after",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # werkzeug's own request line repeats ours, with the query string (it can carry codes).
@@ -63,9 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.clock_file is not None:
         clock = ClockFile(args.clock_file).now_utc
         bootstrap.use_clock(clock)
+    config = HostConfig.load(PROJECT_ROOT / "host.json")
+    if args.queue_message_lease is not None:
+        lease = timedelta(seconds=args.queue_message_lease)
+        config = replace(config, queues=replace(config.queues, message_lease=lease))
     host = LocalHost(
         app,
-        config=HostConfig.load(PROJECT_ROOT / "host.json"),
+        config=config,
         environ=os.environ,
         storage=StorageAccount(settings.storage),
         port=args.port,

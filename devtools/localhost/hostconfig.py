@@ -15,6 +15,9 @@ class QueueOptions:
     visibility_timeout: timedelta = timedelta(0)
     max_polling_interval: timedelta = timedelta(minutes=1)
     batch_size: int = 16
+    # Not in host.json: how long a message stays hidden while its function runs (renewed while
+    # it does), so a host that dies gives its messages back after at most this long.
+    message_lease: timedelta = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)

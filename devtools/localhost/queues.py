@@ -1,8 +1,10 @@
 """Queue triggers over real storage queues (Azurite locally), with the host's poison-queue rule.
 
-Messages are base64 text, as the Functions queue bindings write them. A message that fails is
-made visible again after host.json's visibilityTimeout; after maxDequeueCount failures it moves
-to `<queue>-poison`. Output bindings written inside this host wake the listener at once, like the
+Messages are base64 text, as the Functions queue bindings write them. A message being handled
+stays hidden for a lease that is renewed while its function runs, as the Functions host does, so
+a host that dies gives it back once the lease runs out. A message that fails is made visible
+again after host.json's visibilityTimeout; after maxDequeueCount failures it moves to
+`<queue>-poison`. Output bindings written inside this host wake the listener at once, like the
 Functions host's shared queue watcher; other writers are found by polling with back-off.
 """
 
@@ -23,8 +25,6 @@ from shared.storage.account import StorageAccount
 
 logger = logging.getLogger("localhost.queues")
 
-# How long a received message stays hidden while its function runs (the host uses its timeout).
-_LEASE_SECONDS = 300
 _MIN_POLL_SECONDS = 0.1
 
 
@@ -79,6 +79,7 @@ class QueueListener:
             max_workers=options.batch_size, thread_name_prefix=f"queue-{entry.name}"
         )
         self._thread = threading.Thread(target=self._run, name=f"listen-{entry.name}", daemon=True)
+        self._lease_seconds = max(1, round(options.message_lease.total_seconds()))
 
     def start(self) -> None:
         self._thread.start()
@@ -111,7 +112,7 @@ class QueueListener:
             self._queue.receive_messages(
                 messages_per_page=self._options.batch_size,
                 max_messages=self._options.batch_size,
-                visibility_timeout=_LEASE_SECONDS,
+                visibility_timeout=self._lease_seconds,
             )
         )
         for done in [self._workers.submit(self._handle, message) for message in batch]:
@@ -128,8 +129,10 @@ class QueueListener:
             time_next_visible=message.next_visible_on,
             pop_receipt=message.pop_receipt,
         )
+        lease = _Lease(self._queue, message, self._lease_seconds)
         try:
-            invocation = invoke(self._entry, trigger_value)
+            with lease:
+                invocation = invoke(self._entry, trigger_value)
             for queue_name, messages in invocation.queue_messages.items():
                 self._broker.send(queue_name, messages)
         except Exception:
@@ -139,9 +142,10 @@ class QueueListener:
                 message.id,
                 message.dequeue_count,
             )
+            message.pop_receipt = lease.receipt
             self._on_settled(self._entry.name, message.content, self._after_failure(message))
             return
-        self._queue.delete_message(message.id, message.pop_receipt)
+        self._queue.delete_message(message.id, lease.receipt)
         logger.info("Executed 'Functions.%s' (Succeeded, Id=%s)", self._entry.name, message.id)
         self._on_settled(self._entry.name, message.content, "succeeded")
 
@@ -162,3 +166,35 @@ class QueueListener:
             visibility_timeout=int(self._options.visibility_timeout.total_seconds()),
         )
         return "retried"
+
+
+class _Lease:
+    """Keeps a received message hidden while its function runs: renewed every third of the
+    lease; `receipt` is the pop receipt that settles it afterwards."""
+
+    def __init__(self, queue: Any, message: Any, seconds: int) -> None:
+        self._queue = queue
+        self._id = message.id
+        self.receipt: str = message.pop_receipt
+        self._seconds = seconds
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name="queue-lease", daemon=True)
+
+    def __enter__(self) -> _Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _renew(self) -> None:
+        while not self._done.wait(self._seconds / 3):
+            try:
+                renewed = self._queue.update_message(
+                    self._id, self.receipt, visibility_timeout=self._seconds
+                )
+            except Exception:
+                logger.warning("queue message %s: lease not renewed", self._id, exc_info=True)
+                continue
+            self.receipt = renewed.pop_receipt

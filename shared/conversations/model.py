@@ -9,6 +9,7 @@ from typing import Any
 
 BUILT_IN_TYPES = ("check_in", "wellbeing", "performance_development", "mentoring_session")
 PENDING_SINCE = datetime(1970, 1, 1, tzinfo=UTC)  # a pending push due at once
+PARKED = datetime(9999, 12, 31, tzinfo=UTC)  # a pending push out of the due list, waiting
 # Conversations are listed, and series and Outlook edits synced, this far ahead (two years); they
 # are stored whatever their date.
 SYNC_HORIZON = timedelta(days=2 * 365)
@@ -85,8 +86,8 @@ class Conversation:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 1
-    # When its pending push is due (the schedule's key for it): PENDING_SINCE, or later when
-    # Graph said when to come back (Retry-After).
+    # When its pending push is due (the key of its work item in the schedule): PENDING_SINCE,
+    # later (a push in flight, or Graph's Retry-After), or PARKED until someone acts.
     push_due: datetime = PENDING_SINCE
     extra: dict[str, Any] = field(default_factory=dict)
 

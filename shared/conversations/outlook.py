@@ -115,14 +115,7 @@ def _runs_past(conversation: Conversation, span: dict[str, Any], last_day: date)
     assert conversation.recurrence is not None
     zone = iana_zone(conversation.time_zone)
     until = datetime.combine(last_day + timedelta(days=1), time(), zone)  # end of the last day
-    within = occurrences(
-        conversation.recurrence,
-        conversation.start,
-        conversation.end - conversation.start,
-        conversation.time_zone,
-        conversation.start,
-        until,
-    )
+    within = _slots(conversation, until)
     return len(within) < int(span["numberOfOccurrences"])
 
 
@@ -148,10 +141,56 @@ class OutlookCalendar:
     def read(self, event_id: str) -> dict[str, Any]:
         return self._request("GET", f"me/events/{event_id}", params={"$select": _EVENT_FIELDS})
 
+    def created_for(self, conversation: Conversation) -> str | None:
+        """The id of the event a create for this conversation made, if one did: a create whose
+        answer never arrived leaves no id behind. Found by its transactionId, which Graph returns
+        when an app set it, among the events of the conversation's first slot (a series' by its
+        master)."""
+        first = _first_slot(conversation)
+        if first is None:
+            return None
+        window = {
+            "startDateTime": first[0].isoformat(),
+            "endDateTime": first[1].isoformat(),
+            "$select": "id,transactionId,seriesMasterId",
+        }
+        wanted = transaction_id(conversation.id)
+        for event in self._request("GET", "me/calendarView", params=window).get("value", []):
+            if event.get("transactionId") == wanted:
+                return str(event["id"])
+            master_id = event.get("seriesMasterId")
+            if master_id and conversation.recurrence:
+                fields = {"$select": "id,transactionId"}
+                master = self._request("GET", f"me/events/{master_id}", params=fields)
+                if master.get("transactionId") == wanted:
+                    return str(master["id"])
+        return None
+
     def _request(self, method: str, path: str, **options: Any) -> dict[str, Any]:
         return self._graph.request(
             method, path, headers=prefer_header(utc=True), max_wait=self._max_wait, **options
         )
+
+
+def _first_slot(conversation: Conversation) -> tuple[datetime, datetime] | None:
+    if conversation.recurrence is None:
+        return conversation.start, conversation.end
+    slots = _slots(conversation, conversation.start + SYNC_HORIZON)
+    return slots[0] if slots else None
+
+
+def _slots(conversation: Conversation, until: datetime) -> list[tuple[datetime, datetime]]:
+    """A series' occurrences from its start until `until`."""
+    assert conversation.recurrence is not None
+    duration = conversation.end - conversation.start
+    return occurrences(
+        conversation.recurrence,
+        conversation.start,
+        duration,
+        conversation.time_zone,
+        conversation.start,
+        until,
+    )
 
 
 def outlook_event(event: dict[str, Any]) -> OutlookEvent:

@@ -111,34 +111,40 @@ class ConversationRepository:
         self._table.delete(table_key(damaged.org_id), table_key(damaged.id))
 
     def add(self, conversation: Conversation) -> StoredConversation:
+        """Index rows first: if the process dies in between, a row that names no conversation is
+        skipped by readers, where a conversation without its rows would be missing from lists."""
+        self._index_rows(conversation, add=True)
         etag = self._table.create(
             table_key(conversation.org_id), table_key(conversation.id), _properties(conversation)
         )
-        self._index_rows(conversation, add=True)
         return StoredConversation(conversation, etag)
 
     def replace(
         self, conversation: Conversation, etag: str, previous: Conversation
     ) -> StoredConversation:
-        """Write guarded by ETag (ConcurrencyConflict if someone else wrote first)."""
+        """Write guarded by ETag (ConcurrencyConflict if someone else wrote first). New index
+        rows go first and old ones last, so a conversation is never missing from a list; a row
+        left over names a time the conversation no longer has, and readers check it."""
+        reindexed = (previous.start, previous.attendees, previous.recurrence is None) != (
+            conversation.start,
+            conversation.attendees,
+            conversation.recurrence is None,
+        )
+        if reindexed:
+            self._index_rows(conversation, add=True)
         new_etag = self._table.replace(
             table_key(conversation.org_id),
             table_key(conversation.id),
             _properties(conversation),
             etag,
         )
-        if (previous.start, previous.attendees, previous.recurrence is None) != (
-            conversation.start,
-            conversation.attendees,
-            conversation.recurrence is None,
-        ):
-            self._index_rows(previous, add=False)
-            self._index_rows(conversation, add=True)
+        if reindexed:
+            self._index_rows(previous, add=False, keep=conversation)
         return StoredConversation(conversation, new_etag)
 
     def remove(self, conversation: Conversation) -> None:
-        self._index_rows(conversation, add=False)
         self._table.delete(table_key(conversation.org_id), table_key(conversation.id))
+        self._index_rows(conversation, add=False)
 
     def claim_idempotency_key(
         self, org_id: str, user_id: str, key: str, conversation_id: str
@@ -161,21 +167,30 @@ class ConversationRepository:
         for row in self._index.range(table_key(org_id, user_id, _SERIES)):
             yield str(row.properties["ConversationId"])
 
-    def _index_rows(self, conversation: Conversation, *, add: bool) -> None:
-        users = {conversation.organiser_id} | {
-            a.user_id for a in conversation.attendees if a.user_id
-        }
-        for user in users:
-            if conversation.recurrence is None:
-                partition = table_key(conversation.org_id, user)
-                row = table_key(conversation.start.strftime(_INDEX_TIME), conversation.id)
-            else:
-                partition = table_key(conversation.org_id, user, _SERIES)
-                row = table_key(conversation.id)
+    def _index_rows(
+        self, conversation: Conversation, *, add: bool, keep: Conversation | None = None
+    ) -> None:
+        """Write (or delete) the conversation's rows; `keep`: a newer version whose rows stay."""
+        kept = set(_index_keys(keep)) if keep is not None else set()
+        for partition, row in _index_keys(conversation):
             if add:
                 self._index.upsert(partition, row, {"ConversationId": conversation.id})
-            else:
+            elif (partition, row) not in kept:
                 self._index.delete(partition, row)
+
+
+def _index_keys(conversation: Conversation) -> list[tuple[str, str]]:
+    users = {conversation.organiser_id} | {a.user_id for a in conversation.attendees if a.user_id}
+    keys = []
+    for user in sorted(users):
+        if conversation.recurrence is None:
+            partition = table_key(conversation.org_id, user)
+            row = table_key(conversation.start.strftime(_INDEX_TIME), conversation.id)
+        else:
+            partition = table_key(conversation.org_id, user, _SERIES)
+            row = table_key(conversation.id)
+        keys.append((partition, row))
+    return keys
 
 
 class RecordRepository:
@@ -218,7 +233,7 @@ def _properties(c: Conversation) -> dict[str, Any]:
         "CreatedAt": c.created_at,
         "UpdatedAt": c.updated_at,
         "Version": c.version,
-        "PushDue": "" if c.push_due == PENDING_SINCE else c.push_due,
+        "PushDue": "" if c.push_due == PENDING_SINCE else c.push_due,  # PARKED is a date too
     }
 
 

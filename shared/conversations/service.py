@@ -3,10 +3,14 @@
 Create, list, read, reschedule, cancel, notes and actions for users; pushes to Outlook for the
 timer; and what Outlook changed (from the sync worker), applied and told to the change feed.
 
-The app's record is saved first and answers at once; Outlook follows when it can. When Graph
-throttles or is down, the conversation waits with sync state `pending` and the maintenance timer
-pushes it later, so nothing is lost. A user's request makes one attempt and never sleeps on
-Retry-After; the pending push is due no earlier than Graph asked (Retry-After).
+The app's record is saved first and answers at once; Outlook follows when it can. Every push
+to Outlook is durable work before Graph is called (pushes.py): when Graph throttles or is down,
+or the process dies or storage fails between Graph and the record, the conversation waits with
+sync state `pending` and the maintenance timer pushes it again, idempotently, so nothing is lost
+and nothing is made twice. A user's request makes one attempt and never sleeps on Retry-After;
+the pending push is due no earlier than Graph asked. A push that cannot proceed until someone
+acts (Outlook switched off, the organiser not or no longer connected) waits parked, out of
+everyone else's way, until that changes.
 """
 
 from __future__ import annotations
@@ -15,13 +19,14 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from shared.caller import Caller
 from shared.changes.feed import ChangeFeed
 from shared.connections.service import OutlookAccess
 from shared.conversations import views
 from shared.conversations.model import (
+    PARKED,
     PENDING_SINCE,
     SYNC_HORIZON,
     Cancelled,
@@ -43,6 +48,7 @@ from shared.conversations.outlook import (
     schedule_fields,
     with_responses,
 )
+from shared.conversations.pushes import PushOutbox
 from shared.conversations.recurrence import occurrences
 from shared.conversations.repository import (
     ConversationRepository,
@@ -60,13 +66,13 @@ from shared.errors import (
     GuestNotAllowed,
     OrganiserOnly,
     OutlookNotUsable,
+    SignInUnavailable,
     StaleVersion,
 )
 from shared.graph.errors import GraphError
 from shared.limits import MAX_ID
-from shared.schedule import WorkKind, WorkSchedule
+from shared.schedule import WorkSchedule
 from shared.storage.entities import ConcurrencyConflict, EntityAlreadyExists
-from shared.storage.keys import table_key
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +96,7 @@ class ConversationService:
         self._repository = repository
         self._records = records
         self._events = events
-        self._schedule = schedule
+        self._outbox = PushOutbox(schedule, clock)
         self._outlook = outlook
         self._feed = feed
         self._app_origin = app_origin
@@ -129,6 +135,8 @@ class ConversationService:
             created_at=now,
             updated_at=now,
         )
+        if syncing:  # the push's work item first: whatever fails from here, the timer finishes
+            conversation = replace(conversation, push_due=self._outbox.intend(conversation))
         try:
             stored = self._repository.add(conversation)
         except EntityAlreadyExists:  # the same key retried concurrently: the first one stands
@@ -137,7 +145,7 @@ class ConversationService:
                 raise
             return Created(existing.conversation, new=False)
         if syncing:
-            stored = self._push(stored)
+            stored = self._push(stored, conversation.push_due)
         _log("created", stored.conversation, caller, stored.conversation.sync_state.value)
         return Created(stored.conversation, new=True)
 
@@ -200,13 +208,14 @@ class ConversationService:
             updated = replace(updated, location=change.location)
         updated = replace(updated, version=conversation.version + 1, updated_at=self._clock())
         if updated.outlook or updated.sync_state in (SyncState.PENDING, SyncState.FAILED):
-            updated = replace(updated, sync_state=SyncState.PENDING, sync_error=None)
+            updated = self._intended(replace(updated, sync_state=SyncState.PENDING))
         try:
             stored = self._repository.replace(updated, stored.etag, conversation)
         except ConcurrencyConflict as error:
             raise StaleVersion("The conversation changed meanwhile; reload it.") from error
         if stored.conversation.sync_state is SyncState.PENDING:
-            stored = self._push(stored)
+            self._forget_replaced_item(conversation, updated)
+            stored = self._push(stored, updated.push_due)
         _log("changed", stored.conversation, caller, stored.conversation.sync_state.value)
         return stored.conversation
 
@@ -227,14 +236,16 @@ class ConversationService:
             status=ConversationStatus.CANCELLED,
             version=conversation.version + 1,
             updated_at=self._clock(),
-            sync_state=SyncState.PENDING if conversation.outlook else conversation.sync_state,
         )
+        if conversation.outlook:  # else a pending create stays as it is: it learns it is off
+            cancelled = self._intended(replace(cancelled, sync_state=SyncState.PENDING))
         try:
             stored = self._repository.replace(cancelled, stored.etag, conversation)
         except ConcurrencyConflict as error:
             raise StaleVersion("The conversation changed meanwhile; try again.") from error
         if cancelled.outlook:
-            stored = self._push(stored)
+            self._forget_replaced_item(conversation, cancelled)
+            stored = self._push(stored, cancelled.push_due)
         result = stored.conversation
         if result.sync_state is not SyncState.PENDING and not result.has_records:
             self._remove(result)
@@ -334,35 +345,33 @@ class ConversationService:
         for user in sorted(users):
             self._feed.record(conversation.org_id, user, entry)
 
-    # --- Outlook (the timer's pending pushes) ---------------------------------------------------
+    # --- Outlook: pushes, in line and by the timer ----------------------------------------------
 
     def push_pending(
         self, org_id: str, conversation_id: str, due: datetime = PENDING_SINCE
     ) -> SyncState | None:
-        """The maintenance timer's retry of a conversation Outlook has not caught up with.
+        """The maintenance timer's push of a conversation Outlook has not caught up with.
 
         `due`: the work item's own due time. An item that is no longer the conversation's own
-        (it was pushed, removed, or rescheduled by a later Retry-After) is dropped here.
+        (it was pushed, removed, or rescheduled since) is dropped here; a parked push's item is
+        its own once resumed.
         """
-        key = table_key(org_id, conversation_id)
         try:
             stored = self._repository.get(org_id, conversation_id)
         except UnreadableConversation as error:
             logger.error("%s: its pending push is dropped", error)
             stored = None
         if stored is None:
-            self._schedule.remove(WorkKind.PUSH_CONVERSATION, due, key)
+            self._outbox.forget_key(org_id, conversation_id, due)
             return None
         conversation = stored.conversation
         if conversation.sync_state is not SyncState.PENDING:
-            self._schedule.remove(WorkKind.PUSH_CONVERSATION, due, key)
-            if conversation.push_due != due:
-                self._schedule.remove(WorkKind.PUSH_CONVERSATION, conversation.push_due, key)
+            self._outbox.forget(conversation, due)
             return conversation.sync_state
-        if conversation.push_due != due:
-            self._schedule.remove(WorkKind.PUSH_CONVERSATION, due, key)  # a stale copy
+        if conversation.push_due not in (due, PARKED):
+            self._outbox.forget(conversation, due)  # a stale copy
             return SyncState.PENDING
-        pushed = self._push(stored, max_wait=None).conversation
+        pushed = self._push(stored, due, max_wait=None).conversation
         if (
             pushed.status is ConversationStatus.CANCELLED
             and pushed.sync_state is SyncState.SYNCED
@@ -371,62 +380,48 @@ class ConversationService:
             self._remove(pushed)
         return pushed.sync_state
 
+    def resume_pushes_later(self, org_id: str, organiser_id: str | None = None) -> None:
+        """The organiser connected again (or the organisation switched Outlook back on): the
+        timer puts their parked pushes back in the due list."""
+        self._outbox.resume_later(org_id, organiser_id)
+
+    def resume_pushes(self, org_id: str, organiser_id: str | None, limit: int) -> int:
+        """Parked pushes of an organiser (or of an organisation) due again; how many (`limit`:
+        there may be more)."""
+        return self._outbox.resume(org_id, organiser_id, limit)
+
+    def _intended(self, conversation: Conversation) -> Conversation:
+        """The conversation about to be pushed, with the push's work item written first."""
+        return replace(conversation, sync_error=None, push_due=self._outbox.intend(conversation))
+
+    def _forget_replaced_item(self, previous: Conversation, current: Conversation) -> None:
+        """The item of the version just replaced (an earlier Retry-After, say) is not needed."""
+        if previous.sync_state is SyncState.PENDING and previous.push_due != current.push_due:
+            self._forget_item(previous, previous.push_due)
+
     def _push(
-        self, stored: StoredConversation, *, max_wait: float | None = IN_LINE_WAIT
+        self,
+        stored: StoredConversation,
+        item_due: datetime,
+        *,
+        max_wait: float | None = IN_LINE_WAIT,
     ) -> StoredConversation:
         """Bring Outlook up to date with the stored conversation, or leave it pending for later.
 
-        `max_wait`: how long Graph calls may sleep on Retry-After (none while a user waits;
-        None: the Graph client's budget, for the timer).
+        `item_due`: the due time of the work item this push finishes. `max_wait`: how long Graph
+        calls may sleep on Retry-After (none while a user waits; None: the Graph client's budget,
+        for the timer).
         """
-        result, retry_after = self._push_once(stored, max_wait)
-        conversation = result.conversation
-        if conversation.sync_state is SyncState.PENDING:
-            result = self._schedule_push(result, retry_after)
-        else:
-            self._schedule.remove(
-                WorkKind.PUSH_CONVERSATION, stored.conversation.push_due, _push_key(conversation)
-            )
-        if conversation.outlook and not stored.conversation.outlook:
-            self._events.link(conversation.outlook.event_id, conversation.org_id, conversation.id)
-        return result
-
-    def _schedule_push(
-        self, stored: StoredConversation, retry_after: float | None
-    ) -> StoredConversation:
-        """The timer's work item for a pending push: due at once, or once Retry-After is over."""
-        conversation = stored.conversation
-        key = _push_key(conversation)
-        ids = {"OrgId": conversation.org_id, "ConversationId": conversation.id}
-        due = PENDING_SINCE if retry_after is None else _not_before(self._clock(), retry_after)
-        self._schedule.add(WorkKind.PUSH_CONVERSATION, due, key, **ids)
-        if due == conversation.push_due:
-            return stored
-        try:  # the conversation remembers its item's key, so whoever finishes it removes it
-            moved = self._repository.replace(
-                replace(conversation, push_due=due), stored.etag, conversation
-            )
-        except ConcurrencyConflict:
-            # Written meanwhile: its item stays as it was (pushed then, or by the newer write),
-            # and this one goes unless the newer write scheduled the very same second.
-            current = self._repository.get(conversation.org_id, conversation.id)
-            if current is None or current.conversation.push_due != due:
-                self._schedule.remove(WorkKind.PUSH_CONVERSATION, due, key)
-            return stored
-        self._schedule.remove(WorkKind.PUSH_CONVERSATION, conversation.push_due, key)
-        return moved
-
-    def _push_once(
-        self, stored: StoredConversation, max_wait: float | None
-    ) -> tuple[StoredConversation, float | None]:
-        """The conversation after one push, and Graph's Retry-After when it stays pending."""
         conversation = stored.conversation
         try:
             graph = self._outlook.graph_for(conversation.org_id, conversation.organiser_id)
-            synced = self._pushed(conversation, OutlookCalendar(graph, max_wait=max_wait))
+        except SignInUnavailable:
+            logger.info("conversation %s stays pending: sign-in unavailable", conversation.id)
+            return self._retry_later(stored, item_due, None)
         except OutlookNotUsable as reason:
-            logger.info("conversation %s stays pending: %s", conversation.id, reason.code)
-            return stored, None
+            return self._park(stored, item_due, reason)
+        try:
+            done = self._pushed(conversation, OutlookCalendar(graph, max_wait=max_wait))
         except GraphError as error:
             if error.transient:
                 logger.info(
@@ -435,29 +430,156 @@ class ConversationService:
                     error.status,
                     error.retry_after,
                 )
-                return stored, error.retry_after
+                return self._retry_later(stored, item_due, error.retry_after)
             if error.status == 404 and conversation.status is ConversationStatus.CANCELLED:
-                synced = replace(conversation, sync_state=SyncState.SYNCED, sync_error=None)
+                done = replace(conversation, sync_state=SyncState.SYNCED, sync_error=None)
             else:
                 logger.warning("Outlook refused conversation %s: %s", conversation.id, error)
-                synced = replace(
+                done = replace(
                     conversation,
                     sync_state=SyncState.FAILED,
                     sync_error=f"{error.code}: {error.message}"[:500],
                 )
-        synced = replace(synced, push_due=PENDING_SINCE)  # _push removes the item it had
+        return self._finish(stored, done, item_due)
+
+    def _finish(
+        self, stored: StoredConversation, done: Conversation, item_due: datetime
+    ) -> StoredConversation:
+        """Store what the push did, then let its work item go."""
+        conversation = stored.conversation
+        if done.outlook and not conversation.outlook:
+            # Before the record: if that write fails, Outlook's edits still find the conversation.
+            self._events.link(done.outlook.event_id, conversation.org_id, conversation.id)
         try:
-            return self._repository.replace(synced, stored.etag, conversation), None
+            result = self._repository.replace(
+                replace(done, push_due=PENDING_SINCE), stored.etag, conversation
+            )
         except ConcurrencyConflict:
-            # Changed meanwhile: the newer write is pending and will be pushed itself. A created
-            # event must not be forgotten though, so record it on the newer version.
-            return self._remember_event(conversation, synced.outlook) or stored, None
+            return self._pushed_meanwhile(conversation, done, item_due) or stored
+        self._forget_item(conversation, item_due)
+        return result
+
+    def _pushed_meanwhile(
+        self, pushed: Conversation, done: Conversation, item_due: datetime
+    ) -> StoredConversation | None:
+        """The conversation was written while this push ran. If only Outlook's own news came
+        meanwhile (RSVPs, what it last saw: the same version), the push's outcome stands. A
+        newer version already marked synced may have reached Graph before this older one did,
+        so it is pushed once more, to be sure Outlook ends with the newest. And a created event
+        is never forgotten."""
+        for _ in range(3):
+            current = self._repository.get(pushed.org_id, pushed.id)
+            if current is None:
+                return None
+            latest = current.conversation
+            if latest.version == pushed.version and latest.sync_state is SyncState.PENDING:
+                latest = replace(
+                    latest,
+                    sync_state=done.sync_state,
+                    sync_error=done.sync_error,
+                    outlook=_newer(latest.outlook, done.outlook),
+                    push_due=PENDING_SINCE,
+                )
+            elif done.outlook is not None and latest.outlook is None:
+                latest = replace(latest, outlook=done.outlook)
+            if latest.version != pushed.version and latest.sync_state is SyncState.SYNCED:
+                latest = self._intended(replace(latest, sync_state=SyncState.PENDING))
+            if latest != current.conversation:
+                try:
+                    current = self._repository.replace(latest, current.etag, current.conversation)
+                except ConcurrencyConflict:
+                    continue
+            if current.conversation.push_due != item_due:
+                self._forget_item(pushed, item_due)
+            return current
+        return None  # busy: the item stays, and the timer looks again
+
+    def _retry_later(
+        self, stored: StoredConversation, item_due: datetime, retry_after: float | None
+    ) -> StoredConversation:
+        """The push failed for now: its item moves to when Graph said (or to the next run)."""
+        conversation = stored.conversation
+        due = self._outbox.retry(conversation, retry_after)
+        if due == conversation.push_due:
+            return stored
+        # The conversation remembers its item's key, so whoever finishes it removes it.
+        moved = self._rewritten(
+            stored, item_due, lambda c: replace(c, push_due=due, sync_error=None)
+        )
+        if moved is None:
+            self._drop_if_not_current(conversation, due, item_due)
+            return stored
+        if item_due != due:
+            self._forget_item(conversation, item_due)
+        return moved
+
+    def _park(
+        self, stored: StoredConversation, item_due: datetime, reason: OutlookNotUsable
+    ) -> StoredConversation:
+        """The organiser's Outlook cannot be used until someone acts: out of the due list until
+        the organiser connects again or the organisation switches Outlook back on."""
+        conversation = stored.conversation
+        logger.info("conversation %s waits: %s", conversation.id, reason.code)
+        self._outbox.park(conversation)
+        waiting = f"waiting: {reason.code}"
+        parked = self._rewritten(
+            stored, item_due, lambda c: replace(c, push_due=PARKED, sync_error=waiting)
+        )
+        if parked is None:
+            self._drop_if_not_current(conversation, item_due)
+            return stored
+        self._forget_item(conversation, item_due)
+        return parked
+
+    def _rewritten(
+        self,
+        stored: StoredConversation,
+        item_due: datetime,
+        change: Callable[[Conversation], Conversation],
+    ) -> StoredConversation | None:
+        """The push's outcome written, also over a write that came meanwhile as long as that was
+        Outlook's news only (the same version, the same item); None once a newer version owns
+        the push."""
+        current: StoredConversation | None = stored
+        for _ in range(3):
+            if current is None:
+                return None
+            seen = current.conversation
+            if seen.version != stored.conversation.version or seen.push_due != item_due:
+                return None
+            try:
+                return self._repository.replace(change(seen), current.etag, seen)
+            except ConcurrencyConflict:
+                current = self._repository.get(seen.org_id, seen.id)
+        return None
+
+    def _drop_if_not_current(self, conversation: Conversation, *dues: datetime) -> None:
+        """After losing a race: these items go unless the newer write owns one of them."""
+        current = self._repository.get(conversation.org_id, conversation.id)
+        for due in set(dues):
+            if current is None or current.conversation.push_due != due:
+                self._forget_item(conversation, due)
+
+    def _forget_item(self, conversation: Conversation, due: datetime) -> None:
+        if due == PARKED:
+            self._outbox.unpark(conversation)
+        else:
+            self._outbox.forget(conversation, due)
 
     def _pushed(self, conversation: Conversation, calendar: OutlookCalendar) -> Conversation:
-        """One Graph call: cancel, create or update the event; the conversation now synced."""
+        """One Graph call: cancel, create or update the event; the conversation now synced.
+        Each is safe to repeat: the create's transactionId, the whole state in the PATCH, and a
+        cancel of what is gone (404) taken as done."""
         if conversation.status is ConversationStatus.CANCELLED:
-            if conversation.outlook:
-                calendar.cancel(conversation.outlook.event_id, CANCEL_COMMENT)
+            # Without an event id, a create may still have made one (its answer lost): find it
+            # by its transactionId, so that no meeting outlives its conversation.
+            event_id = (
+                conversation.outlook.event_id
+                if conversation.outlook
+                else calendar.created_for(conversation)
+            )
+            if event_id:
+                calendar.cancel(event_id, CANCEL_COMMENT)
             return replace(conversation, sync_state=SyncState.SYNCED, sync_error=None)
         if conversation.outlook is None:
             event = calendar.create(
@@ -473,27 +595,12 @@ class ConversationService:
             )
         return replace(conversation, outlook=event, sync_state=SyncState.SYNCED, sync_error=None)
 
-    def _remember_event(
-        self, conversation: Conversation, event: OutlookEvent | None
-    ) -> StoredConversation | None:
-        current = self._repository.get(conversation.org_id, conversation.id)
-        if current is None or event is None or current.conversation.outlook is not None:
-            return current
-        try:
-            return self._repository.replace(
-                replace(current.conversation, outlook=event), current.etag, current.conversation
-            )
-        except ConcurrencyConflict:
-            return None
-
     def _remove(self, conversation: Conversation) -> None:
         self._repository.remove(conversation)
         if conversation.outlook:
             self._events.unlink(conversation.outlook.event_id)
-        if conversation.push_due != PENDING_SINCE:
-            self._schedule.remove(
-                WorkKind.PUSH_CONVERSATION, conversation.push_due, _push_key(conversation)
-            )
+        if conversation.sync_state is SyncState.PENDING:
+            self._forget_item(conversation, conversation.push_due)
 
     def _with_fresh_responses(self, conversation: Conversation) -> Conversation:
         """Shown, not stored: the sync worker stores RSVPs when Outlook's notification comes and
@@ -553,15 +660,13 @@ def _occurrences(
     )
 
 
-def _push_key(conversation: Conversation) -> str:
-    return table_key(conversation.org_id, conversation.id)
-
-
-def _not_before(now: datetime, retry_after: float) -> datetime:
-    """now + Retry-After, rounded up to the whole second the schedule keys by."""
-    moment = now.astimezone(UTC) + timedelta(seconds=max(0.0, retry_after))
-    whole = moment.replace(microsecond=0)
-    return whole if whole == moment else whole + timedelta(seconds=1)
+def _newer(known: OutlookEvent | None, pushed: OutlookEvent | None) -> OutlookEvent | None:
+    """The later of two states of the event (Outlook's news may be newer than a push's answer)."""
+    if known is None or pushed is None:
+        return known or pushed
+    if known.last_modified and pushed.last_modified and known.last_modified > pushed.last_modified:
+        return known
+    return replace(pushed, join_url=pushed.join_url or known.join_url)
 
 
 def _log(event: str, conversation: Conversation, caller: Caller, outcome: str) -> None:

@@ -14,13 +14,29 @@ if TYPE_CHECKING:
     from azure.storage.queue import QueueClient, QueueServiceClient
 
 
+# The SDKs' own defaults suit batch jobs (up to ten retries, back-off of 15 s and more, five-minute
+# timeouts): a request a user waits for must fail within seconds instead, and say "try again"
+# (503 storage_unavailable). Work that must not be lost is written before it is needed, and the
+# maintenance timer finishes it later.
+_TIMEOUTS = {"connection_timeout": 5, "read_timeout": 30}
+TABLE_RETRIES: dict[str, Any] = {
+    "retry_total": 3, "retry_backoff_factor": 0.4, "retry_backoff_max": 2, **_TIMEOUTS
+}  # fmt: skip
+QUEUE_RETRIES: dict[str, Any] = {
+    "retry_total": 3, "initial_backoff": 0.3, "increment_base": 1.2, "random_jitter_range": 0.3,
+    **_TIMEOUTS,
+}  # fmt: skip
+
+
 class StorageAccount:
     """Creates SDK clients lazily and once: constructing the app does no I/O."""
 
     def __init__(self, settings: StorageSettings, **sdk_options: Any) -> None:
-        """`sdk_options` go to the SDK clients as azure-core options (hooks, retry, transport)."""
+        """`sdk_options` go to the SDK clients as azure-core options (hooks, retry, transport),
+        over TABLE_RETRIES and QUEUE_RETRIES."""
         self._settings = settings
-        self._sdk_options = sdk_options
+        self._table_options = {**TABLE_RETRIES, **sdk_options}
+        self._queue_options = {**QUEUE_RETRIES, **sdk_options}
         self._lock = threading.Lock()
         self._credential: TokenCredential | None = None
         self._table_service: TableServiceClient | None = None
@@ -54,13 +70,13 @@ class StorageAccount:
             if self._table_service is None:
                 if self._settings.connection_string:
                     self._table_service = TableServiceClient.from_connection_string(
-                        self._settings.connection_string, **self._sdk_options
+                        self._settings.connection_string, **self._table_options
                     )
                 else:
                     self._table_service = TableServiceClient(
                         endpoint=str(self._settings.table_endpoint),
                         credential=self._identity(),
-                        **self._sdk_options,
+                        **self._table_options,
                     )
             return self._table_service
 
@@ -71,13 +87,13 @@ class StorageAccount:
             if self._queue_service is None:
                 if self._settings.connection_string:
                     self._queue_service = QueueServiceClient.from_connection_string(
-                        self._settings.connection_string, **self._sdk_options
+                        self._settings.connection_string, **self._queue_options
                     )
                 else:
                     self._queue_service = QueueServiceClient(
                         account_url=str(self._settings.queue_endpoint),
                         credential=self._identity(),
-                        **self._sdk_options,
+                        **self._queue_options,
                     )
             return self._queue_service
 

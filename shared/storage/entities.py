@@ -26,6 +26,20 @@ class ConcurrencyConflict(Exception):
     """Someone else wrote the entity since it was read: re-read, re-apply, retry."""
 
 
+_OUTAGE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def storage_outage(failure: BaseException) -> bool:
+    """Whether the failure is the storage service out of reach for now (refused or cut
+    connections, timeouts, server busy) rather than a bug or a refusal: trying again later
+    helps. The one place that knows the Azure SDK's exceptions for it."""
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
+    if isinstance(failure, ServiceRequestError | ServiceResponseError):
+        return True
+    return isinstance(failure, HttpResponseError) and failure.status_code in _OUTAGE_STATUSES
+
+
 class UnreadableEntity(Exception):
     """The entity is stored but its properties cannot be read back (a value the SDK wrote and
     cannot parse, such as a date before year 1000). Reading fewer properties may still work."""

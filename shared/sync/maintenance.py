@@ -1,8 +1,9 @@
 """The maintenance timer's run: bounded work, each kind read by due time, one report.
 
 Renew subscriptions before they expire, create the ones that failed, push conversations Outlook
-has not caught up with, warn users whose connection must be renewed soon, disconnect the ones
-past their reconnect date, read mailboxes after a gap, and resume organisations switched on.
+has not caught up with (and those that waited for a reconnect or a switch-on), warn users whose
+connection must be renewed soon, disconnect the ones past their reconnect date, read mailboxes
+after a gap or a failed read, and resume organisations switched on.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from shared.connections.service import ConnectionService, ReminderOutcome
 from shared.conversations.service import ConversationService
 from shared.schedule import WorkItem, WorkKind, WorkSchedule
 from shared.storage.keys import key_parts
-from shared.sync.service import MailboxBusy, MailboxSync
+from shared.sync.service import MailboxSync
 from shared.sync.watch import MailboxWatcher
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class MaintenanceService:
         self._handlers: dict[WorkKind, Callable[[WorkItem], str]] = {
             WorkKind.RENEW_SUBSCRIPTION: self._renew,
             WorkKind.CREATE_SUBSCRIPTION: self._create_subscription,
+            WorkKind.RESUME_PUSHES: self._resume_pushes,  # before pushes: pushed this same run
             WorkKind.PUSH_CONVERSATION: self._push,
             WorkKind.WARN_RECONNECT: self._warn,
             WorkKind.EXPIRE_CONNECTION: self._expire,
@@ -62,8 +64,6 @@ class MaintenanceService:
             for item in self._schedule.due(kind, now, self._batch):
                 try:
                     outcome = handle(item)
-                except MailboxBusy:
-                    outcome = "busy"
                 except Exception:
                     logger.exception("maintenance %s %s failed", kind, item.key)
                     outcome = "failed"
@@ -84,9 +84,13 @@ class MaintenanceService:
         return self._watcher.ensure(org_id, user_id)
 
     def _resync(self, item: WorkItem) -> str:
+        """Read the mailbox for what was heard of at `Since`: a failed read leaves the next
+        item itself (with backoff), so this one is done once the read returns."""
         org_id, user_id = item.properties["OrgId"], item.properties["UserId"]
-        outcome = self._sync.resync(org_id, user_id, self._clock(), force=True)
-        self._done(item)  # only once done: a failure retries
+        since = item.properties.get("Since") or item.due
+        failures = int(item.properties.get("Failures", 0))
+        outcome = self._sync.resync(org_id, user_id, since, failures=failures)
+        self._done(item)  # only once returned: if this run dies, the next one reads
         return outcome
 
     def _resume(self, item: WorkItem) -> str:
@@ -103,6 +107,13 @@ class MaintenanceService:
         if cursor is not None:
             self._schedule.add(item.kind, self._clock(), item.key, OrgId=org_id, After=cursor)
         return "resumed"
+
+    def _resume_pushes(self, item: WorkItem) -> str:
+        org_id, organiser_id = item.properties["OrgId"], item.properties.get("UserId")
+        resumed = self._conversations.resume_pushes(org_id, organiser_id, self._batch)
+        if resumed < self._batch:
+            self._done(item)  # else it stays due: the next run resumes the next page
+        return "resumed" if resumed else "none parked"
 
     def _push(self, item: WorkItem) -> str:
         state = self._conversations.push_pending(
@@ -123,4 +134,4 @@ class MaintenanceService:
         return outcome
 
     def _done(self, item: WorkItem) -> None:
-        self._schedule.remove(item.kind, item.due, item.key)
+        self._schedule.remove(item.kind, item.due, item.key, lane=item.lane)

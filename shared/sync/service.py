@@ -6,6 +6,12 @@ one mailbox is processed by one worker at a time. Notifications received before 
 are already covered by it, so duplicates and bursts cost no further Graph calls. Each Outlook
 event becomes changes in the conversation's terms (outlook_changes), which the conversation
 service, the one writer of conversations, applies.
+
+Nothing asked for is lost: a worker that finds the lease held leaves a "run again" note for the
+holder, and, in case the holder never gets to it, a work item for the maintenance timer due when
+the lease runs out. Every way out of a sync lets go of the lease (or hands it to one more round).
+A read that fails (Graph down, storage down, a sign-in unavailable) leaves a work item too, with
+backoff, and the message counts as handled: the poison queue is for messages no retry can read.
 """
 
 from __future__ import annotations
@@ -20,11 +26,13 @@ from shared.connections.service import OutlookAccess
 from shared.conversations.model import SYNC_HORIZON
 from shared.conversations.repository import UnreadableConversation
 from shared.conversations.service import ConversationService
-from shared.errors import OutlookNotUsable
+from shared.errors import OutlookNotUsable, SignInUnavailable
 from shared.graph.errors import GraphError
 from shared.graph.headers import prefer_header
+from shared.schedule import WorkKind, WorkSchedule
 from shared.storage.entities import ConcurrencyConflict, EntityAlreadyExists
-from shared.sync.mailboxes import MailboxState, MailboxStates
+from shared.storage.keys import table_key
+from shared.sync.mailboxes import MailboxState, MailboxStates, StoredMailbox
 from shared.sync.outlook_changes import outlook_edit
 
 if TYPE_CHECKING:
@@ -35,10 +43,11 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 DELTA_BACK = timedelta(days=1)
 DELTA_PAGE_SIZE = 200
-
-
-class MailboxBusy(Exception):
-    """Another worker holds this mailbox's lease: the queue retries the message later."""
+ATTEMPTS = 20  # reads and writes of the mailbox's row before its work goes to the timer
+FIRST_RETRY = timedelta(seconds=30)  # after a failed read; doubled each time, up to LAST_RETRY
+LAST_RETRY = timedelta(hours=1)
+LEFT_TO_RUNNING_SYNC = "left to the running sync"
+READ_LATER = "read later"
 
 
 class MailboxSync:
@@ -48,40 +57,71 @@ class MailboxSync:
         mailboxes: MailboxStates,
         conversations: ConversationService,
         outlook: OutlookAccess,
+        schedule: WorkSchedule,
         clock: Callable[[], datetime],
     ) -> None:
         self._mailboxes = mailboxes
         self._conversations = conversations
         self._outlook = outlook
+        self._schedule = schedule
         self._clock = clock
 
-    def resync(self, org_id: str, user_id: str, received: datetime, *, force: bool = False) -> str:
+    def resync(self, org_id: str, user_id: str, received: datetime, *, failures: int = 0) -> str:
         """Read what changed in the mailbox (delta) and apply it to the conversations it carries.
 
         One worker per mailbox holds a lease; another worker that finds it held leaves a "run
-        again" flag instead of waiting or failing, and the holder does one more round before it
-        lets go. A burst of notifications costs a round or two, and none ends in the poison queue.
-        `force`: even if a sync started after `received` (a gap in notifications to catch up on).
+        again" note instead of waiting or failing, and the holder does one more round before it
+        lets go. `received`: when the change was heard of (a sync that started later covers
+        it). `failures`: how many reads of it failed before (the timer's backoff). A failure
+        leaves the timer a work item; only when even that cannot be written does this raise
+        (and the queue tries again).
         """
-        for _ in range(5):
+        for _ in range(ATTEMPTS):
             found = self._mailboxes.get(org_id, user_id)
             state = found.state if found else MailboxState()
             synced = state.synced_through
-            if not force and synced is not None and received < synced:
+            if synced is not None and received < synced:
                 return "covered"
             now = self._clock()
-            held = state.locked_until is not None and state.locked_until > now
-            claimed = (
-                replace(state, dirty=True) if held else replace(state, locked_until=now + LEASE)
-            )
+            if found is not None and state.locked_until is not None and state.locked_until > now:
+                if self._note_for_holder(org_id, user_id, found, state.locked_until, received):
+                    return LEFT_TO_RUNNING_SYNC
+                continue
+            claimed = replace(state, locked_until=now + LEASE)
             try:
                 etag = self._mailboxes.put(org_id, user_id, claimed, found.etag if found else None)
             except (ConcurrencyConflict, EntityAlreadyExists):
                 continue  # the row moved under us: look again
-            if held:
-                return "left to the running sync"
-            return self._sync_rounds(org_id, user_id, claimed, etag)
-        raise MailboxBusy(f"{org_id}/{user_id}")
+            try:
+                return self._sync_rounds(org_id, user_id, claimed, etag)
+            except Exception as failure:
+                # Let go of the lease now, so the next try (or a newer notification) syncs
+                # instead of finding the mailbox held by a sync that no longer runs; the delta
+                # link was not moved on.
+                self._release(org_id, user_id)
+                return self._read_later(org_id, user_id, received, failures, failure)
+        logger.warning("mailbox %s/%s busy: its read goes to the timer", org_id, user_id)
+        self._request_read(org_id, user_id, self._clock(), received, failures)
+        return READ_LATER
+
+    def _note_for_holder(
+        self,
+        org_id: str,
+        user_id: str,
+        found: StoredMailbox,
+        held_until: datetime,
+        received: datetime,
+    ) -> bool:
+        """Ask the lease's holder for one more round (False: the row moved, look again). The
+        timer's item comes first, due when the lease runs out: if the holder dies, it reads."""
+        if found.state.dirty:
+            return True  # asked already: that asking left the timer its item
+        self._request_read(org_id, user_id, held_until, received, 0)
+        try:
+            self._mailboxes.put(org_id, user_id, replace(found.state, dirty=True), found.etag)
+        except ConcurrencyConflict:
+            return False
+        return True
 
     def _sync_rounds(self, org_id: str, user_id: str, state: MailboxState, etag: str) -> str:
         applied = rounds = 0
@@ -90,54 +130,106 @@ class MailboxSync:
             graph = self._graph_for(org_id, user_id)
             if graph is None:  # nothing to read until the user reconnects (which resyncs)
                 outcome = "connection not usable"
+                done = replace(state, synced_through=started)
             else:
-                try:
-                    count, delta_link = self._read_changes(graph, org_id, state.delta_link)
-                except Exception:
-                    # Let go of the lease now, so the retry (or a newer notification) syncs
-                    # instead of finding the mailbox held by a sync that no longer runs.
-                    self._release(org_id, user_id, None)
-                    raise  # the queue retries the message; the delta link was not moved on
+                count, delta_link = self._read_changes(graph, org_id, state.delta_link)
                 applied, rounds = applied + count, rounds + 1
-                state = replace(state, delta_link=delta_link)
                 outcome = f"applied {applied} in {rounds} round(s)"
-            state = replace(state, synced_through=started, locked_until=None, dirty=False)
-            try:
-                self._mailboxes.put(org_id, user_id, state, etag)
+                done = replace(state, delta_link=delta_link, synced_through=started)
+            again = self._end_round(org_id, user_id, state, done, etag, asked=graph is not None)
+            if again is None:
                 return outcome
-            except ConcurrencyConflict:
-                current = self._mailboxes.get(org_id, user_id)
-                if current is None or graph is None or not current.state.dirty:
-                    if current is not None:
-                        self._release(org_id, user_id, state)
-                    return outcome
-                # Asked to run again meanwhile: keep the lease for one more round.
-                state = replace(
-                    current.state,
-                    delta_link=state.delta_link,
-                    synced_through=state.synced_through,
-                    locked_until=self._clock() + LEASE,
-                    dirty=False,
-                )
-                etag = self._mailboxes.put(org_id, user_id, state, current.etag)
+            state, etag = again
 
-    def _release(self, org_id: str, user_id: str, done: MailboxState | None) -> None:
-        """Let go of the lease on the mailbox as it is now, with what this sync read (`done`),
-        leaving what others wrote meanwhile (a new subscription) as they wrote it."""
-        for _ in range(3):
+    def _end_round(
+        self,
+        org_id: str,
+        user_id: str,
+        before: MailboxState,
+        done: MailboxState,
+        etag: str,
+        *,
+        asked: bool,
+    ) -> tuple[MailboxState, str] | None:
+        """Let go of the lease with what the round read; or, if asked to run again meanwhile
+        (and there is something to read), keep it for one more round: the state and ETag to go
+        on with. A conflict reads the row again and decides again, whoever wrote it."""
+        finished = replace(done, locked_until=None, dirty=False)
+        for _ in range(ATTEMPTS):
+            try:
+                self._mailboxes.put(org_id, user_id, finished, etag)
+                return None
+            except ConcurrencyConflict:
+                pass
             current = self._mailboxes.get(org_id, user_id)
             if current is None:
-                return
-            released = replace(current.state, locked_until=None, dirty=False)
-            if done is not None:
-                released = replace(
-                    released, delta_link=done.delta_link, synced_through=done.synced_through
-                )
-            try:
-                self._mailboxes.put(org_id, user_id, released, current.etag)
-                return
-            except ConcurrencyConflict:
-                continue
+                return None  # disconnected meanwhile
+            merged = _with_round(current.state, before, done)
+            if current.state.dirty and asked:
+                now = self._clock()
+                again = replace(merged, locked_until=now + LEASE, dirty=False)
+                # The note is taken: if the next round dies, the timer reads in its stead.
+                self._request_read(org_id, user_id, now + LEASE, now, 0)
+                try:
+                    return again, self._mailboxes.put(org_id, user_id, again, current.etag)
+                except ConcurrencyConflict:
+                    continue
+            finished, etag = replace(merged, locked_until=None, dirty=False), current.etag
+        logger.warning(
+            "mailbox %s/%s: lease left to run out (busy); the timer reads it", org_id, user_id
+        )
+        return None
+
+    def _release(self, org_id: str, user_id: str) -> None:
+        """Let go of the lease after a failure, leaving the rest as it is; best effort (the
+        lease runs out by itself, and the timer's item covers what was asked meanwhile)."""
+        try:
+            for _ in range(ATTEMPTS):
+                current = self._mailboxes.get(org_id, user_id)
+                if current is None:
+                    return
+                released = replace(current.state, locked_until=None, dirty=False)
+                try:
+                    self._mailboxes.put(org_id, user_id, released, current.etag)
+                    return
+                except ConcurrencyConflict:
+                    continue
+        except Exception:
+            logger.warning("mailbox %s/%s: lease not released", org_id, user_id, exc_info=True)
+
+    def _read_later(
+        self, org_id: str, user_id: str, received: datetime, failures: int, failure: Exception
+    ) -> str:
+        """A read that failed: the timer reads again, later each time (or when Graph said)."""
+        wait = min(FIRST_RETRY * 2**failures, LAST_RETRY)
+        retry_after = getattr(failure, "retry_after", None)
+        if isinstance(retry_after, int | float):
+            wait = max(wait, timedelta(seconds=retry_after))
+        due = self._clock() + wait
+        self._request_read(org_id, user_id, due, received, failures + 1)
+        if isinstance(failure, GraphError | SignInUnavailable):
+            logger.warning("mailbox %s/%s not read (%s): again from %s", org_id, user_id,
+                           failure, due.isoformat())  # fmt: skip
+        else:
+            logger.error(
+                "mailbox %s/%s not read: again from %s", org_id, user_id, due.isoformat(),
+                exc_info=failure,
+            )  # fmt: skip
+        return f"{READ_LATER} ({type(failure).__name__})"
+
+    def _request_read(
+        self, org_id: str, user_id: str, due: datetime, received: datetime, failures: int
+    ) -> None:
+        """A work item for the maintenance timer: read this mailbox, covering `received`."""
+        self._schedule.add(
+            WorkKind.RESYNC_MAILBOX,
+            due,
+            table_key(org_id, user_id),
+            OrgId=org_id,
+            UserId=user_id,
+            Since=received,
+            Failures=failures,
+        )
 
     def _read_changes(
         self, graph: GraphClient, org_id: str, delta_link: str | None
@@ -169,23 +261,41 @@ class MailboxSync:
 
     def _apply(self, org_id: str, event: dict[str, Any]) -> int:
         """1 if the event changed a conversation; events the integration did not create, or of
-        another organisation, are never touched. A conversation whose stored data cannot be
-        read is passed over (logged), so that it never stops the mailbox's sync."""
-        try:
-            stored = self._conversations.carrying_event(org_id, str(event.get("id", "")))
-        except UnreadableConversation as error:
-            logger.error("%s: Outlook's change to its event is passed over", error)
-            return 0
-        if stored is None:
-            return 0
-        edit = outlook_edit(stored.conversation, event)
-        if edit is None:
-            return 0
-        self._conversations.apply_outlook_edit(stored, edit)
-        return 1
+        another organisation, are never touched. A conversation written meanwhile is read again
+        and the edit derived again; one whose stored data cannot be read is passed over (logged),
+        so that it never stops the mailbox's sync."""
+        for _ in range(3):
+            try:
+                stored = self._conversations.carrying_event(org_id, str(event.get("id", "")))
+            except UnreadableConversation as error:
+                logger.error("%s: Outlook's change to its event is passed over", error)
+                return 0
+            if stored is None:
+                return 0
+            edit = outlook_edit(stored.conversation, event)
+            if edit is None:
+                return 0
+            try:
+                self._conversations.apply_outlook_edit(stored, edit)
+            except ConcurrencyConflict:
+                continue
+            return 1
+        raise ConcurrencyConflict(f"conversation of event {event.get('id')} busy")
 
     def _graph_for(self, org_id: str, user_id: str) -> GraphClient | None:
+        """None when there is nothing to read until someone acts (reconnect, switch on); a
+        sign-in that is unavailable for now raises, so the read is tried again."""
         try:
             return self._outlook.graph_for(org_id, user_id)
+        except SignInUnavailable:
+            raise
         except OutlookNotUsable:
             return None
+
+
+def _with_round(current: MailboxState, before: MailboxState, done: MailboxState) -> MailboxState:
+    """The row as others left it, with what the round read, unless the delta link was reset
+    meanwhile (a new connection reads everything again): then that reading is still to come."""
+    if current.delta_link != before.delta_link:
+        return current
+    return replace(current, delta_link=done.delta_link, synced_through=done.synced_through)

@@ -73,7 +73,7 @@ class MailboxWatcher:
             return "exists"
         if not self._subscribe(org_id, user_id):
             return "failed, retried next run"
-        self._sync.resync(org_id, user_id, self._clock(), force=True)  # what changed unwatched
+        self._read_what_changed_unwatched(org_id, user_id)
         return "created"
 
     def renew(self, subscription_id: str) -> str:
@@ -94,7 +94,7 @@ class MailboxWatcher:
             return "renewed"
         if not self._recreate(graph, subscription.org_id, subscription.user_id):
             return "recreation left to the next run"
-        self._sync.resync(subscription.org_id, subscription.user_id, self._clock(), force=True)
+        self._read_what_changed_unwatched(subscription.org_id, subscription.user_id)
         return "recreated"
 
     def _resign(self, graph: GraphClient, subscription: Subscription) -> bool:
@@ -109,7 +109,7 @@ class MailboxWatcher:
             return False
         self._mailboxes.set_subscription(org_id, user_id, created.id, read_afresh=False)
         self._manager.delete(graph, subscription.id)
-        self._sync.resync(org_id, user_id, self._clock(), force=True)
+        self._read_what_changed_unwatched(org_id, user_id)
         return True
 
     def on_lifecycle(
@@ -135,7 +135,7 @@ class MailboxWatcher:
         elif event != "missed":
             logger.warning("unknown lifecycle event %r", event)
             return "ignored"
-        return self._sync.resync(org_id, user_id, self._clock(), force=True)
+        return self._sync.resync(org_id, user_id, self._clock())
 
     def resume_later(self, org_id: str) -> None:
         """Connections made inert while the organisation's switch was off lost their
@@ -171,10 +171,17 @@ class MailboxWatcher:
         self._mailboxes.set_subscription(org_id, user_id, created.id, read_afresh=read_afresh)
         return True
 
+    def _read_what_changed_unwatched(self, org_id: str, user_id: str) -> None:
+        """Read the mailbox now; the timer's item first, in case this process dies meanwhile
+        (a read that starts later covers it, so it then costs one look at the mailbox's row)."""
+        self._request(WorkKind.RESYNC_MAILBOX, org_id, user_id)
+        self._sync.resync(org_id, user_id, self._clock())
+
     def _request(self, kind: WorkKind, org_id: str, user_id: str) -> None:
-        """Work for the timer's next run about this mailbox."""
-        key = table_key(org_id, user_id)
-        self._schedule.add(kind, self._clock(), key, OrgId=org_id, UserId=user_id)
+        """Work for the timer about this mailbox, due now (a read covers what changed until
+        now: a sync that starts later does)."""
+        key, now = table_key(org_id, user_id), self._clock()
+        self._schedule.add(kind, now, key, OrgId=org_id, UserId=user_id, Since=now)
 
     def _graph_for(self, org_id: str, user_id: str) -> GraphClient | None:
         try:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,11 +54,13 @@ class RunningHost:
             self.lines.get_nowait()
 
 
-def start_local_host(environ: dict[str, str], tmp_path: Path, port: int = 0) -> RunningHost:
-    """Start `python -m devtools.localhost`; return once it says it listens."""
+def start_local_host(
+    environ: dict[str, str], tmp_path: Path, port: int = 0, args: Sequence[str] = ()
+) -> RunningHost:
+    """Start `python -m devtools.localhost` (with more `args`); return once it says it listens."""
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "devtools.localhost", "--port", str(port),
-         "--settings", str(tmp_path / "no-local-settings.json")],
+         "--settings", str(tmp_path / "no-local-settings.json"), *args],
         cwd=PROJECT_ROOT,
         env={**os.environ, **environ},  # as `make run` does: the machine's CA variables too
         stdout=subprocess.PIPE,

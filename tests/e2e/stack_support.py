@@ -63,9 +63,9 @@ def connect_both(app: HostApp) -> None:
         assert app.connect(who) == {"outlook": "connected"}
 
 
-def schedule(app: HostApp, day: Any) -> dict[str, Any]:
-    """Manager's check-in with Alex, 09:00 UTC on `day`."""
-    answer = app.call("POST", "conversations", MANAGER, json={
+def check_in(day: Any, **extra: Any) -> dict[str, Any]:
+    """The body of Manager's check-in with Alex, 09:00 UTC on `day`."""
+    return {
         "type": "check_in",
         "title": "Weekly check-in",
         "attendees": [{"email": EMPLOYEE_ALEX.mail, "userId": EMPLOYEE_ALEX.host_user_id}],
@@ -73,7 +73,13 @@ def schedule(app: HostApp, day: Any) -> dict[str, Any]:
         "end": f"{day}T09:30:00",
         "timeZone": "UTC",
         "location": {"kind": "text", "text": "Room 1"},
-    })  # fmt: skip
+        **extra,
+    }
+
+
+def schedule(app: HostApp, day: Any) -> dict[str, Any]:
+    """Manager's check-in with Alex, 09:00 UTC on `day`."""
+    answer = app.call("POST", "conversations", MANAGER, json=check_in(day))
     assert answer.status_code == 201, answer.text
     return answer.json()
 

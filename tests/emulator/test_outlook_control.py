@@ -1,7 +1,11 @@
 """People working in Outlook through the control API, the change feed each edit lands in, and
 the pipeline (throttling, faults, the log) on the calendar routes."""
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+import requests
 
 from devtools.demo_directory import (
     EMPLOYEE_ALEX,
@@ -11,7 +15,7 @@ from devtools.demo_directory import (
     ON_PREMISES_MAILBOX,
 )
 from devtools.graph_emulator.prefer import Preferences
-from tests.emulator.outlook_support import as_person
+from tests.emulator.outlook_support import as_person, event_body
 
 pytestmark = pytest.mark.integration
 
@@ -250,6 +254,57 @@ def test_injected_faults_reach_the_event_routes(adele, control):
 
     assert (failed.status_code, failed.headers["Retry-After"]) == (503, "7")
     assert [e["id"] for e in control.mailbox_events(MANAGER.mail)] == [created["id"]]
+
+
+def held(control, count: int) -> bool:
+    return control.held_answers() == count
+
+
+def wait_until(condition, what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout}s: {what}")
+        time.sleep(0.05)  # polling the control API: a held request gives no other signal
+
+
+@pytest.mark.integration
+def test_a_held_answer_comes_once_released_and_graph_did_the_work_before(adele, control):
+    control.hold_answers("/v1.0/me/events", method="POST")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answer = pool.submit(adele.create, subject="Held")
+        wait_until(lambda: held(control, 1), "the create's answer is held")
+
+        (made,) = control.mailbox_events(MANAGER.mail)
+        assert made["subject"] == "Held", "carried out before its answer"
+        assert control.release_answers() == 1
+        assert answer.result(timeout=10)["id"] == made["id"]
+    assert adele.create(subject="Next")["subject"] == "Next", "held once (count 1)"
+
+
+@pytest.mark.integration
+def test_a_dropped_answer_never_arrives_though_graph_did_the_work(adele, control):
+    control.drop_answers("/v1.0/me/events", method="POST")
+
+    body = event_body("Lost answer", transactionId="t-1")
+    with pytest.raises(requests.ConnectionError):
+        adele.call("POST", "/me/events", body)
+
+    (made,) = control.mailbox_events(MANAGER.mail)
+    again = adele.call("POST", "/me/events", body)
+    assert (again.status_code, again.json()["id"]) == (201, made["id"]), "the retry: one event"
+
+
+@pytest.mark.integration
+def test_a_held_answer_can_be_dropped_too(adele, control):
+    control.hold_answers("/v1.0/me/events", method="POST")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answer = pool.submit(adele.call, "POST", "/me/events", event_body())
+        wait_until(lambda: held(control, 1), "the create's answer is held")
+        control.release_answers(answer=False)
+        with pytest.raises(requests.ConnectionError):
+            answer.result(timeout=10)
+    assert len(control.mailbox_events(MANAGER.mail)) == 1
 
 
 @pytest.mark.integration

@@ -146,13 +146,6 @@ def test_without_retry_after_the_push_is_due_at_once(world):
     assert push_items(world) == [PENDING_SINCE]
 
 
-def test_an_organiser_who_must_reconnect_leaves_the_conversation_pending(world):
-    world.clock.advance(timedelta(days=300))  # past the reconnect date
-    conversation = create(world)
-    assert conversation.sync_state is SyncState.PENDING
-    assert push_items(world) == [PENDING_SINCE]
-
-
 def test_what_outlook_refuses_for_good_is_failed_and_a_user_edit_tries_again(world):
     world.graph.fail("POST", "me/events", 400, code="ErrorInvalidRequest")
     conversation = create(world)

@@ -2,6 +2,8 @@
 
 import json
 
+from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
 from functions.problems import PROBLEMS, problem_response
 from shared.errors import ErrorCode, NotConnected, Unauthenticated
 from shared.graph.errors import GraphError
@@ -48,3 +50,21 @@ def test_configuration_problems_and_bugs_say_nothing_of_their_details():
     status, body, _ = answered(KeyError("secret-ish"))
     assert (status, body["code"]) == (500, "internal_error")
     assert "secret-ish" not in json.dumps(body)
+
+
+def storage_error(status: int) -> HttpResponseError:
+    error = HttpResponseError(f"status {status}")
+    error.status_code = status
+    return error
+
+
+def test_storage_out_of_reach_answers_503_with_retry_after_not_500():
+    for failure in (
+        ServiceRequestError("Connection refused"),
+        ServiceResponseError("Connection reset by peer"),
+        storage_error(503),
+    ):
+        status, body, headers = answered(failure)
+        assert (status, body["code"], headers["Retry-After"]) == (503, "storage_unavailable", "10")
+    status, body, _ = answered(storage_error(400))
+    assert (status, body["code"]) == (500, "internal_error"), "a refusal is no outage"

@@ -11,13 +11,15 @@ import pytest
 from shared.conversations.model import Conversation, RecordKind
 from shared.conversations.requests import parse_new_conversation
 from shared.errors import ErrorCode, InvalidRequest, TooLarge, UnreadableMessage
+from shared.identity import IdentityUnavailable
 from shared.schedule import WorkKind
 from shared.storage import names
 from shared.sync.client_state import client_state_hash
 from shared.sync.notifications import NotificationKind, SyncMessage
+from shared.sync.service import LEASE
 from shared.sync.subscriptions import LIFETIME, RENEW_BEFORE
-from tests.fakes import FakeTables
-from tests.unit.world import ADELE, ALEX, LYNNE, NOW, ORG, SETTINGS, Person, World
+from tests.fakes import FakeTables, ProcessDied
+from tests.unit.world import ADELE, ALEX, LYNNE, ORG, SETTINGS, Person, World
 
 BODY = {
     "type": "check_in",
@@ -315,26 +317,148 @@ def test_a_notification_received_before_the_last_sync_started_is_already_covered
 
 def test_while_a_worker_holds_the_mailbox_another_leaves_it_a_note_to_run_again(world):
     mailboxes = world.app.mailboxes
-    found = mailboxes.get(ORG, ADELE.user_id)
-    from dataclasses import replace
-
-    held = replace(found.state, locked_until=NOW + timedelta(minutes=1))
-    mailboxes.put(ORG, ADELE.user_id, held, found.etag)
+    held_by_another_worker(world)
 
     assert notified(world) == "left to the running sync"
     assert mailboxes.get(ORG, ADELE.user_id).state.dirty
 
 
-def test_a_graph_failure_lets_go_of_the_mailbox_and_keeps_the_delta_link(world):
+def held_by_another_worker(world: World) -> None:
+    """A worker took the mailbox's lease (and may die holding it)."""
+    mailboxes = world.app.mailboxes
+    found = mailboxes.get(ORG, ADELE.user_id)
+    held = replace(found.state, locked_until=world.clock() + LEASE)
+    mailboxes.put(ORG, ADELE.user_id, held, found.etag)
+
+
+def another_worker_asks_again(world: World) -> None:
+    """Another worker, finding the mailbox held, leaves its note to run again."""
+    found = world.app.mailboxes.get(ORG, ADELE.user_id)
+    world.app.mailboxes.put(ORG, ADELE.user_id, replace(found.state, dirty=True), found.etag)
+
+
+def move_in_outlook(world: World, conversation: Conversation) -> None:
+    world.graph.edit(
+        ADELE.upn,
+        conversation.outlook.event_id,
+        start={"dateTime": "2026-12-07T14:00:00.0000000", "timeZone": "UTC"},
+        end={"dateTime": "2026-12-07T14:30:00.0000000", "timeZone": "UTC"},
+    )
+
+
+def moved(world: World, conversation: Conversation) -> bool:
+    return reread(world, conversation).start.hour == 14
+
+
+def reads_due(world: World) -> list:
+    return world.app.schedule.due(WorkKind.RESYNC_MAILBOX, world.clock() + timedelta(days=1), 10)
+
+
+def test_a_graph_outage_leaves_the_read_to_the_timer_which_reads_once_graph_is_back(world):
+    """Issue 13, finding 6: a valid notification is never given up for a Graph outage."""
+    conversation = create(world)
     before = world.app.mailboxes.get(ORG, ADELE.user_id).state.delta_link
-    world.graph.fail("GET", "me/calendarView/delta", 500, times=3)
+    move_in_outlook(world, conversation)
+    world.graph.fail("GET", "me/calendarView/delta", 503, times=6)  # two reads, 3 tries each
 
-    with pytest.raises(Exception, match="Graph 500"):
-        notified(world)
-
+    assert notified(world) == "read later (GraphError)", "handled: nothing for the poison queue"
     after = world.app.mailboxes.get(ORG, ADELE.user_id).state
     assert (after.locked_until, after.delta_link) == (None, before)
-    assert notified(world) == "applied 0 in 1 round(s)", "the retry is not locked out"
+    (first,) = reads_due(world)
+    assert first.due - world.clock() == timedelta(seconds=30)
+    world.clock.now = first.due
+    assert world.timer()[WorkKind.RESYNC_MAILBOX] == {"read later (GraphError)": 1}
+    (second,) = reads_due(world)
+    assert second.due - world.clock() == timedelta(seconds=60), "longer each time"
+    world.clock.now = second.due
+
+    assert world.timer()[WorkKind.RESYNC_MAILBOX] == {"applied 1 in 1 round(s)": 1}
+    assert moved(world, conversation)
+    assert reads_due(world) == []
+
+
+def test_a_sign_in_that_is_unavailable_for_now_is_read_later_not_given_up(world):
+    conversation = create(world)
+    move_in_outlook(world, conversation)
+    world.identity.refresh_failure = IdentityUnavailable("login.microsoftonline.com: 503")
+    assert notified(world) == "read later (SignInUnavailable)"
+
+    world.identity.refresh_failure = None
+    world.clock.advance(timedelta(seconds=30))
+    world.timer()
+
+    assert moved(world, conversation)
+
+
+def test_a_conflict_while_asking_for_another_round_still_lets_go_of_the_mailbox(world):
+    """Issue 13, finding 4: other workers write "run again" while the holder ends its round, and
+    once more while it takes the note. The holder must go on or let go, never leave the lease
+    held, or every later notification is left to a sync that no longer runs."""
+    conversation = create(world)
+    table = world.tables.table(names.MAILBOX_SYNC_TABLE)
+
+    def asks_and_asks_again() -> None:
+        another_worker_asks_again(world)
+        table.fail("replace", lambda: another_worker_asks_again(world))  # taking the note
+
+    table.fail("replace", asks_and_asks_again, after=1)  # the holder's end of its round
+    try:
+        notified(world)
+    except Exception:
+        notified(world)  # as the queue would try the message again
+    move_in_outlook(world, conversation)
+
+    notified(world)
+
+    assert moved(world, conversation)
+    assert world.app.mailboxes.get(ORG, ADELE.user_id).state.locked_until is None
+
+
+def test_a_note_left_for_a_holder_that_died_is_read_by_the_timer_once_its_lease_ran_out(world):
+    conversation = create(world)
+    held_by_another_worker(world)
+    move_in_outlook(world, conversation)
+
+    assert notified(world) == "left to the running sync"
+    assert not moved(world, conversation)
+    world.clock.advance(LEASE)
+    world.timer()
+
+    assert moved(world, conversation)
+
+
+def test_a_burst_while_the_mailbox_is_held_leaves_one_note(world):
+    held_by_another_worker(world)
+    items = world.tables.table(names.SCHEDULE_TABLE)
+    rows_before = len(items.rows())
+
+    outcomes = {notified(world) for _ in range(50)}
+
+    assert outcomes == {"left to the running sync"}
+    assert len(items.rows()) == rows_before + 1
+
+
+def test_a_round_taken_over_from_a_note_is_covered_if_that_round_dies(world):
+    """The holder took the note (one more round) and then died: the timer reads instead."""
+    conversation = create(world)
+    table = world.tables.table(names.MAILBOX_SYNC_TABLE)
+
+    def die() -> None:
+        raise ProcessDied
+
+    def the_next_round_dies() -> None:
+        world.graph.on("GET", "me/calendarView/delta", before=die)
+
+    table.fail("replace", lambda: another_worker_asks_again(world), after=1)  # round one ends
+    world.graph.on("GET", "me/calendarView/delta", before=the_next_round_dies)
+    with pytest.raises(ProcessDied):
+        notified(world)
+    move_in_outlook(world, conversation)
+
+    world.clock.advance(LEASE)
+    world.timer()
+
+    assert moved(world, conversation)
 
 
 # --- the subscription's lifecycle -----------------------------------------------------------------

@@ -64,12 +64,12 @@ from shared.conversations.requests import (
     request_digest,
 )
 from shared.errors import (
-    IdempotencyKeyReused,
     ConversationBusy,
     ConversationCancelled,
     ConversationNotFound,
     ConversationUnreadable,
     GuestNotAllowed,
+    IdempotencyKeyReused,
     OrganiserOnly,
     OutlookNotUsable,
     SignInUnavailable,

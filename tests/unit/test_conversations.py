@@ -363,7 +363,7 @@ def test_conversations_beyond_the_horizon_are_stored_but_not_listed(world):
 
 
 def test_an_idempotency_key_reused_for_another_conversation_is_refused_and_creates_nothing(world):
-    first = world.app.conversations.create(ADELE.caller, parse_new_conversation(BODY), "k-2")
+    world.app.conversations.create(ADELE.caller, parse_new_conversation(BODY), "k-2")
     other = {**BODY, "title": "Something else"}
 
     with pytest.raises(IdempotencyKeyReused):

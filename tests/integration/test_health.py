@@ -141,3 +141,18 @@ def test_a_managed_identity_that_gives_no_token_is_named_quickly(
         "for api://AzureADTokenExchange/.default"
     )
     assert report["status"] == "unhealthy"
+
+
+def test_health_probes_in_a_row_ask_the_identity_endpoint_once(
+    azurite, storage, emulator, monkeypatch
+):
+    monkeypatch.setenv("IDENTITY_ENDPOINT", f"{emulator.base_url}/msi/token")
+    monkeypatch.setenv("IDENTITY_HEADER", demo_directory.IDENTITY_HEADER)
+    environ = secretless(azurite, emulator)
+    emulator.state.requests.clear()
+
+    reports = [check_health(environ).as_dict()["status"] for _ in range(3)]
+
+    assert reports == ["healthy"] * 3
+    asked = [r for r in emulator.state.requests.entries() if r["path"] == "/msi/token"]
+    assert len(asked) <= 1, "the managed identity's token is cached between probes"

@@ -30,6 +30,14 @@ if TYPE_CHECKING:
 
 TEAMS_LOCATION = "Microsoft Teams Meeting"
 _EVENT_FIELDS = "id,iCalUId,webLink,onlineMeeting,changeKey,lastModifiedDateTime,attendees"
+# What the sync worker reads of an event: calendarView delta may give occurrences only as id,
+# type, seriesMasterId, start and end, and `@removed` for what merely left its window.
+_SYNC_FIELDS = (
+    f"{_EVENT_FIELDS},type,start,end,location,isOnlineMeeting,isCancelled,recurrence,"
+    "seriesMasterId,originalStart"
+)
+_INSTANCE_FIELDS = "id,type,seriesMasterId,originalStart,start,end,location,isOnlineMeeting"
+INSTANCES_PAGE = 200
 
 
 def transaction_id(conversation_id: str) -> str:
@@ -140,6 +148,43 @@ class OutlookCalendar:
 
     def read(self, event_id: str) -> dict[str, Any]:
         return self._request("GET", f"me/events/{event_id}", params={"$select": _EVENT_FIELDS})
+
+    def read_for_sync(self, event_id: str) -> dict[str, Any]:
+        """The event as the sync worker compares it (GraphError 404 when it is gone)."""
+        return self._request("GET", f"me/events/{event_id}", params={"$select": _SYNC_FIELDS})
+
+    def instances(self, master_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """A series' occurrences and exceptions overlapping [start, end), cancelled ones left
+        out (event-list-instances), every page."""
+        params: dict[str, str] | None = {
+            "startDateTime": start.isoformat(),
+            "endDateTime": end.isoformat(),
+            "$select": _INSTANCE_FIELDS,
+            "$top": str(INSTANCES_PAGE),
+        }
+        path = f"me/events/{master_id}/instances"
+        found: list[dict[str, Any]] = []
+        while True:
+            answer = self._request("GET", path, params=params)
+            found += answer.get("value", [])
+            if "@odata.nextLink" not in answer:
+                return found
+            path, params = answer["@odata.nextLink"], None
+
+    def cancel_occurrence(self, master_id: str, original_start: datetime, comment: str) -> None:
+        """Cancel one occurrence (attendees are told); done when it is gone already."""
+        event_id = self.occurrence_at(master_id, original_start)
+        if event_id is not None:
+            self.cancel(event_id, comment)
+
+    def occurrence_at(self, master_id: str, original_start: datetime) -> str | None:
+        """Outlook's id of the series' occurrence whose original start this is (None: gone)."""
+        day = timedelta(days=1)
+        for event in self.instances(master_id, original_start - day, original_start + day):
+            original = event.get("originalStart")
+            if original and parse_timestamp(str(original)) == original_start:
+                return str(event["id"])
+        return None
 
     def created_for(self, conversation: Conversation) -> str | None:
         """The id of the event a create for this conversation made, if one did: a create whose

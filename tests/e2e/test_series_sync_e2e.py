@@ -21,8 +21,6 @@ from tests.e2e.test_two_way_sync_e2e import Outlook, create, organiser_event, ou
 pytestmark = pytest.mark.e2e
 __all__ = ["outlook"]  # the fixture, reused from the two-way sync tests
 
-APP_FIX_PENDING = pytest.mark.xfail(strict=True, reason="issue 12: app fix pending")
-
 TODAY = datetime.now(UTC).date()
 MONDAY = TODAY + timedelta(days=7 + (7 - TODAY.weekday()) % 7)  # in the delta window
 WEEKLY = {
@@ -93,7 +91,6 @@ def starts(occurrences: list[dict]) -> list[str]:
 # --- the whole series -----------------------------------------------------------------------
 
 
-@APP_FIX_PENDING
 def test_the_whole_series_moved_in_outlook_moves_the_conversation(outlook):
     conversation = weekly(outlook)
 
@@ -115,7 +112,6 @@ def test_a_new_place_for_the_whole_series_in_outlook_is_taken(outlook):
     assert "conversation_relocated" in [c["kind"] for c in changes_about(outlook, conversation)]
 
 
-@APP_FIX_PENDING
 def test_a_series_ended_earlier_in_outlook_ends_the_conversation_earlier(outlook):
     conversation = weekly(outlook)
     ended = {
@@ -148,7 +144,6 @@ def test_a_series_deleted_in_outlook_cancels_the_conversation(outlook):
     assert "conversation_cancelled" in [c["kind"] for c in changes_about(outlook, conversation)]
 
 
-@APP_FIX_PENDING
 def test_a_series_that_began_before_the_delta_window_is_relocated_not_cancelled(outlook):
     # Its master (the first occurrence) lies before the window: Graph reports its edit as
     # @removed, while the occurrences to come are still in the window.
@@ -166,7 +161,6 @@ def test_a_series_that_began_before_the_delta_window_is_relocated_not_cancelled(
 # --- one occurrence -------------------------------------------------------------------------
 
 
-@APP_FIX_PENDING
 def test_one_occurrence_moved_and_relocated_in_outlook_is_listed_so_and_reported(outlook):
     conversation = weekly(outlook)
     second = in_outlook(outlook, conversation)[1]
@@ -195,7 +189,6 @@ def test_one_occurrence_moved_and_relocated_in_outlook_is_listed_so_and_reported
     assert (whole["start"], whole["status"]) == (f"{monday(0)}+00:00", "scheduled")
 
 
-@APP_FIX_PENDING
 def test_one_occurrence_cancelled_in_outlook_leaves_the_list_and_is_reported(outlook):
     conversation = weekly(outlook)
     third = in_outlook(outlook, conversation)[2]

@@ -473,8 +473,14 @@ class FakeGraph:
             case "GET", ["me", "events", event_id]:
                 return 200, copy.deepcopy(mailbox.events[event_id])
             case "GET", ["me", "events", event_id, "instances"]:
-                window = [datetime.fromisoformat(query[k]) for k in ("startDateTime", "endDateTime")]
-                return 200, {"value": self.instances(mailbox.upn, event_id, *window)}
+                start, end = (query["startDateTime"], query["endDateTime"])
+                found = self.instances(
+                    mailbox.upn,
+                    event_id,
+                    datetime.fromisoformat(start),
+                    datetime.fromisoformat(end),
+                )
+                return 200, {"value": found}
             case "PATCH", ["me", "events", event_id]:
                 return 200, copy.deepcopy(self._update(mailbox, event_id, body))
             case "POST", ["me", "events", event_id, "cancel"] if "." in event_id:
@@ -598,7 +604,9 @@ def _stamp(moment: datetime) -> str:
 
 
 def _instant(value: Any) -> Any:
-    return parse_graph_date_time(value) if isinstance(value, dict) and "dateTime" in value else value
+    if isinstance(value, dict) and "dateTime" in value:
+        return parse_graph_date_time(value)
+    return value
 
 
 def _pattern(
@@ -614,8 +622,8 @@ def _pattern(
         options["count"] = span["numberOfOccurrences"]
     elif span["type"] == "endDate":
         options["until"] = datetime.fromisoformat(span["endDate"] + "T23:59:59+00:00")
-    frequency = rrule.WEEKLY if pattern["type"] == "weekly" else rrule.DAILY
-    return [s for s in rrule.rrule(frequency, **options).between(start, end, inc=True)]
+    rule = rrule.rrule(rrule.WEEKLY if pattern["type"] == "weekly" else rrule.DAILY, **options)
+    return list(rule.between(start, end, inc=True))
 
 
 def _error(code: str) -> dict[str, Any]:

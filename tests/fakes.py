@@ -355,7 +355,7 @@ class FakeGraph:
                 "id": f"{master_id}.{key}",
                 "type": "exception" if overrides else "occurrence",
                 "seriesMasterId": master_id,
-                "originalStart": key,
+                "originalStart": original.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "start": {"dateTime": original.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
                 "end": {
                     "dateTime": (original + duration).strftime("%Y-%m-%dT%H:%M:%S"),
@@ -376,7 +376,7 @@ class FakeGraph:
         for occurrence in self.instances(
             mailbox.upn, master_id, original - timedelta(days=400), original + timedelta(days=400)
         ):
-            if occurrence["originalStart"] == key:
+            if occurrence["id"] == event_id:
                 return occurrence
         raise KeyError(event_id)  # 404
 

@@ -347,8 +347,10 @@ class MailboxSync:
         seen: dict[datetime, OutlookOccurrence] = {}
         for item in listed:
             occurrence = outlook_occurrence(item)
-            if occurrence is not None:
-                seen[occurrence.original_start] = occurrence
+            if occurrence is None:  # without its original start, absence would read as cancel
+                logger.warning("series %s: an occurrence Outlook listed is unreadable", master_id)
+                return 0
+            seen[occurrence.original_start] = occurrence
         known_ids = {o.event_id for o in seen.values()}
         # Exceptions moved further than the margin: those delta named, and those the app knows.
         wanted = set(exception_ids) | {

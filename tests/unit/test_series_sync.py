@@ -90,7 +90,8 @@ def test_an_answer_to_a_meeting_beyond_the_delta_window_is_taken_not_a_cancel(wo
     notified(world)
 
     kept = reread(world, conversation)
-    assert kept is not None and kept.status is ConversationStatus.SCHEDULED
+    assert kept is not None
+    assert kept.status is ConversationStatus.SCHEDULED
     assert [a.response for a in kept.attendees] == ["accepted"]
     assert "conversation_cancelled" not in kinds(world)
     assert f"GET me/events/{event_id}" in world.graph.requests, "read back by its id"
@@ -329,7 +330,7 @@ def test_moving_one_occurrence_in_the_app_moves_that_outlook_occurrence_only(wor
             end=(moved + timedelta(minutes=30)).isoformat(),
             timeZone="UTC",
             location={"kind": "text", "text": "Garden"},
-        ),  # fmt: skip
+        ),
         None,
     )
 

@@ -202,3 +202,88 @@ def test_one_occurrence_cancelled_in_outlook_leaves_the_list_and_is_reported(out
     assert {c["occurrenceId"] for c in named} == {before[2]["id"]}
     assert {"conversation_cancelled", "occurrence_cancelled"} & {c["kind"] for c in named}
     assert read(outlook, conversation, MANAGER).json()["status"] == "scheduled"
+
+
+# --- one occurrence, from the host app --------------------------------------------------------
+
+
+def occurrence_call(outlook: Outlook, verb: str, conversation: dict, occurrence: str, **body):
+    answer = outlook.app.call(
+        verb,
+        f"conversations/{conversation['id']}/occurrences/{occurrence}",
+        MANAGER,
+        **({"json": body} if body else {}),
+    )
+    outlook.settle()
+    return answer
+
+
+def test_the_host_app_moves_one_occurrence_and_only_that_outlook_occurrence_follows(outlook):
+    conversation = weekly(outlook)
+    second = listed(outlook, conversation)[1]
+
+    answer = occurrence_call(
+        outlook,
+        "PATCH",
+        conversation,
+        second["id"],
+        start=monday(1, 16),
+        end=monday(1, 16, 30),
+        timeZone="UTC",
+        location={"kind": "text", "text": "Garden"},
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["sync"]["state"] == "synced"
+    (exception,) = answer.json()["exceptions"]
+    assert (exception["occurrenceId"], exception["start"]) == (
+        second["id"],
+        f"{monday(1, 16)}+00:00",
+    )
+    shown = [
+        (o["start"]["dateTime"][:16], o["location"]["displayName"])
+        for o in in_outlook(outlook, conversation)
+    ]
+    assert shown == [
+        (monday(0)[:16], "Room 1"),
+        (monday(1, 16)[:16], "Garden"),
+        (monday(2)[:16], "Room 1"),
+        (monday(3)[:16], "Room 1"),
+    ]
+    after = listed(outlook, conversation)
+    assert (after[1]["id"], after[1]["start"], after[1]["location"]["text"]) == (
+        second["id"],
+        f"{monday(1, 16)}+00:00",
+        "Garden",
+    )
+    assert not changes_about(outlook, conversation), "Outlook's echo of it reports nothing"
+
+
+def test_the_host_app_cancels_one_occurrence_in_outlook_and_the_series_goes_on(outlook):
+    conversation = weekly(outlook)
+    third = listed(outlook, conversation)[2]
+
+    answer = occurrence_call(outlook, "DELETE", conversation, third["id"])
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "scheduled"
+    assert len(in_outlook(outlook, conversation)) == 3
+    assert starts(listed(outlook, conversation)) == [f"{monday(w)}+00:00" for w in (0, 1, 3)]
+    again = occurrence_call(outlook, "DELETE", conversation, third["id"])
+    assert (again.status_code, again.json()["code"]) == (404, "occurrence_not_found")
+    assert not changes_about(outlook, conversation)
+
+
+def test_an_occurrence_the_series_does_not_have_is_not_found(outlook):
+    conversation = weekly(outlook)
+    one_off = create(outlook)
+
+    off_pattern = f"{MONDAY + timedelta(days=1):%Y%m%d}T090000Z"  # a Tuesday
+    tuesday = occurrence_call(
+        outlook, "PATCH", conversation, off_pattern, location={"kind": "teams", "text": None}
+    )
+    alone = occurrence_call(outlook, "DELETE", one_off, "20300101T090000Z")
+
+    assert (tuesday.status_code, tuesday.json()["code"]) == (404, "occurrence_not_found")
+    assert (alone.status_code, alone.json()["code"]) == (404, "occurrence_not_found")
+    assert read(outlook, conversation, MANAGER).json()["version"] == conversation["version"]

@@ -17,12 +17,18 @@ from typing import TYPE_CHECKING, Any
 from shared.conversations.model import (
     SYNC_HORIZON,
     Conversation,
+    Location,
     LocationKind,
     OutlookEvent,
     Participant,
 )
 from shared.conversations.recurrence import occurrences
-from shared.conversations.time_zones import graph_date_time, iana_zone, parse_timestamp
+from shared.conversations.time_zones import (
+    graph_date_time,
+    iana_zone,
+    parse_graph_date_time,
+    parse_timestamp,
+)
 from shared.graph.headers import prefer_header
 
 if TYPE_CHECKING:
@@ -248,6 +254,37 @@ def outlook_event(event: dict[str, Any]) -> OutlookEvent:
         change_key=event.get("changeKey"),
         last_modified=parse_timestamp(modified) if modified else None,
     )
+
+
+def event_location(event: dict[str, Any]) -> Location | None:
+    """The event's place in the conversation's terms (None: the event does not say). A named
+    place wins over Teams: Graph keeps a meeting online once it is (a later isOnlineMeeting
+    false is ignored), so a conversation moved from Teams to a room must not flip back to Teams
+    when Outlook reports that meeting."""
+    if "isOnlineMeeting" not in event and "location" not in event:
+        return None
+    text = ((event.get("location") or {}).get("displayName") or "").strip()
+    if text and text != TEAMS_LOCATION:
+        return Location(LocationKind.TEXT, text)
+    if event.get("isOnlineMeeting"):
+        return Location(LocationKind.TEAMS)
+    return Location()
+
+
+def series_update(conversation: Conversation, master: dict[str, Any]) -> dict[str, Any]:
+    """What a push must change of a series' master as Outlook has it: only what differs, since
+    a master PATCH that names the time may count as a new pattern, which drops every
+    single-occurrence change (MS-OXOCAL 3.1.4.7.3.5)."""
+    changes: dict[str, Any] = {}
+    try:
+        times = parse_graph_date_time(master["start"]), parse_graph_date_time(master["end"])
+    except (KeyError, TypeError, ValueError):
+        times = None
+    if times != (conversation.start, conversation.end):
+        changes.update(schedule_fields(conversation))
+    if event_location(master) != conversation.location:
+        changes.update(location_fields(conversation))
+    return changes
 
 
 def responses_in(event: dict[str, Any]) -> dict[str, str]:

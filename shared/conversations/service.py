@@ -47,7 +47,9 @@ from shared.conversations.model import (
 from shared.conversations.outlook import (
     OutlookCalendar,
     location_fields,
+    outlook_event,
     schedule_fields,
+    series_update,
     with_responses,
 )
 from shared.conversations.pushes import PushOutbox
@@ -646,8 +648,14 @@ class ConversationService:
                 conversation, f"{self._app_origin}/conversations/{conversation.id}"
             )
         else:
-            changes = {**schedule_fields(conversation), **location_fields(conversation)}
-            updated = calendar.update(conversation.outlook.event_id, changes)
+            event_id = conversation.outlook.event_id
+            if conversation.recurrence:
+                master = calendar.read_for_sync(event_id)
+                changes = series_update(conversation, master)
+                updated = calendar.update(event_id, changes) if changes else outlook_event(master)
+            else:
+                changes = {**schedule_fields(conversation), **location_fields(conversation)}
+                updated = calendar.update(event_id, changes)
             event = replace(
                 updated,
                 join_url=updated.join_url or None,

@@ -24,8 +24,6 @@ from shared.conversations.model import (
     Conversation,
     ConversationStatus,
     GuestAdded,
-    Location,
-    LocationKind,
     Moved,
     OutlookChange,
     OutlookEdit,
@@ -35,7 +33,7 @@ from shared.conversations.model import (
     Responded,
     SeriesRepatterned,
 )
-from shared.conversations.outlook import TEAMS_LOCATION, graph_recurrence, responses_in
+from shared.conversations.outlook import event_location, graph_recurrence, responses_in
 from shared.conversations.series import OutlookOccurrence
 from shared.conversations.time_zones import parse_graph_date_time, parse_timestamp
 from shared.limits import within_time_range
@@ -58,7 +56,7 @@ def outlook_edit(conversation: Conversation, event: dict[str, Any]) -> OutlookEd
         # is not taken: the conversation keeps its time.
         if moved and within_time_range(start) and within_time_range(end):
             changes.append(Moved(start, end))
-    location = _location(event)
+    location = event_location(event)
     if location is not None and location != conversation.location:
         changes.append(Relocated(location))
     repatterned = None
@@ -154,7 +152,7 @@ def outlook_occurrence(event: dict[str, Any]) -> OutlookOccurrence | None:
             original_start=parse_timestamp(str(original)),
             start=parse_graph_date_time(event["start"]),
             end=parse_graph_date_time(event["end"]),
-            location=_location(event),
+            location=event_location(event),
             event_id=str(event["id"]),
         )
     except (KeyError, TypeError, ValueError):
@@ -164,20 +162,6 @@ def outlook_occurrence(event: dict[str, Any]) -> OutlookOccurrence | None:
 def _modified(event: dict[str, Any]) -> datetime | None:
     value = event.get("lastModifiedDateTime")
     return parse_timestamp(value) if value else None
-
-
-def _location(event: dict[str, Any]) -> Location | None:
-    """A named place wins over Teams: Graph keeps a meeting online once it is (a later
-    isOnlineMeeting false is ignored), so a conversation moved from Teams to a room must not
-    flip back to Teams when Outlook reports that meeting."""
-    if "isOnlineMeeting" not in event and "location" not in event:
-        return None
-    text = ((event.get("location") or {}).get("displayName") or "").strip()
-    if text and text != TEAMS_LOCATION:
-        return Location(LocationKind.TEXT, text)
-    if event.get("isOnlineMeeting"):
-        return Location(LocationKind.TEAMS)
-    return Location()
 
 
 def _guests(conversation: Conversation, event: dict[str, Any]) -> list[Participant]:

@@ -336,6 +336,10 @@ def test_moving_one_occurrence_in_the_app_moves_that_outlook_occurrence_only(wor
 
     assert updated.sync_state is SyncState.SYNCED
     assert [e.pending for e in updated.exceptions] == [False]
+    master = conversation.outlook.event_id
+    assert f"PATCH me/events/{master}" not in world.graph.requests, (
+        "the series' master is left alone: naming its time may reset its other occurrences"
+    )
     outlook = world.graph.instances(
         ADELE.upn, conversation.outlook.event_id, MONDAY, MONDAY + 5 * WEEK
     )

@@ -126,6 +126,8 @@ class OutlookAccess(Protocol):
 
     def graph_for(self, org_id: str, user_id: str) -> GraphClient: ...
 
+    def teams_available(self, org_id: str, user_id: str) -> bool: ...
+
 
 class ConnectionService:
     def __init__(
@@ -252,7 +254,7 @@ class ConnectionService:
         graph = self._graph(lambda: signed.access_token)
         try:
             me = graph.get("me", {"$select": "id,displayName,userPrincipalName,mail"})
-            graph.get("me/calendar", {"$select": "id"})
+            own_calendar = graph.get("me/calendar", {"$select": "id,allowedOnlineMeetingProviders"})
         except GraphError as error:
             if error.code in _MAILBOX_UNSUPPORTED_CODES:
                 return SignInFinished(ConnectOutcome.MAILBOX_NOT_SUPPORTED, signed_in_as=account)
@@ -263,14 +265,15 @@ class ConnectionService:
             account,
             user_principal_name=me.get("userPrincipalName") or signed.username,
             display_name=me.get("displayName") or signed.name,
+            mail=me.get("mail") or "",
         )
         outcome, connection = self._link_and_store(
-            caller.org_id, caller.user_id, account, signed.token_cache
+            caller.org_id, caller.user_id, account, signed.token_cache, _allows_teams(own_calendar)
         )
         return SignInFinished(outcome, connection, account)
 
     def _link_and_store(
-        self, org_id: str, user_id: str, account: MicrosoftAccount, cache: str
+        self, org_id: str, user_id: str, account: MicrosoftAccount, cache: str, teams: bool
     ) -> tuple[ConnectOutcome, Connection | None]:
         now = self._clock()
         link = self._links.claim(
@@ -288,6 +291,7 @@ class ConnectionService:
             account=account,
             connected_at=now,
             reconnect_by=add_months(now, self._policy.reconnect_months),
+            teams_available=teams,
         )
         sealed = self._cipher.seal(cache.encode(), _row_binding(org_id, user_id))
         try:
@@ -307,6 +311,11 @@ class ConnectionService:
         return ConnectOutcome.CONNECTED, connection
 
     # --- use ----------------------------------------------------------------------------------
+
+    def teams_available(self, org_id: str, user_id: str) -> bool:
+        """Whether the user's calendar allows Teams meetings, as read when they connected."""
+        connection = self.connection_of(org_id, user_id)
+        return connection is None or connection.teams_available
 
     def connection_of(self, org_id: str, user_id: str) -> Connection | None:
         stored = self._connections.get(org_id, user_id)
@@ -396,7 +405,12 @@ class ConnectionService:
         try:
             self._connections.put(marked, None, stored.etag)  # the dead refresh token goes too
         except ConcurrencyConflict:
-            pass  # someone else changed it (a new connect): their state wins
+            return  # someone else changed it (a new connect, or marked it first): theirs wins
+        # Once: only the write that marked it tells the user; later uses raise before refreshing.
+        connection = stored.connection
+        self._feed.record(
+            connection.org_id, connection.user_id, views.reconnect_required_entry(reason)
+        )
 
     def _open_cache(self, sealed: Sealed, org_id: str, user_id: str) -> tuple[str, bool]:
         """The user's token cache, and whether it was sealed the old way (to seal again)."""
@@ -443,9 +457,7 @@ class ConnectionService:
             return ReminderOutcome.NOT_CONNECTED
         if stored.connection.reconnect_by > self._clock():
             return ReminderOutcome.RENEWED_MEANWHILE
-        reason = ReconnectReason.RECONNECT_DUE
-        self._mark_reconnect(stored, reason, "reconnect date passed")
-        self._feed.record(org_id, user_id, views.reconnect_required_entry(reason))
+        self._mark_reconnect(stored, ReconnectReason.RECONNECT_DUE, "reconnect date passed")
         return ReminderOutcome.EXPIRED
 
     def _forget_reminders(self, connection: Connection) -> None:
@@ -468,6 +480,13 @@ class ConnectionService:
         if link and (link.org_id, link.user_id) == (caller.org_id, caller.user_id):
             self._links.release(account.tenant_id, account.object_id)
         logger.info("connection %s/%s removed", caller.org_id, caller.user_id)
+
+
+def _allows_teams(own_calendar: dict[str, Any]) -> bool:
+    """Whether the calendar may hold Teams meetings (calendar resource:
+    allowedOnlineMeetingProviders); a calendar that does not say is taken to allow them."""
+    providers = own_calendar.get("allowedOnlineMeetingProviders")
+    return not isinstance(providers, list) or "teamsForBusiness" in providers
 
 
 def _user_key(connection: Connection) -> str:

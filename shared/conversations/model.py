@@ -90,6 +90,9 @@ class Conversation:
     # later (a push in flight, or Graph's Retry-After), or PARKED until someone acts.
     push_due: datetime = PENDING_SINCE
     extra: dict[str, Any] = field(default_factory=dict)
+    # A Teams conversation whose organiser's calendar does not allow Teams (or whose link never
+    # came): Outlook has the meeting without a Teams link, and the organiser is told.
+    teams_unavailable: bool = False
 
     @property
     def has_records(self) -> bool:

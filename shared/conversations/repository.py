@@ -234,6 +234,7 @@ def _properties(c: Conversation) -> dict[str, Any]:
         "UpdatedAt": c.updated_at,
         "Version": c.version,
         "PushDue": "" if c.push_due == PENDING_SINCE else c.push_due,  # PARKED is a date too
+        "TeamsUnavailable": c.teams_unavailable,
     }
 
 
@@ -293,6 +294,7 @@ def _conversation(org_id: str, p: Any) -> Conversation:
         updated_at=p.get("UpdatedAt"),
         version=int(p.get("Version", 1)),
         push_due=p.get("PushDue") or PENDING_SINCE,
+        teams_unavailable=bool(p.get("TeamsUnavailable", False)),
     )
 
 

@@ -220,6 +220,19 @@ def test_a_refresh_microsoft_refuses_marks_the_connection_and_drops_its_tokens(w
         world.app.connections.graph_for(ORG, ALEX.user_id)
 
 
+def test_a_dead_sign_in_found_in_the_background_is_reported_once_with_its_reason(world):
+    world.connect(ALEX)
+    world.identity.refresh_failure = RefreshRefused(ReconnectReason.ACCESS_REVOKED, "50173")
+
+    for _ in range(3):  # a push, a mailbox read, a timer run: each finds it dead
+        with pytest.raises(ReconnectRequired):
+            world.app.connections.graph_for(ORG, ALEX.user_id)
+    world.timer()
+
+    reported = [c for c in world.feed(ALEX) if c["kind"] == "reconnect_required"]
+    assert [c["reason"] for c in reported] == ["access_revoked"]
+
+
 def test_an_unreachable_identity_platform_is_not_the_users_fault(world):
     world.connect(ALEX)
     world.identity.refresh_failure = IdentityUnavailable("down")

@@ -30,6 +30,7 @@ from shared.connections.repository import (
     StoredConnection,
 )
 from shared.connections.sign_ins import SignInKind, SignIns, SignInStarted, with_query
+from shared.directory import PeopleDirectory
 from shared.errors import (
     NotConnected,
     OutlookSwitchedOff,
@@ -143,6 +144,7 @@ class ConnectionService:
         cipher: TokenCipher,
         schedule: WorkSchedule,
         feed: ChangeFeed,
+        people: PeopleDirectory,
         clock: Callable[[], datetime],
     ) -> None:
         self._policy = policy
@@ -155,6 +157,7 @@ class ConnectionService:
         self._cipher = cipher
         self._schedule = schedule
         self._feed = feed
+        self._people = people
         self._clock = clock
 
     # --- status -------------------------------------------------------------------------------
@@ -301,6 +304,7 @@ class ConnectionService:
             return ConnectOutcome.SIGN_IN_FAILED, None
         if previous is not None:
             self._forget_reminders(previous.connection)
+        self._people.connected(org_id, user_id, name=account.display_name, mail=account.mail)
         self._schedule.add(
             WorkKind.WARN_RECONNECT,
             connection.reconnect_by - self._policy.warning,

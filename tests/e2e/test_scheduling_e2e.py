@@ -503,8 +503,8 @@ def test_an_attendee_whose_account_has_no_user_principal_name_is_told_to_reconne
     connections = storage.table(names.CONNECTIONS_TABLE)
     keys = (safe_key(app.org_id), safe_key(EMPLOYEE_ALEX.host_user_id))
     assert connections.get_entity(*keys)["UserPrincipalName"] == EMPLOYEE_ALEX.user_principal_name
-    connections.update_entity(
-        {"PartitionKey": keys[0], "RowKey": keys[1], "UserPrincipalName": ""},
+    connections.update_entity(  # a row from before `mail` was kept, and without a UPN
+        {"PartitionKey": keys[0], "RowKey": keys[1], "UserPrincipalName": "", "Mail": ""},
         mode=UpdateMode.MERGE,
     )
     assert connections.get_entity(*keys)["UserPrincipalName"] == ""

@@ -384,17 +384,38 @@ class ConnectionService:
         return token.token
 
     def check(self, caller: Caller) -> CalendarStatus:
-        """Prove the connection works now: a token (refreshed if due) and a read of /me."""
+        """Prove the connection works now: a token (refreshed if due) and a read of /me and of
+        the calendar, which also brings what the app keeps of them up to date (a new `mail`,
+        Teams allowed or not; connections made before either was kept get them here)."""
         graph = self.graph_for(caller.org_id, caller.user_id)
         try:
-            graph.get("me", {"$select": "id"})
+            me = graph.get("me", {"$select": "id,displayName,mail"})
+            own_calendar = graph.get("me/calendar", {"$select": "id,allowedOnlineMeetingProviders"})
         except GraphError as error:
             if error.transient:
                 raise OutlookUnavailable(
                     "Microsoft Graph is unavailable; try again shortly.", error.retry_after
                 ) from error
             raise
+        self._refresh_profile(caller, me.get("mail") or "", _allows_teams(own_calendar))
         return self.status(caller)
+
+    def _refresh_profile(self, caller: Caller, mail: str, teams: bool) -> None:
+        stored = self._connections.get(caller.org_id, caller.user_id)
+        if stored is None:
+            return
+        connection = stored.connection
+        if (connection.account.mail, connection.teams_available) == (mail, teams):
+            return
+        account = replace(connection.account, mail=mail)
+        updated = replace(connection, account=account, teams_available=teams)
+        try:
+            self._connections.put(updated, stored.token_cache, stored.etag)
+        except ConcurrencyConflict:
+            return  # changed meanwhile (a refresh saved its cache): the next check does it
+        self._people.connected(
+            caller.org_id, caller.user_id, name=account.display_name, mail=account.mail
+        )
 
     def _mark_reconnect(
         self, stored: StoredConnection, reason: ReconnectReason, detail: str

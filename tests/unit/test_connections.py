@@ -258,7 +258,7 @@ def test_a_token_graph_refuses_is_refreshed_once_and_the_request_tried_again(wor
     assert world.app.connections.check(ALEX.caller).status is ConnectionStatus.CONNECTED
 
     assert world.identity.forced_refreshes == 1
-    assert world.graph.requests[-2:] == ["GET me", "GET me"]
+    assert world.graph.requests[-3:] == ["GET me", "GET me", "GET me/calendar"]
 
 
 def test_check_proves_the_connection_works_now(world):
@@ -267,6 +267,19 @@ def test_check_proves_the_connection_works_now(world):
     world.graph.fail("GET", "me", 503, times=3)
     with pytest.raises(OutlookUnavailable):
         world.app.connections.check(ALEX.caller)
+
+
+def test_check_brings_a_new_mail_and_teams_policy_up_to_date(world):
+    world.connect(ALEX)
+    mailbox = world.graph.mailboxes[ALEX.upn]
+    mailbox.mail, mailbox.teams = "alex.wilber@contoso-renamed.test", False  # changed since
+
+    shown = status_view(world.app.connections.check(ALEX.caller))
+
+    assert [n["code"] for n in shown["notices"]] == ["teams_unavailable"]
+    connection = world.app.connections.connection_of(ORG, ALEX.user_id)
+    assert connection.account.smtp_address == "alex.wilber@contoso-renamed.test"
+    assert world.app.people.user_with_mail(ORG, "alex.wilber@contoso-renamed.test") == ALEX.user_id
 
 
 # --- the reconnect date ---------------------------------------------------------------------------

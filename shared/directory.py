@@ -64,13 +64,17 @@ class PeopleDirectory:
         self._remember(caller.org_id, caller.user_id, known)
 
     def connected(self, org_id: str, user_id: str, *, name: str, mail: str) -> None:
-        """The person connected their calendar: Graph's name and SMTP address for them."""
-        person = self.person(org_id, user_id)
-        email = person.email if person else ""
-        self._write(org_id, user_id, name=name or (person.name if person else ""), email=email,
-                    mail=mail)  # fmt: skip
-        if mail:
-            self._table.upsert(table_key(org_id), _mail_row(mail), {"UserId": user_id})
+        """The person connected their calendar: Graph's name and SMTP address for them. The
+        connection is made already: a failure here is logged (the next check writes it again)."""
+        try:
+            person = self.person(org_id, user_id)
+            email = person.email if person else ""
+            self._write(org_id, user_id, name=name or (person.name if person else ""),
+                        email=email, mail=mail)  # fmt: skip
+            if mail:
+                self._table.upsert(table_key(org_id), _mail_row(mail), {"UserId": user_id})
+        except Exception as error:
+            logger.warning("could not remember %s/%s's mailbox: %s", org_id, user_id, error)
 
     def person(self, org_id: str, user_id: str) -> KnownPerson | None:
         stored = self._table.get(table_key(org_id), _user_row(user_id))

@@ -406,6 +406,9 @@ class ConnectionService:
             return
         connection = stored.connection
         if (connection.account.mail, connection.teams_available) == (mail, teams):
+            self._people.connected(
+                caller.org_id, caller.user_id, name=connection.account.display_name, mail=mail
+            )  # idempotent: heals a directory write that failed at connect time
             return
         account = replace(connection.account, mail=mail)
         updated = replace(connection, account=account, teams_available=teams)

@@ -46,7 +46,9 @@ def services() -> AppServices:
 
 
 def authenticate(req: func.HttpRequest) -> Caller:
-    return services().host_tokens.verify(req.headers.get("Authorization"))
+    caller = services().host_tokens.verify(req.headers.get("Authorization"))
+    services().people.seen(caller)  # who uses the app, by name (availability names them)
+    return caller
 
 
 def read_json(req: func.HttpRequest) -> dict[str, Any]:

@@ -6,8 +6,10 @@ import logging
 import azure.functions as func
 
 from functions.http import services
+from shared.correlation import correlated
 from shared.errors import UnreadableMessage
 from shared.storage.names import GRAPH_NOTIFICATIONS_POISON_QUEUE, GRAPH_NOTIFICATIONS_QUEUE
+from shared.sync.notifications import correlation_of
 
 blueprint = func.Blueprint()
 logger = logging.getLogger("functions.sync")
@@ -21,6 +23,11 @@ logger = logging.getLogger("functions.sync")
 )
 def process_graph_notification(msg: func.QueueMessage, poison: func.Out[str]) -> None:
     body = msg.get_body().decode("utf-8", errors="replace")
+    with correlated(correlation_of(body)):  # the webhook's id on every line logged meanwhile
+        _process(msg, body, poison)
+
+
+def _process(msg: func.QueueMessage, body: str, poison: func.Out[str]) -> None:
     try:
         outcome = services().sync_worker.process(body)
     except UnreadableMessage as error:

@@ -150,6 +150,7 @@ var storageTables = [
   'mailboxsync'
   'schedule'
   'changes'
+  'people'
 ]
 var storageQueues = [
   'graph-notifications'

@@ -33,6 +33,7 @@ from shared.connections.service import ConnectionPolicy, ConnectionService, Iden
 from shared.connections.sign_ins import SignIns
 from shared.conversations.repository import ConversationRepository, EventIndex, RecordRepository
 from shared.conversations.service import ConversationService
+from shared.directory import PeopleDirectory
 from shared.graph.client import GraphClient, HttpSession
 from shared.identity import IdentityClient, trusting_session
 from shared.lifecycle import ConnectionLifecycle
@@ -200,6 +201,7 @@ class AppServices:
             cipher=self.cipher,
             schedule=self.schedule,
             feed=self.changes,
+            people=self.people,
             clock=self.clock,
         )
 
@@ -232,7 +234,11 @@ class AppServices:
 
     @cached_property
     def availability(self) -> AvailabilityService:
-        return AvailabilityService(self.connections)
+        return AvailabilityService(self.connections, self.people)
+
+    @cached_property
+    def people(self) -> PeopleDirectory:
+        return PeopleDirectory(self._table(names.PEOPLE_TABLE))
 
     @cached_property
     def webhooks(self) -> NotificationInbox:

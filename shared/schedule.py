@@ -37,6 +37,7 @@ class WorkKind(StrEnum):
     EXPIRE_CONNECTION = "expire-connection"
     RESYNC_MAILBOX = "resync-mailbox"  # read a mailbox from Outlook: a gap, a failure, a death
     RESUME_ORGANISATION = "resume-organisation"  # switched back on: resubscribe its connections
+    FETCH_JOIN_URL = "fetch-join-url"  # a Teams link Graph's answer lacked: read the event later
 
 
 @dataclass(frozen=True)

@@ -234,6 +234,13 @@ class Mailbox:
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     changes: list[str] = field(default_factory=list)  # event ids, in the order they changed
     shares_free_busy: bool = True
+    mail: str | None = None  # the SMTP address, when not the UPN (None: the UPN is it)
+    teams: bool = True  # the calendar allows teamsForBusiness
+    join_url_later: bool = False  # Teams links are missing from create answers, in reads after
+
+    @property
+    def smtp(self) -> str:
+        return self.mail or self.upn
 
 
 @dataclass
@@ -270,8 +277,8 @@ class FakeGraph:
 
     # --- the test's side: people and what they do in Outlook ------------------------------------
 
-    def add_person(self, upn: str, name: str) -> Mailbox:
-        mailbox = Mailbox(upn, name, f"oid-{upn.split('@')[0]}")
+    def add_person(self, upn: str, name: str, *, mail: str | None = None) -> Mailbox:
+        mailbox = Mailbox(upn, name, f"oid-{upn.split('@')[0]}", mail=mail)
         self.mailboxes[upn.lower()] = mailbox
         return mailbox
 
@@ -463,15 +470,20 @@ class FakeGraph:
         match method, segments:
             case "GET", ["me"]:
                 me = {"id": mailbox.object_id, "displayName": mailbox.name}
-                return 200, me | {"userPrincipalName": mailbox.upn, "mail": mailbox.upn}
+                return 200, me | {"userPrincipalName": mailbox.upn, "mail": mailbox.smtp}
             case "GET", ["me", "calendar"]:
-                return 200, {"id": f"calendar-{mailbox.object_id}"}
+                providers = ["teamsForBusiness"] if mailbox.teams else []
+                calendar = {"id": f"calendar-{mailbox.object_id}"}
+                return 200, calendar | {"allowedOnlineMeetingProviders": providers}
             case "POST", ["me", "events"]:
                 return 201, self._create(mailbox, body)
             case "GET", ["me", "events", event_id] if "." in event_id:
                 return 200, self._occurrence(mailbox, event_id)
             case "GET", ["me", "events", event_id]:
-                return 200, copy.deepcopy(mailbox.events[event_id])
+                event = copy.deepcopy(mailbox.events[event_id])
+                if event.get("isOnlineMeeting") and mailbox.teams:
+                    event["onlineMeeting"] = {"joinUrl": f"https://teams.test/{event_id}"}
+                return 200, event
             case "GET", ["me", "events", event_id, "instances"]:
                 start, end = (query["startDateTime"], query["endDateTime"])
                 found = self.instances(
@@ -525,8 +537,11 @@ class FakeGraph:
         }
         for entry in event.get("attendees", []):
             entry["status"] = {"response": "none"}
-        if event.get("isOnlineMeeting"):
+        if event.get("isOnlineMeeting") and mailbox.teams and not mailbox.join_url_later:
             event["onlineMeeting"] = {"joinUrl": f"https://teams.test/{event_id}"}
+        elif event.get("isOnlineMeeting"):  # provisioned later, or not allowed at all
+            event["onlineMeeting"] = None
+            event["isOnlineMeeting"] = mailbox.teams
         mailbox.events[event_id] = event
         self._touch(mailbox, event_id)
         return copy.deepcopy(event)
@@ -582,7 +597,10 @@ class FakeGraph:
         )
 
     def _schedule(self, address: str) -> dict[str, Any]:
-        mailbox = self.mailboxes.get(address.lower())
+        """getSchedule knows people by SMTP address only, never by a UPN that is not one."""
+        mailbox = next(
+            (m for m in self.mailboxes.values() if m.smtp.lower() == address.lower()), None
+        )
         if mailbox is None:
             return {"scheduleId": address, "error": {"responseCode": "RecipientNotFound"}}
         if not mailbox.shares_free_busy:

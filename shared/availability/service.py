@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -36,6 +36,7 @@ from shared.limits import (
 )
 
 if TYPE_CHECKING:
+    from shared.directory import KnownPerson
     from shared.graph.client import GraphClient
 
 logger = logging.getLogger(__name__)
@@ -91,6 +92,16 @@ class AttendeeAvailability:
     email: str | None
     status: AttendeeStatus
     busy: tuple[Busy, ...] = ()
+    name: str | None = None  # their display name, when the app knows them
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Whom an attendee names: the SMTP address to ask getSchedule for, or why not."""
+
+    address: str
+    problem: AttendeeStatus | None
+    name: str | None
 
 
 @dataclass(frozen=True)
@@ -128,9 +139,16 @@ class Connections(Protocol):
     def graph_for(self, org_id: str, user_id: str) -> GraphClient: ...
 
 
+class People(Protocol):
+    def person(self, org_id: str, user_id: str) -> KnownPerson | None: ...
+
+    def user_with_mail(self, org_id: str, mail: str) -> str | None: ...
+
+
 class AvailabilityService:
-    def __init__(self, connections: Connections) -> None:
+    def __init__(self, connections: Connections, people: People) -> None:
         self._connections = connections
+        self._people = people
 
     def availability(
         self, caller: Caller, window: Window, attendees: list[AttendeeRef]
@@ -140,13 +158,15 @@ class AvailabilityService:
         except (NotConnected, ReconnectRequired) as error:
             raise type(error)("Connect your Outlook calendar to see availability.") from error
         answers: dict[str, AttendeeAvailability] = {}
-        lookups: dict[str, AttendeeRef] = {}
+        lookups: dict[str, list[tuple[AttendeeRef, str | None]]] = {}
         for ref in attendees:
-            address, problem = self._address_of(caller, ref)
-            if problem is not None:
-                answers[ref.label] = AttendeeAvailability(ref, ref.email, problem)
-            else:
-                lookups[address.lower()] = ref
+            resolved = self._resolve(caller, ref)
+            if resolved.problem is not None:
+                answers[ref.label] = AttendeeAvailability(
+                    ref, ref.email, resolved.problem, name=resolved.name
+                )
+            else:  # the same person asked for by id and by email: asked once, answered alike
+                lookups.setdefault(resolved.address.lower(), []).append((ref, resolved.name))
         addresses = list(lookups)
         chunks = [
             addresses[i : i + SCHEDULES_PER_CALL]
@@ -168,27 +188,44 @@ class AvailabilityService:
                 ) from error
             raise
         for schedule in schedules:
-            found = lookups.get(str(schedule.get("scheduleId", "")).lower())
-            if found is not None:
-                answers[found.label] = _attendee_answer(found, schedule)
-        for address, ref in lookups.items():
-            answers.setdefault(
-                ref.label, AttendeeAvailability(ref, address, AttendeeStatus.NOT_FOUND)
-            )
+            for ref, name in lookups.get(str(schedule.get("scheduleId", "")).lower(), []):
+                answers[ref.label] = replace(_attendee_answer(ref, schedule), name=name)
+        for address, refs in lookups.items():
+            for ref, name in refs:
+                answers.setdefault(
+                    ref.label,
+                    AttendeeAvailability(ref, address, AttendeeStatus.NOT_FOUND, name=name),
+                )
         asked = [answers[ref.label] for ref in attendees if ref.label in answers]
         return Availability(window, own, asked)
 
-    def _address_of(self, caller: Caller, ref: AttendeeRef) -> tuple[str, AttendeeStatus | None]:
-        if ref.user_id is None:
-            return str(ref.email), None
-        connection = self._connections.connection_of(caller.org_id, ref.user_id)
+    def _resolve(self, caller: Caller, ref: AttendeeRef) -> Resolved:
+        """A host-app user (by id, or by the address Graph gave them when they connected) is
+        asked for by their connection's SMTP address, `mail`, never their userPrincipalName
+        (getSchedule resolves SMTP addresses only); an id the app never met is not found; any
+        other address is Outlook's to answer."""
+        user_id = ref.user_id
+        if user_id is None:
+            user_id = self._people.user_with_mail(caller.org_id, str(ref.email))
+            if user_id is None:
+                return Resolved(str(ref.email), None, None)
+        connection = self._connections.connection_of(caller.org_id, user_id)
+        person = self._people.person(caller.org_id, user_id)
+        if connection is not None:
+            name = connection.account.display_name or (person.display_name if person else None)
+        else:
+            name = person.display_name if person else None
         if connection is None:
-            return "", AttendeeStatus.NOT_CONNECTED
+            known = person is not None
+            return Resolved(
+                "", AttendeeStatus.NOT_CONNECTED if known else AttendeeStatus.NOT_FOUND, name
+            )
         if connection.needs_reconnect:
-            return "", AttendeeStatus.RECONNECT_REQUIRED
-        if not connection.account.user_principal_name:
-            return "", AttendeeStatus.NO_USER_PRINCIPAL_NAME
-        return connection.account.user_principal_name, None
+            return Resolved("", AttendeeStatus.RECONNECT_REQUIRED, name)
+        address = connection.account.smtp_address
+        if not address:
+            return Resolved("", AttendeeStatus.NO_USER_PRINCIPAL_NAME, name)
+        return Resolved(address, None, name)
 
     def _schedules_of(
         self, graph: GraphClient, addresses: list[str], window: Window

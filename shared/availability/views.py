@@ -60,7 +60,7 @@ def _attendee(attendee: AttendeeAvailability) -> dict[str, Any]:
         "status": attendee.status.value,
     }
     if attendee.status is not AttendeeStatus.OK:
-        name = attendee.ref.email or attendee.ref.user_id or "This attendee"
+        name = attendee.name or attendee.ref.email or attendee.ref.user_id or "This attendee"
         view["message"] = MESSAGES[attendee.status].format(name=name)
     view["busy"] = [
         {

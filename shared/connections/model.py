@@ -29,6 +29,15 @@ class MicrosoftAccount:
     home_account_id: str
     user_principal_name: str
     display_name: str
+    # The SMTP address getSchedule and invitations know the person by (Graph's user `mail`);
+    # often not the userPrincipalName (alias domains, renamed people). "" when unknown.
+    mail: str = ""
+
+    @property
+    def smtp_address(self) -> str:
+        """Their mailbox's address: `mail`, or the UPN when Graph gave none (a mailbox-less
+        account's `mail` is null, and connections made before `mail` was kept have none)."""
+        return self.mail or self.user_principal_name
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,9 @@ class Connection:
     reconnect_by: datetime
     reconnect_reason: ReconnectReason | None = None
     reconnect_detail: str | None = None
+    # Whether the calendar allows Teams meetings (calendar.allowedOnlineMeetingProviders has
+    # teamsForBusiness), read when connecting; True for connections made before it was read.
+    teams_available: bool = True
 
     @property
     def needs_reconnect(self) -> bool:

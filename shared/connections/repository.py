@@ -65,6 +65,7 @@ def _stored_connection(org_id: str, user_id: str, stored: StoredEntity) -> Store
             home_account_id=p["HomeAccountId"],
             user_principal_name=p["UserPrincipalName"],
             display_name=p.get("DisplayName", ""),
+            mail=p.get("Mail", ""),
         ),
         connected_at=p["ConnectedAt"],
         reconnect_by=p["ReconnectBy"],
@@ -72,6 +73,7 @@ def _stored_connection(org_id: str, user_id: str, stored: StoredEntity) -> Store
         if p.get("ReconnectReason")
         else None,
         reconnect_detail=p.get("ReconnectDetail"),
+        teams_available=bool(p.get("TeamsAvailable", True)),
     )
     cache = Sealed(p["TokenKeyId"], bytes(p["TokenCache"])) if p.get("TokenCache") else None
     return StoredConnection(connection, cache, stored.etag)
@@ -85,6 +87,8 @@ def _properties(connection: Connection, token_cache: Sealed | None) -> dict[str,
         "HomeAccountId": account.home_account_id,
         "UserPrincipalName": account.user_principal_name,
         "DisplayName": account.display_name,
+        "Mail": account.mail,
+        "TeamsAvailable": connection.teams_available,
         "ConnectedAt": connection.connected_at,
         "ReconnectBy": connection.reconnect_by,
         "ReconnectReason": connection.reconnect_reason.value if connection.reconnect_reason else "",

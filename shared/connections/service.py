@@ -30,6 +30,7 @@ from shared.connections.repository import (
     StoredConnection,
 )
 from shared.connections.sign_ins import SignInKind, SignIns, SignInStarted, with_query
+from shared.directory import PeopleDirectory
 from shared.errors import (
     NotConnected,
     OutlookSwitchedOff,
@@ -126,6 +127,8 @@ class OutlookAccess(Protocol):
 
     def graph_for(self, org_id: str, user_id: str) -> GraphClient: ...
 
+    def teams_available(self, org_id: str, user_id: str) -> bool: ...
+
 
 class ConnectionService:
     def __init__(
@@ -141,6 +144,7 @@ class ConnectionService:
         cipher: TokenCipher,
         schedule: WorkSchedule,
         feed: ChangeFeed,
+        people: PeopleDirectory,
         clock: Callable[[], datetime],
     ) -> None:
         self._policy = policy
@@ -153,6 +157,7 @@ class ConnectionService:
         self._cipher = cipher
         self._schedule = schedule
         self._feed = feed
+        self._people = people
         self._clock = clock
 
     # --- status -------------------------------------------------------------------------------
@@ -252,7 +257,7 @@ class ConnectionService:
         graph = self._graph(lambda: signed.access_token)
         try:
             me = graph.get("me", {"$select": "id,displayName,userPrincipalName,mail"})
-            graph.get("me/calendar", {"$select": "id"})
+            own_calendar = graph.get("me/calendar", {"$select": "id,allowedOnlineMeetingProviders"})
         except GraphError as error:
             if error.code in _MAILBOX_UNSUPPORTED_CODES:
                 return SignInFinished(ConnectOutcome.MAILBOX_NOT_SUPPORTED, signed_in_as=account)
@@ -263,14 +268,15 @@ class ConnectionService:
             account,
             user_principal_name=me.get("userPrincipalName") or signed.username,
             display_name=me.get("displayName") or signed.name,
+            mail=me.get("mail") or "",
         )
         outcome, connection = self._link_and_store(
-            caller.org_id, caller.user_id, account, signed.token_cache
+            caller.org_id, caller.user_id, account, signed.token_cache, _allows_teams(own_calendar)
         )
         return SignInFinished(outcome, connection, account)
 
     def _link_and_store(
-        self, org_id: str, user_id: str, account: MicrosoftAccount, cache: str
+        self, org_id: str, user_id: str, account: MicrosoftAccount, cache: str, teams: bool
     ) -> tuple[ConnectOutcome, Connection | None]:
         now = self._clock()
         link = self._links.claim(
@@ -288,6 +294,7 @@ class ConnectionService:
             account=account,
             connected_at=now,
             reconnect_by=add_months(now, self._policy.reconnect_months),
+            teams_available=teams,
         )
         sealed = self._cipher.seal(cache.encode(), _row_binding(org_id, user_id))
         try:
@@ -297,6 +304,7 @@ class ConnectionService:
             return ConnectOutcome.SIGN_IN_FAILED, None
         if previous is not None:
             self._forget_reminders(previous.connection)
+        self._people.connected(org_id, user_id, name=account.display_name, mail=account.mail)
         self._schedule.add(
             WorkKind.WARN_RECONNECT,
             connection.reconnect_by - self._policy.warning,
@@ -307,6 +315,11 @@ class ConnectionService:
         return ConnectOutcome.CONNECTED, connection
 
     # --- use ----------------------------------------------------------------------------------
+
+    def teams_available(self, org_id: str, user_id: str) -> bool:
+        """Whether the user's calendar allows Teams meetings, as read when they connected."""
+        connection = self.connection_of(org_id, user_id)
+        return connection is None or connection.teams_available
 
     def connection_of(self, org_id: str, user_id: str) -> Connection | None:
         stored = self._connections.get(org_id, user_id)
@@ -371,17 +384,41 @@ class ConnectionService:
         return token.token
 
     def check(self, caller: Caller) -> CalendarStatus:
-        """Prove the connection works now: a token (refreshed if due) and a read of /me."""
+        """Prove the connection works now: a token (refreshed if due) and a read of /me and of
+        the calendar, which also brings what the app keeps of them up to date (a new `mail`,
+        Teams allowed or not; connections made before either was kept get them here)."""
         graph = self.graph_for(caller.org_id, caller.user_id)
         try:
-            graph.get("me", {"$select": "id"})
+            me = graph.get("me", {"$select": "id,displayName,mail"})
+            own_calendar = graph.get("me/calendar", {"$select": "id,allowedOnlineMeetingProviders"})
         except GraphError as error:
             if error.transient:
                 raise OutlookUnavailable(
                     "Microsoft Graph is unavailable; try again shortly.", error.retry_after
                 ) from error
             raise
+        self._refresh_profile(caller, me.get("mail") or "", _allows_teams(own_calendar))
         return self.status(caller)
+
+    def _refresh_profile(self, caller: Caller, mail: str, teams: bool) -> None:
+        stored = self._connections.get(caller.org_id, caller.user_id)
+        if stored is None:
+            return
+        connection = stored.connection
+        if (connection.account.mail, connection.teams_available) == (mail, teams):
+            self._people.connected(
+                caller.org_id, caller.user_id, name=connection.account.display_name, mail=mail
+            )  # idempotent: heals a directory write that failed at connect time
+            return
+        account = replace(connection.account, mail=mail)
+        updated = replace(connection, account=account, teams_available=teams)
+        try:
+            self._connections.put(updated, stored.token_cache, stored.etag)
+        except ConcurrencyConflict:
+            return  # changed meanwhile (a refresh saved its cache): the next check does it
+        self._people.connected(
+            caller.org_id, caller.user_id, name=account.display_name, mail=account.mail
+        )
 
     def _mark_reconnect(
         self, stored: StoredConnection, reason: ReconnectReason, detail: str
@@ -396,7 +433,12 @@ class ConnectionService:
         try:
             self._connections.put(marked, None, stored.etag)  # the dead refresh token goes too
         except ConcurrencyConflict:
-            pass  # someone else changed it (a new connect): their state wins
+            return  # someone else changed it (a new connect, or marked it first): theirs wins
+        # Once: only the write that marked it tells the user; later uses raise before refreshing.
+        connection = stored.connection
+        self._feed.record(
+            connection.org_id, connection.user_id, views.reconnect_required_entry(reason)
+        )
 
     def _open_cache(self, sealed: Sealed, org_id: str, user_id: str) -> tuple[str, bool]:
         """The user's token cache, and whether it was sealed the old way (to seal again)."""
@@ -443,9 +485,7 @@ class ConnectionService:
             return ReminderOutcome.NOT_CONNECTED
         if stored.connection.reconnect_by > self._clock():
             return ReminderOutcome.RENEWED_MEANWHILE
-        reason = ReconnectReason.RECONNECT_DUE
-        self._mark_reconnect(stored, reason, "reconnect date passed")
-        self._feed.record(org_id, user_id, views.reconnect_required_entry(reason))
+        self._mark_reconnect(stored, ReconnectReason.RECONNECT_DUE, "reconnect date passed")
         return ReminderOutcome.EXPIRED
 
     def _forget_reminders(self, connection: Connection) -> None:
@@ -468,6 +508,13 @@ class ConnectionService:
         if link and (link.org_id, link.user_id) == (caller.org_id, caller.user_id):
             self._links.release(account.tenant_id, account.object_id)
         logger.info("connection %s/%s removed", caller.org_id, caller.user_id)
+
+
+def _allows_teams(own_calendar: dict[str, Any]) -> bool:
+    """Whether the calendar may hold Teams meetings (calendar resource:
+    allowedOnlineMeetingProviders); a calendar that does not say is taken to allow them."""
+    providers = own_calendar.get("allowedOnlineMeetingProviders")
+    return not isinstance(providers, list) or "teamsForBusiness" in providers
 
 
 def _user_key(connection: Connection) -> str:

@@ -37,7 +37,22 @@ def status_view(status: CalendarStatus) -> dict[str, Any]:
         view |= {"reason": status.reason.value, "message": REASON_MESSAGES[status.reason]}
     if status.connection is not None and status.status is not ConnectionStatus.NOT_CONNECTED:
         view |= _account_fields(status.connection, status.expiring_soon)
+        view["notices"] = notices_of(status.connection)
     return view
+
+
+TEAMS_UNAVAILABLE = "teams_unavailable"
+TEAMS_UNAVAILABLE_MESSAGE = (
+    "Your Outlook calendar does not allow Teams meetings (no Teams licence, or your admin "
+    "turned them off): conversations you organise get no Teams link."
+)
+
+
+def notices_of(connection: Connection) -> list[dict[str, str]]:
+    """What the user should know about their calendar: each with a code and a message."""
+    if connection.teams_available:
+        return []
+    return [{"code": TEAMS_UNAVAILABLE, "message": TEAMS_UNAVAILABLE_MESSAGE}]
 
 
 def _account_fields(connection: Connection, expiring_soon: bool) -> dict[str, Any]:

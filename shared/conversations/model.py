@@ -139,6 +139,9 @@ class Conversation:
     # A series' occurrences that differ from its pattern, by original start (Outlook's exceptions)
     exceptions: tuple[OccurrenceException, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    # A Teams conversation whose organiser's calendar does not allow Teams (or whose link never
+    # came): Outlook has the meeting without a Teams link, and the organiser is told.
+    teams_unavailable: bool = False
 
     def exception_at(self, original_start: datetime) -> OccurrenceException | None:
         return next((e for e in self.exceptions if e.original_start == original_start), None)

@@ -253,6 +253,7 @@ def _properties(c: Conversation) -> dict[str, Any]:
         "Exceptions": json.dumps([_exception_json(e) for e in c.exceptions])
         if c.exceptions
         else "",
+        "TeamsUnavailable": c.teams_unavailable,
     }
 
 
@@ -346,6 +347,7 @@ def _conversation(org_id: str, p: Any) -> Conversation:
         exceptions=tuple(_exception(e) for e in json.loads(p["Exceptions"]))
         if p.get("Exceptions")
         else (),
+        teams_unavailable=bool(p.get("TeamsUnavailable", False)),
     )
 
 

@@ -25,6 +25,7 @@ from shared.caller import Caller
 from shared.changes.feed import ChangeFeed
 from shared.connections.service import OutlookAccess
 from shared.conversations import series, views
+from shared.conversations.join_links import JoinLinkFetches
 from shared.conversations.model import (
     PARKED,
     PENDING_SINCE,
@@ -35,6 +36,7 @@ from shared.conversations.model import (
     ConversationStatus,
     Created,
     Listed,
+    LocationKind,
     OccurrenceException,
     OutlookEdit,
     OutlookEvent,
@@ -108,6 +110,7 @@ class ConversationService:
         self._records = records
         self._events = events
         self._outbox = PushOutbox(schedule, clock)
+        self._join_links = JoinLinkFetches(schedule, clock)
         self._outlook = outlook
         self._feed = feed
         self._app_origin = app_origin
@@ -456,6 +459,79 @@ class ConversationService:
             self._remove(pushed)
         return pushed.sync_state
 
+    def fetch_join_url(self, org_id: str, conversation_id: str, attempt: int) -> str:
+        """The timer's read of a Teams event whose link Graph's answer lacked (join_links.py):
+        the link stored and told to everyone, or another read later, or, after the last one,
+        the conversation marked without Teams."""
+        try:
+            stored = self._repository.get(org_id, conversation_id)
+        except UnreadableConversation as error:
+            logger.error("%s: its Teams link is not fetched", error)
+            return "gone"
+        conversation = stored.conversation if stored else None
+        if (
+            conversation is None
+            or conversation.outlook is None
+            or conversation.location.kind is not LocationKind.TEAMS
+            or conversation.status is ConversationStatus.CANCELLED
+        ):
+            return "not needed"
+        if conversation.outlook.join_url:
+            return "already there"
+        try:
+            graph = self._outlook.graph_for(org_id, conversation.organiser_id)
+            event = OutlookCalendar(graph).read(conversation.outlook.event_id)
+            join_url = outlook_event(event).join_url
+        except (OutlookNotUsable, GraphError) as error:
+            logger.info("Teams link of conversation %s not read: %s", conversation.id, error)
+            join_url = None
+        if join_url:
+            return self._store_join_url(org_id, conversation_id, join_url)
+        if self._join_links.fetch_later(org_id, conversation_id, attempt + 1):
+            return "not yet"
+        logger.warning("conversation %s: Outlook gave no Teams link; given up", conversation.id)
+        self._mark_teams_unavailable(org_id, conversation_id)
+        return "given up"
+
+    def _store_join_url(self, org_id: str, conversation_id: str, join_url: str) -> str:
+        for _ in range(3):
+            stored = self._repository.get(org_id, conversation_id)
+            if stored is None or stored.conversation.outlook is None:
+                return "gone"
+            current = stored.conversation
+            if current.outlook is not None and current.outlook.join_url:
+                return "already there"
+            assert current.outlook is not None
+            linked = replace(
+                current,
+                outlook=replace(current.outlook, join_url=join_url),
+                teams_unavailable=False,
+            )
+            try:
+                self._repository.replace(linked, stored.etag, current)
+            except ConcurrencyConflict:
+                continue
+            logger.info("conversation %s of %s: Teams link added", conversation_id, org_id)
+            self._tell_everyone(linked, views.teams_link_added_entry(linked, join_url))
+            return "found"
+        self._join_links.fetch_later(org_id, conversation_id)  # busy: look again next run
+        return "busy"
+
+    def _mark_teams_unavailable(self, org_id: str, conversation_id: str) -> None:
+        for _ in range(3):
+            stored = self._repository.get(org_id, conversation_id)
+            if stored is None or stored.conversation.teams_unavailable:
+                return
+            current = stored.conversation
+            try:
+                self._repository.replace(
+                    replace(current, teams_unavailable=True), stored.etag, current
+                )
+            except ConcurrencyConflict:
+                continue
+            self._tell_everyone(current, views.teams_unavailable_entry(current))
+            return
+
     def resume_pushes_later(self, org_id: str, organiser_id: str | None = None) -> None:
         """The organiser connected again (or the organisation switched Outlook back on): the
         timer puts their parked pushes back in the due list."""
@@ -556,6 +632,7 @@ class ConversationService:
                     outlook=_newer(latest.outlook, done.outlook),
                     exceptions=_with_pushed(latest.exceptions, done.exceptions),
                     push_due=PENDING_SINCE,
+                    teams_unavailable=done.teams_unavailable,
                 )
             elif done.outlook is not None and latest.outlook is None:
                 latest = replace(latest, outlook=done.outlook)
@@ -673,19 +750,20 @@ class ConversationService:
                 updated = calendar.update(event_id, changes)
             event = replace(
                 updated,
-                join_url=updated.join_url or None,
+                join_url=updated.join_url or conversation.outlook.join_url,
                 ical_uid=updated.ical_uid or conversation.outlook.ical_uid,
             )
         exceptions = conversation.exceptions
         if conversation.recurrence and any(e.pending for e in exceptions):
             exceptions = self._pushed_exceptions(conversation, event.event_id, calendar)
-        return replace(
+        synced = replace(
             conversation,
             outlook=event,
             exceptions=exceptions,
             sync_state=SyncState.SYNCED,
             sync_error=None,
         )
+        return self._with_teams_state(synced)
 
     def _pushed_exceptions(
         self, conversation: Conversation, master_id: str, calendar: OutlookCalendar
@@ -726,6 +804,21 @@ class ConversationService:
                 pushed = replace(pushed, cancelled=True)  # gone from Outlook
             done.append(pushed)
         return tuple(done)
+
+    def _with_teams_state(self, conversation: Conversation) -> Conversation:
+        """After a push: a Teams conversation whose link Graph's answer lacked has it fetched
+        later, unless the organiser's calendar does not allow Teams (then it is said so)."""
+        wants_link = conversation.location.kind is LocationKind.TEAMS
+        if not wants_link or (conversation.outlook and conversation.outlook.join_url):
+            return replace(conversation, teams_unavailable=False)
+        if not self._outlook.teams_available(conversation.org_id, conversation.organiser_id):
+            if not conversation.teams_unavailable:
+                logger.info(
+                    "conversation %s: the organiser's calendar has no Teams", conversation.id
+                )
+            return replace(conversation, teams_unavailable=True)
+        self._join_links.fetch_later(conversation.org_id, conversation.id)
+        return replace(conversation, teams_unavailable=False)
 
     def _remove(self, conversation: Conversation) -> None:
         self._repository.remove(conversation)

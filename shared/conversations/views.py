@@ -75,6 +75,41 @@ def conversation_view(c: Conversation) -> dict[str, Any]:
         "notesCount": c.notes_count,
         "actionsCount": c.actions_count,
         "version": c.version,
+        "notices": notices_of(c),
+    }
+
+
+TEAMS_UNAVAILABLE = "teams_unavailable"
+TEAMS_UNAVAILABLE_MESSAGE = (
+    "This meeting has no Teams link: the organiser's Outlook calendar does not allow Teams "
+    "meetings, or Outlook never provided one. Share another way to join."
+)
+
+
+def notices_of(c: Conversation) -> list[dict[str, str]]:
+    """What the people in the conversation should know about it: each with a code."""
+    if c.location.kind is LocationKind.TEAMS and c.teams_unavailable:
+        return [{"code": TEAMS_UNAVAILABLE, "message": TEAMS_UNAVAILABLE_MESSAGE}]
+    return []
+
+
+def teams_link_added_entry(c: Conversation, join_url: str) -> dict[str, Any]:
+    """A change feed entry: the Teams link Outlook had not given at first is there now."""
+    return {
+        "kind": "teams_link_added",
+        "conversationId": c.id,
+        "title": c.title,
+        "teamsJoinUrl": join_url,
+    }
+
+
+def teams_unavailable_entry(c: Conversation) -> dict[str, Any]:
+    """A change feed entry: the Teams conversation has no Teams link, and will not get one."""
+    return {
+        "kind": TEAMS_UNAVAILABLE,
+        "conversationId": c.id,
+        "title": c.title,
+        "message": TEAMS_UNAVAILABLE_MESSAGE,
     }
 
 

@@ -16,6 +16,7 @@ EVENT_INDEX_TABLE: Final = "eventindex"
 MAILBOX_SYNC_TABLE: Final = "mailboxsync"
 SCHEDULE_TABLE: Final = "schedule"  # due-time ordered work of the maintenance timer
 CHANGES_TABLE: Final = "changes"
+PEOPLE_TABLE: Final = "people"  # what the app knows of each host-app user (shared/directory.py)
 
 TABLES: Final[tuple[str, ...]] = (
     ORG_SETTINGS_TABLE,
@@ -31,6 +32,7 @@ TABLES: Final[tuple[str, ...]] = (
     MAILBOX_SYNC_TABLE,
     SCHEDULE_TABLE,
     CHANGES_TABLE,
+    PEOPLE_TABLE,
 )
 
 # Queues (lowercase letters, digits and single dashes, 3-63 characters). The Functions host adds

@@ -3,7 +3,8 @@
 Renew subscriptions before they expire, create the ones that failed, push conversations Outlook
 has not caught up with (and those that waited for a reconnect or a switch-on), warn users whose
 connection must be renewed soon, disconnect the ones past their reconnect date, read mailboxes
-after a gap or a failed read, and resume organisations switched on.
+after a gap or a failed read, resume organisations switched on, and fetch Teams links that
+Graph's answers lacked.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class MaintenanceService:
             WorkKind.EXPIRE_CONNECTION: self._expire,
             WorkKind.RESYNC_MAILBOX: self._resync,
             WorkKind.RESUME_ORGANISATION: self._resume,
+            WorkKind.FETCH_JOIN_URL: self._fetch_join_url,
         }
 
     def run(self) -> Report:
@@ -120,6 +122,17 @@ class MaintenanceService:
             item.properties["OrgId"], item.properties["ConversationId"], item.due
         )
         return state.value if state else "gone"
+
+    def _fetch_join_url(self, item: WorkItem) -> str:
+        """Read a Teams event for the link Graph's answer lacked; the next read, if any, is an
+        item of its own, so this one is done once the read returns."""
+        outcome = self._conversations.fetch_join_url(
+            item.properties["OrgId"],
+            item.properties["ConversationId"],
+            int(item.properties.get("Attempt", 0)),
+        )
+        self._done(item)
+        return outcome
 
     def _warn(self, item: WorkItem) -> str:
         self._done(item)

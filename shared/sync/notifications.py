@@ -13,12 +13,12 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeGuard
 
-from shared import limits
+from shared import correlation, limits
 from shared.errors import ErrorCode, InvalidRequest, TooLarge, UnreadableMessage
 from shared.sync.client_state import ClientStateKeys, Verdict, client_state_hash
 from shared.sync.subscriptions import SubscriptionRepository, client_state_matches, is_text
@@ -46,6 +46,7 @@ class SyncMessage:
     lifecycle_event: str | None = None
     change_type: str | None = None
     client_state_hash: str | None = None
+    correlation_id: str | None = None  # the webhook's, for the worker's log lines
 
     def to_json(self) -> str:
         work: dict[str, Any] = {
@@ -59,6 +60,8 @@ class SyncMessage:
             work |= {"orgId": self.org_id, "userId": self.user_id}
         if self.client_state_hash is not None:
             work["clientStateHash"] = self.client_state_hash
+        if self.correlation_id is not None:
+            work["correlationId"] = self.correlation_id
         return json.dumps(work)
 
     @classmethod
@@ -82,9 +85,19 @@ class SyncMessage:
                 lifecycle_event=work.get("lifecycleEvent"),
                 change_type=work.get("changeType"),
                 client_state_hash=str(proven) if proven else None,
+                correlation_id=correlation.usable(work.get("correlationId")),
             )
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
             raise UnreadableMessage(f"not a sync message: {error!r}") from error
+
+
+def correlation_of(text: str) -> str | None:
+    """The correlation id a queued message carries, if it can be read at all."""
+    try:
+        work = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return correlation.usable(work.get("correlationId")) if isinstance(work, dict) else None
 
 
 class NotificationInbox:
@@ -100,8 +113,12 @@ class NotificationInbox:
 
     def accept(self, body: bytes, kind: NotificationKind) -> list[str]:
         """Queue a message for each notification that proves it comes from our subscriptions
-        (the worker reads a mailbox once for many). What is dropped is logged once per POST,
-        with counts."""
+        (the worker reads a mailbox once for many), each carrying the POST's correlation id. One
+        log line per POST, with counts."""
+        with correlation.correlated(correlation.new_id()):
+            return self._accept(body, kind)
+
+    def _accept(self, body: bytes, kind: NotificationKind) -> list[str]:
         items = _notifications(body)
         received = self._clock()
         lookups = _Lookups(limits.MAX_LEGACY_LOOKUPS_PER_POST)
@@ -119,7 +136,10 @@ class NotificationInbox:
             reasons = ", ".join(f"{count} {reason}" for reason, count in dropped.items())
             logger.warning("notifications dropped: %s (first: subscription %r)",
                            reasons, first_dropped)  # fmt: skip
-        return [message.to_json() for message in queued]
+        if queued:
+            logger.info("%s notifications: %d queued", kind.value, len(queued))
+        tag = correlation.current()
+        return [replace(message, correlation_id=tag).to_json() for message in queued]
 
     def _message_for(
         self, item: dict[str, Any], kind: NotificationKind, received: datetime, lookups: _Lookups

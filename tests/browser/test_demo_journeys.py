@@ -67,6 +67,9 @@ def test_the_week_grid_shows_own_titles_in_blue_busy_time_in_green_and_who_is_mi
             start=f"{TUESDAY}T{hour:02d}:00:00", end=f"{TUESDAY}T{hour + 1:02d}:00:00",
         )  # fmt: skip
 
+    megan = NEVER_CONNECTS  # she uses the platform (in her organisation), never connects
+    seen = host.call("GET", "me/calendar", megan, org_id=megan.host_org_id)
+    assert seen.json() == {"status": "not_connected"}
     page = demo.open("/schedule", MANAGER)
     page.get_by_label(EMPLOYEE_ALEX.display_name).check()
     page.get_by_label(NEVER_CONNECTS.display_name).check()

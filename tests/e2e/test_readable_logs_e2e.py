@@ -1,6 +1,8 @@
 """`.stack/logs/functions-host.log` after a short session reads like a story: one line per
 request and per event, with the organisation, user and conversation, and no SDK dumps."""
 
+import re
+
 import pytest
 import requests
 
@@ -40,3 +42,19 @@ def test_a_short_session_logs_under_a_hundred_readable_lines(tmp_path):
     assert f"conversation {conversation['id']} created by {who}: synced" in text
     assert f"conversation {conversation['id']} of {who}: conversation_moved from Outlook" in text
     assert any("maintenance {" in line for line in log)
+    assert_one_correlation_id_follows_the_notification(log, conversation["id"])
+
+
+def assert_one_correlation_id_follows_the_notification(log: list[str], conversation_id: str):
+    """The webhook that queued Outlook's notification, the queue worker's read of the mailbox and
+    what it applied: the same id on each of their lines."""
+    (applied,) = [
+        line
+        for line in log
+        if f"conversation {conversation_id} of " in line and "from Outlook" in line
+    ]
+    found = re.search(r"\[correlation ([0-9a-f]+)\]$", applied)
+    assert found, applied
+    tagged = [line for line in log if line.endswith(f"[correlation {found[1]}]")]
+    assert any(" notifications: " in line and "queued" in line for line in tagged), "the webhook"
+    assert any("functions.sync INFO graph notification " in line for line in tagged), "the worker"

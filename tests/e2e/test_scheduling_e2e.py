@@ -104,6 +104,7 @@ def availability(app: HostApp, caller: Person, attendees: list[str]):
 
 
 def test_availability_shows_own_titles_in_blue_and_attendees_busy_only_in_green(app):
+    assert app.call("GET", "me/calendar", NEVER_CONNECTS).status_code == 200  # uses the app
     app.control(
         "POST",
         f"mailboxes/{MANAGER.mail}/events",
@@ -132,6 +133,7 @@ def test_availability_shows_own_titles_in_blue_and_attendees_busy_only_in_green(
             NEVER_CONNECTS.host_user_id,
             EXTERNAL_ATTENDEE.mail,
             ON_PREMISES_MAILBOX.mail,
+            "u-never-seen",
         ],
     )
 
@@ -150,7 +152,11 @@ def test_availability_shows_own_titles_in_blue_and_attendees_busy_only_in_green(
         NEVER_CONNECTS.host_user_id: "not_connected",
         EXTERNAL_ATTENDEE.mail: "not_found",
         ON_PREMISES_MAILBOX.mail: "mailbox_on_premises",
+        "u-never-seen": "not_found",  # an id the app never met
     }
+    assert by_attendee[NEVER_CONNECTS.host_user_id]["message"].startswith(
+        f"{NEVER_CONNECTS.display_name} has not connected"
+    ), "named by display name"
     for who, status in expected.items():
         assert by_attendee[who]["status"] == status, who
         assert by_attendee[who]["message"]
@@ -518,8 +524,8 @@ def test_an_attendee_whose_account_has_no_user_principal_name_is_told_to_reconne
     connections = storage.table(names.CONNECTIONS_TABLE)
     keys = (safe_key(app.org_id), safe_key(EMPLOYEE_ALEX.host_user_id))
     assert connections.get_entity(*keys)["UserPrincipalName"] == EMPLOYEE_ALEX.user_principal_name
-    connections.update_entity(
-        {"PartitionKey": keys[0], "RowKey": keys[1], "UserPrincipalName": ""},
+    connections.update_entity(  # a row from before `mail` was kept, and without a UPN
+        {"PartitionKey": keys[0], "RowKey": keys[1], "UserPrincipalName": "", "Mail": ""},
         mode=UpdateMode.MERGE,
     )
     assert connections.get_entity(*keys)["UserPrincipalName"] == ""

@@ -29,8 +29,6 @@ from tests.e2e.test_two_way_sync_e2e import DAY, Outlook, create, outlook, read
 pytestmark = pytest.mark.e2e
 __all__ = ["outlook"]  # the fixture, reused from the two-way sync tests
 
-APP_FIX_PENDING = pytest.mark.xfail(strict=True, reason="issue 12: app fix pending")
-
 
 def connect(outlook: Outlook, person: Person) -> None:
     assert outlook.app.connect(person) == {"outlook": "connected"}
@@ -86,7 +84,6 @@ def test_availability_by_email_finds_a_person_whose_mail_is_not_their_sign_in_na
     assert [b["start"] for b in found["busy"]] == [f"{DAY}T14:00:00+00:00"]
 
 
-@APP_FIX_PENDING
 @pytest.mark.parametrize("person", [MAIL_ON_ALIAS_DOMAIN, RENAMED], ids=lambda p: p.key)
 def test_availability_of_a_connected_person_whose_mail_is_not_their_sign_in_name(outlook, person):
     # The app must ask getSchedule by the person's mail, not by their userPrincipalName.
@@ -111,7 +108,6 @@ def late_join_urls(outlook: Outlook) -> Iterator[Outlook]:
     outlook.app.control("PUT", path, join_url_delay_seconds=None)
 
 
-@APP_FIX_PENDING
 def test_a_teams_link_missing_from_graphs_answer_is_fetched_later(late_join_urls):
     outlook = late_join_urls
     conversation = create(outlook, location={"kind": "teams"})
@@ -123,7 +119,6 @@ def test_a_teams_link_missing_from_graphs_answer_is_fetched_later(late_join_urls
     assert later["outlook"]["teamsJoinUrl"].startswith("https://teams.microsoft.com/l/")
 
 
-@APP_FIX_PENDING
 def test_a_calendar_that_does_not_allow_teams_is_reported(outlook):
     connect(outlook, WITHOUT_TEAMS)
     status = outlook.app.call("GET", "me/calendar", WITHOUT_TEAMS)
@@ -154,7 +149,6 @@ def short_lived_tokens(outlook: Outlook) -> Iterator[Outlook]:
     outlook.app.control("PATCH", "settings", access_token_lifetime=3600)
 
 
-@APP_FIX_PENDING
 def test_a_revoked_sign_in_found_by_background_work_is_reported_once(short_lived_tokens):
     outlook = short_lived_tokens
     connect(outlook, EMPLOYEE_ALEX)  # again, with a short-lived token

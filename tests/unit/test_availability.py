@@ -6,7 +6,10 @@ from shared.availability.service import attendees_asked
 from shared.availability.views import availability_view
 from shared.conversations.requests import parse_window_query
 from shared.errors import ErrorCode, InvalidRequest, NotConnected, OutlookUnavailable
-from tests.unit.world import ADELE, ALEX, LYNNE, World
+from tests.unit.world import ADELE, ALEX, LYNNE, Person, World
+
+MIRIAM = Person("u-miriam", "miriam@contoso.test", "Miriam Graham")
+MIRIAM_MAIL = "miriam.graham@contoso-uk.test"  # her mailbox is on an alias domain
 
 WINDOW = {"start": "2026-12-07T00:00:00", "end": "2026-12-08T00:00:00", "timeZone": "UTC"}
 
@@ -51,15 +54,54 @@ def test_own_events_have_titles_and_attendees_only_busy_time(world):
 
 def test_each_attendee_who_cannot_be_shown_says_why(world):
     world.graph.mailboxes[ALEX.upn].shares_free_busy = False
-    answer = availability(world, f"{ALEX.user_id},{LYNNE.user_id},stranger@fabrikam.test")
+    world.app.people.seen(LYNNE.caller)  # Lynne uses the app, and has not connected
+    answer = availability(world, f"{ALEX.user_id},{LYNNE.user_id},stranger@fabrikam.test,u-nobody")
 
     statuses = {a["attendee"]: a["status"] for a in answer["attendees"]}
     assert statuses == {
         ALEX.user_id: "sharing_none",
         LYNNE.user_id: "not_connected",
         "stranger@fabrikam.test": "not_found",
+        "u-nobody": "not_found",  # an id the app never met: not "not connected"
     }
     assert all(a["message"] and a["busy"] == [] for a in answer["attendees"])
+
+
+def test_notices_name_people_by_their_display_name(world):
+    world.graph.mailboxes[ALEX.upn].shares_free_busy = False
+    world.app.people.seen(LYNNE.caller)
+
+    answer = availability(world, f"{ALEX.user_id},{LYNNE.user_id}")
+
+    messages = [a["message"] for a in answer["attendees"]]
+    assert messages[0].startswith(f"{ALEX.name} does not share"), messages
+    assert messages[1].startswith(f"{LYNNE.name} has not connected"), messages
+
+
+def test_a_person_whose_mail_is_not_their_sign_in_name_is_asked_for_by_mail():
+    world = World()
+    world.graph.add_person(MIRIAM.upn, MIRIAM.name, mail=MIRIAM_MAIL)
+    world.switch()
+    for person in (ADELE, MIRIAM):
+        assert world.connect(person) == "connected"
+    world.graph.add_event(MIRIAM.upn, "Board", "2026-12-07T11:00:00", "2026-12-07T12:00:00")
+
+    answer = availability(world, f"{MIRIAM.user_id},{MIRIAM_MAIL}")
+
+    by_id, by_mail = answer["attendees"]
+    assert (by_id["status"], by_id["email"]) == ("ok", MIRIAM_MAIL)
+    assert [b["start"] for b in by_id["busy"]] == ["2026-12-07T11:00:00+00:00"]
+    assert {**by_mail, "attendee": MIRIAM.user_id} == by_id, "by id and by email alike"
+
+
+def test_a_person_asked_for_by_email_gets_the_answer_they_get_by_id(world):
+    world.app.connections.disconnect(ALEX.caller)  # known, connected once, not now
+
+    answer = availability(world, f"{ALEX.user_id},{ALEX.upn}")
+
+    by_id, by_mail = answer["attendees"]
+    assert by_id["status"] == by_mail["status"] == "not_connected"
+    assert by_id["message"] == by_mail["message"]
 
 
 def test_when_getschedule_fails_attendees_are_unavailable_beside_own_events(world):

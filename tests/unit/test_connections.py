@@ -220,6 +220,19 @@ def test_a_refresh_microsoft_refuses_marks_the_connection_and_drops_its_tokens(w
         world.app.connections.graph_for(ORG, ALEX.user_id)
 
 
+def test_a_dead_sign_in_found_in_the_background_is_reported_once_with_its_reason(world):
+    world.connect(ALEX)
+    world.identity.refresh_failure = RefreshRefused(ReconnectReason.ACCESS_REVOKED, "50173")
+
+    for _ in range(3):  # a push, a mailbox read, a timer run: each finds it dead
+        with pytest.raises(ReconnectRequired):
+            world.app.connections.graph_for(ORG, ALEX.user_id)
+    world.timer()
+
+    reported = [c for c in world.feed(ALEX) if c["kind"] == "reconnect_required"]
+    assert [c["reason"] for c in reported] == ["access_revoked"]
+
+
 def test_an_unreachable_identity_platform_is_not_the_users_fault(world):
     world.connect(ALEX)
     world.identity.refresh_failure = IdentityUnavailable("down")
@@ -245,7 +258,7 @@ def test_a_token_graph_refuses_is_refreshed_once_and_the_request_tried_again(wor
     assert world.app.connections.check(ALEX.caller).status is ConnectionStatus.CONNECTED
 
     assert world.identity.forced_refreshes == 1
-    assert world.graph.requests[-2:] == ["GET me", "GET me"]
+    assert world.graph.requests[-3:] == ["GET me", "GET me", "GET me/calendar"]
 
 
 def test_check_proves_the_connection_works_now(world):
@@ -254,6 +267,19 @@ def test_check_proves_the_connection_works_now(world):
     world.graph.fail("GET", "me", 503, times=3)
     with pytest.raises(OutlookUnavailable):
         world.app.connections.check(ALEX.caller)
+
+
+def test_check_brings_a_new_mail_and_teams_policy_up_to_date(world):
+    world.connect(ALEX)
+    mailbox = world.graph.mailboxes[ALEX.upn]
+    mailbox.mail, mailbox.teams = "alex.wilber@contoso-renamed.test", False  # changed since
+
+    shown = status_view(world.app.connections.check(ALEX.caller))
+
+    assert [n["code"] for n in shown["notices"]] == ["teams_unavailable"]
+    connection = world.app.connections.connection_of(ORG, ALEX.user_id)
+    assert connection.account.smtp_address == "alex.wilber@contoso-renamed.test"
+    assert world.app.people.user_with_mail(ORG, "alex.wilber@contoso-renamed.test") == ALEX.user_id
 
 
 # --- the reconnect date ---------------------------------------------------------------------------

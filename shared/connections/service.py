@@ -40,6 +40,7 @@ from shared.errors import (
 from shared.graph.client import GraphClient
 from shared.graph.errors import GraphError
 from shared.identity import (
+    NOT_ASSIGNED_CODE,
     AccessToken,
     IdentityUnavailable,
     RefreshRefused,
@@ -72,6 +73,7 @@ class ConnectOutcome(StrEnum):
     MAILBOX_NOT_SUPPORTED = "mailbox_not_supported"
     SIGN_IN_EXPIRED = "sign_in_expired"
     DISABLED = "disabled"
+    NOT_ASSIGNED = "not_assigned"  # the tenant limits the app to people it assigned
     SIGN_IN_FAILED = "sign_in_failed"
     TEMPORARILY_UNAVAILABLE = "temporarily_unavailable"
 
@@ -359,7 +361,10 @@ class ConnectionService:
                 cache, connection.account.home_account_id, force_refresh=force_refresh
             )
         except RefreshRefused as failure:
-            self._mark_reconnect(stored, failure.reason, failure.detail)
+            marked = self._mark_reconnect(stored, failure.reason, failure.detail)
+            if marked and failure.reason is ReconnectReason.NOT_ASSIGNED:
+                # Told once, by whoever marked it. (The other reasons' entry: issue 12.)
+                self._feed.record(org_id, user_id, views.reconnect_required_entry(failure.reason))
             raise ReconnectRequired("Reconnect your Outlook calendar.") from failure
         except IdentityUnavailable as failure:
             raise SignInUnavailable(
@@ -385,7 +390,8 @@ class ConnectionService:
 
     def _mark_reconnect(
         self, stored: StoredConnection, reason: ReconnectReason, detail: str
-    ) -> None:
+    ) -> bool:
+        """Whether this call marked it (False: someone else changed the connection first)."""
         logger.warning(
             "connection %s/%s needs reconnecting: %s",
             stored.connection.org_id,
@@ -396,7 +402,8 @@ class ConnectionService:
         try:
             self._connections.put(marked, None, stored.etag)  # the dead refresh token goes too
         except ConcurrencyConflict:
-            pass  # someone else changed it (a new connect): their state wins
+            return False  # someone else changed it (a new connect): their state wins
+        return True
 
     def _open_cache(self, sealed: Sealed, org_id: str, user_id: str) -> tuple[str, bool]:
         """The user's token cache, and whether it was sealed the old way (to seal again)."""
@@ -486,6 +493,8 @@ def _entra_codes(answer: dict[str, str]) -> set[int]:
 
 
 def _failure_outcome(error: str, codes: set[int]) -> ConnectOutcome:
+    if NOT_ASSIGNED_CODE in codes:
+        return ConnectOutcome.NOT_ASSIGNED
     if codes & _ADMIN_APPROVAL_CODES:
         return ConnectOutcome.ADMIN_APPROVAL_REQUIRED
     if codes & _CONSENT_DECLINED_CODES or error == "access_denied":

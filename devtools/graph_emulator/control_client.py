@@ -184,10 +184,20 @@ class EmulatorControl:
             return self._call("PUT", f"/mailboxes/{person}/online-meetings", settings)
         return self._call("GET", f"/mailboxes/{person}/online-meetings")
 
-    def respond_in_outlook(self, person: str, event_id: str, response: str) -> dict[str, Any]:
-        """`response`: accepted | declined | tentativelyAccepted."""
+    def respond_in_outlook(
+        self,
+        person: str,
+        event_id: str,
+        response: str,
+        proposed_new_time: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """`response`: accepted | declined | tentativelyAccepted; `proposed_new_time`
+        ({start, end, timeZone?}) with a tentative or declining answer, as Outlook proposes."""
         path = f"/mailboxes/{person}/events/{event_id}/respond"
-        return self._call("POST", path, {"response": response})
+        body: dict[str, Any] = {"response": response}
+        if proposed_new_time is not None:
+            body["proposedNewTime"] = proposed_new_time
+        return self._call("POST", path, body)
 
     def add_attendee_in_outlook(
         self, organiser: str, event_id: str, email: str, name: str | None = None

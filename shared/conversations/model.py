@@ -64,6 +64,22 @@ class OutlookEvent:
 
 
 @dataclass(frozen=True)
+class Proposal:
+    """An attendee's proposed new time, as the organiser's Outlook event carries it
+    (attendee.proposedNewTime); proposals.py has the rules."""
+
+    id: str
+    email: str
+    name: str | None
+    user_id: str | None
+    start: datetime  # aware, UTC
+    end: datetime
+    response: str  # tentativelyAccepted or declined: what they answered with it
+    proposed_at: datetime  # the attendee's status.time (when they answered)
+    dismissed: bool = False  # the organiser dismissed it: kept so it does not come back
+
+
+@dataclass(frozen=True)
 class Conversation:
     id: str
     org_id: str
@@ -89,6 +105,7 @@ class Conversation:
     # When its pending push is due (the key of its work item in the schedule): PENDING_SINCE,
     # later (a push in flight, or Graph's Retry-After), or PARKED until someone acts.
     push_due: datetime = PENDING_SINCE
+    proposals: tuple[Proposal, ...] = ()  # attendees' proposed times, as Outlook last showed
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -152,7 +169,15 @@ class CancelledInOutlook:
     pass
 
 
-OutlookChange = Moved | Relocated | Responded | GuestAdded | CancelledInOutlook
+@dataclass(frozen=True)
+class ProposalsSeen:
+    """The proposals the organiser's event now carries; `new` those not seen before."""
+
+    proposals: tuple[Proposal, ...]
+    new: tuple[Proposal, ...]
+
+
+OutlookChange = Moved | Relocated | Responded | GuestAdded | CancelledInOutlook | ProposalsSeen
 
 
 @dataclass(frozen=True)
@@ -190,6 +215,8 @@ def with_edit(conversation: Conversation, edit: OutlookEdit) -> Conversation:
             case CancelledInOutlook():
                 status, synced = ConversationStatus.CANCELLED, SyncState.SYNCED
                 updated = replace(updated, status=status, sync_state=synced)
+            case ProposalsSeen(proposals, _):
+                updated = replace(updated, proposals=proposals)
     if edit.seen is not None:
         updated = replace(updated, outlook=edit.seen)
     if any(isinstance(change, Moved | Relocated | CancelledInOutlook) for change in edit.changes):

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.conversations import proposals
 from shared.conversations.model import (
     PENDING_SINCE,
     Conversation,
@@ -234,6 +235,7 @@ def _properties(c: Conversation) -> dict[str, Any]:
         "UpdatedAt": c.updated_at,
         "Version": c.version,
         "PushDue": "" if c.push_due == PENDING_SINCE else c.push_due,  # PARKED is a date too
+        "Proposals": json.dumps(proposals.to_json(c.proposals)) if c.proposals else "",
     }
 
 
@@ -293,6 +295,7 @@ def _conversation(org_id: str, p: Any) -> Conversation:
         updated_at=p.get("UpdatedAt"),
         version=int(p.get("Version", 1)),
         push_due=p.get("PushDue") or PENDING_SINCE,
+        proposals=proposals.from_json(json.loads(p["Proposals"])) if p.get("Proposals") else (),
     )
 
 

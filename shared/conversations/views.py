@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from shared.conversations import proposals
 from shared.conversations.model import (
     CancelledInOutlook,
     Conversation,
@@ -14,6 +15,7 @@ from shared.conversations.model import (
     LocationKind,
     Moved,
     OutlookChange,
+    ProposalsSeen,
     Record,
     Relocated,
     Responded,
@@ -68,6 +70,7 @@ def conversation_view(c: Conversation) -> dict[str, Any]:
         "notesCount": c.notes_count,
         "actionsCount": c.actions_count,
         "version": c.version,
+        "proposals": [proposals.proposal_view(p) for p in proposals.open_proposals(c)],
     }
 
 
@@ -110,3 +113,5 @@ def outlook_change_entry(conversation: Conversation, change: OutlookChange) -> d
             return {"kind": "guest_added", **about, "email": guest.email, "name": guest.name}
         case CancelledInOutlook():
             return {"kind": "conversation_cancelled", **about, "by": "outlook"}
+        case ProposalsSeen():
+            raise ValueError("proposals are told to the organiser alone (time_proposed_entry)")

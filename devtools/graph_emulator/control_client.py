@@ -104,6 +104,12 @@ class EmulatorControl:
     def set_user_consent_allowed(self, tenant_id: str, allowed: bool) -> None:
         self._call("PATCH", f"/tenants/{tenant_id}", {"user_consent_allowed": allowed})
 
+    def assignment(self, tenant_id: str, **changes: Any) -> dict[str, Any]:
+        """The tenant's "Assignment required?" and who is assigned; `required`, `users` (UPNs,
+        mails or ids), `groups` (ids) change it."""
+        path = f"/tenants/{tenant_id}/assignment"
+        return self._call("PATCH", path, changes) if changes else self._call("GET", path)
+
     def consents(self) -> dict[str, Any]:
         return self._call("GET", "/consents")
 

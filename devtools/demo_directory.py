@@ -260,6 +260,44 @@ WITHOUT_TEAMS = Person(
     manager_key=MANAGER.key,
     online_meeting_providers=(),
 )
+# Someone in Contoso's directory but not in the group its admin assigned to the app: once the
+# tenant sets "Assignment required" on the enterprise application, Entra refuses them
+# (AADSTS50105). Assignment is per tenant, in the emulator's control API.
+OUTSIDE_GROUP = Person(
+    key="outside_group",
+    display_name="Grady Archie",
+    given_name="Grady",
+    surname="Archie",
+    job_title="Designer (contractor)",
+    mail="grady.archie@contoso.com",
+    user_principal_name="grady.archie@contoso.com",
+    tenant_id=CONTOSO.tenant_id,
+    object_id="2b7e4c1d-8f3a-4e6b-9d2c-5a1f0e7b3c48",
+    host_user_id="u-grady",
+    host_org_id=CONTOSO.host_org_id,
+    manager_key=MANAGER.key,
+)
+# A work account whose Graph answer has no userPrincipalName: `GET /me` gives
+# `"userPrincipalName": null` and the id token no `preferred_username`. Graph documents the
+# property as set for every work account (resources/user.md: "required when a user is
+# created"), but its v1.0 schema declares it nullable (`Edm.String`, no Nullable="false"): this is
+# the closest documented answer to the seeds' notice "Azure subscription for attendee has no
+# user principal name". An admin can give the account a UPN through the control API
+# (`PATCH /_emulator/users/{mail}`), after which reconnecting clears the notice.
+NO_USER_PRINCIPAL_NAME = Person(
+    key="no_upn",
+    display_name="Lee Gu",
+    given_name="Lee",
+    surname="Gu",
+    job_title="Director of Operations",
+    mail="lee.gu@contoso.com",
+    user_principal_name="",
+    tenant_id=CONTOSO.tenant_id,
+    object_id="6e3d2a1b-4c5f-4a7e-8b9d-0c1e2f3a4b5c",
+    host_user_id="u-lee",
+    host_org_id=CONTOSO.host_org_id,
+    manager_key=MANAGER.key,
+)
 PEOPLE: tuple[Person, ...] = (
     MANAGER,
     EMPLOYEE_ALEX,
@@ -271,7 +309,32 @@ PEOPLE: tuple[Person, ...] = (
     MAIL_ON_ALIAS_DOMAIN,
     RENAMED,
     WITHOUT_TEAMS,
+    OUTSIDE_GROUP,
+    NO_USER_PRINCIPAL_NAME,
 )
+
+
+@dataclass(frozen=True)
+class Group:
+    """A security group of a tenant, as an admin assigns it to an enterprise application."""
+
+    object_id: str
+    tenant_id: str
+    display_name: str
+    member_keys: tuple[str, ...]
+
+
+# What the admin guide tells Contoso's admin to assign when "Assignment required" is on: everyone
+# but the contractor (OUTSIDE_GROUP).
+CALENDAR_SYNC_USERS = Group(
+    object_id="a3c9e1f7-2d4b-4c6e-8a0f-1b3d5e7f9a2c",
+    tenant_id=CONTOSO.tenant_id,
+    display_name="Calendar sync users",
+    member_keys=tuple(
+        p.key for p in PEOPLE if p.tenant_id == CONTOSO.tenant_id and p.key != OUTSIDE_GROUP.key
+    ),
+)
+GROUPS: tuple[Group, ...] = (CALENDAR_SYNC_USERS,)
 
 # The function app's identity, as in Azure (infra/core/identity): the emulator serves its tokens
 # at /msi/token like App Service's identity endpoint, to callers that present this header value

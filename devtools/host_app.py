@@ -27,7 +27,10 @@ def with_login_hint(url: str, person: Person) -> str:
     """The same sign-in link, for `person` to sign in with (the emulator picks the account from
     `login_hint`, as a person picks theirs at Microsoft)."""
     parts = urlsplit(url)
-    query = {**dict(parse_qsl(parts.query)), "login_hint": person.user_principal_name}
+    query = {
+        **dict(parse_qsl(parts.query)),
+        "login_hint": person.user_principal_name or person.mail,
+    }
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from devtools import clock
 from devtools.azurite import AzuriteEndpoints
-from devtools.demo_directory import PEOPLE, Mailbox, Person
+from devtools.demo_directory import OUTSIDE_GROUP, PEOPLE, Mailbox, Person
 from devtools.host_tokens import demo_person_token
 
 
@@ -79,4 +79,8 @@ def _who(person: Person) -> str:
         notes.append("mailbox on premises")
     if not person.connects_calendar:
         notes.append("not connected")
+    if person.key == OUTSIDE_GROUP.key:
+        notes.append("outside the assigned group")
+    if person.in_directory and not person.user_principal_name:
+        notes.append("no user principal name")
     return f"{person.display_name} ({', '.join(notes)})"

@@ -84,6 +84,30 @@ def cancel_conversation(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(conversation_view(cancelled.conversation))
 
 
+@blueprint.route(
+    route="conversations/{id}/proposals/{proposalId}/accept", methods=["POST"], auth_level=ANONYMOUS
+)
+@api
+def accept_proposal(req: func.HttpRequest) -> func.HttpResponse:
+    caller = authenticate(req)
+    ids = req.route_params["id"], req.route_params["proposalId"]
+    conversation = services().conversations.accept_proposal(caller, *ids)
+    return json_response(conversation_view(conversation), headers={"ETag": etag(conversation)})
+
+
+@blueprint.route(
+    route="conversations/{id}/proposals/{proposalId}/dismiss",
+    methods=["POST"],
+    auth_level=ANONYMOUS,
+)
+@api
+def dismiss_proposal(req: func.HttpRequest) -> func.HttpResponse:
+    caller = authenticate(req)
+    ids = req.route_params["id"], req.route_params["proposalId"]
+    conversation = services().conversations.dismiss_proposal(caller, *ids)
+    return json_response(conversation_view(conversation), headers={"ETag": etag(conversation)})
+
+
 @blueprint.route(route="conversations/{id}/notes", methods=["POST"], auth_level=ANONYMOUS)
 @api
 def add_note(req: func.HttpRequest) -> func.HttpResponse:

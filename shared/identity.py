@@ -26,6 +26,10 @@ _HTTP_TIMEOUT_SECONDS = 10
 # inactivity, 700084, 70008) means the sign-in has expired.
 _REVOKED_CODES = {50173, 50133, 50140, 50132, 50089}  # password change, revoked, session expired
 _CONSENT_CODES = {65001, 65004, 65002}
+# The tenant requires assignment to the app and the user is not assigned (Entra's
+# reference-error-codes: AADSTS50105). Whatever `error` it comes with (invalid_grant, or
+# unauthorized_client as some reports show), it is about the user, never the app's credential.
+NOT_ASSIGNED_CODE = 50105
 _OIDC_SCOPES = {"openid", "profile", "email", "offline_access"}
 # The token endpoint refusing the app itself (its secret or client assertion), not the user:
 # an operator's problem (docs/deploy.md, Troubleshooting), never a reason to reconnect. Entra
@@ -174,7 +178,7 @@ class IdentityClient:
                 result = self._app(cache).acquire_token_by_auth_code_flow(flow, auth_response)
         except ValueError as error:  # MSAL: state mismatch or a response to another flow
             raise SignInFailed("invalid_state", str(error), []) from error
-        if _client_refused_in(result):
+        if _client_refused_in(result) and not _not_assigned(result):
             raise _client_refused(result)
         if "error" in result:
             raise SignInFailed(
@@ -256,12 +260,18 @@ def _client_info(result: dict[str, Any]) -> dict[str, Any]:
         return {}
 
 
+def _not_assigned(result: dict[str, Any]) -> bool:
+    return NOT_ASSIGNED_CODE in set(result.get("error_codes") or [])
+
+
 def _refresh_failure(result: dict[str, Any]) -> Exception:
-    if _client_refused_in(result):
-        return _client_refused(result)
     error = result.get("error", "")
     codes = set(result.get("error_codes") or [])
     detail = f"{error} {sorted(codes)}".strip()
+    if _not_assigned(result):
+        return RefreshRefused(ReconnectReason.NOT_ASSIGNED, detail)
+    if _client_refused_in(result):
+        return _client_refused(result)
     if error == "invalid_grant":
         if codes & _REVOKED_CODES:
             return RefreshRefused(ReconnectReason.ACCESS_REVOKED, detail)

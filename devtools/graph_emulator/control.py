@@ -23,6 +23,13 @@ POST   /_emulator/users/{upn}/next-sign-in             {"outcome": "consent_decl
                                                         "server_error" | null}
 POST   /_emulator/tenants/{tid}/next-admin-consent     {"outcome": "granted" | "declined"}
 PATCH  /_emulator/tenants/{tid}                        {"user_consent_allowed": bool}
+GET    /_emulator/tenants/{tid}/assignment             the enterprise app's "Assignment
+PATCH  /_emulator/tenants/{tid}/assignment             required?" and who is assigned:
+                                                       {"required": bool, "users": [upn, mail
+                                                        or id], "groups": [group id]}
+                                                       (assignment.py: AADSTS50105)
+PATCH  /_emulator/users/{upn}                          {"userPrincipalName": "..."}: an admin
+                                                       gives the account a UPN
 GET    /_emulator/consents                             user and tenant-wide grants
 GET    /_emulator/requests   DELETE /_emulator/requests   the request log
 GET    /_emulator/clock      POST /_emulator/clock     {"advance_seconds": n} (forward),
@@ -93,6 +100,12 @@ class ControlApi:
                     methods=["POST"],
                 ),
                 Rule(f"{p}/tenants/<tenant_id>", endpoint="tenant", methods=["PATCH"]),
+                Rule(
+                    f"{p}/tenants/<tenant_id>/assignment",
+                    endpoint="assignment",
+                    methods=["GET", "PATCH"],
+                ),
+                Rule(f"{p}/users/<upn>", endpoint="user_patch", methods=["PATCH"]),
                 Rule(f"{p}/consents", endpoint="consents", methods=["GET"]),
                 Rule(f"{p}/requests", endpoint="requests", methods=["GET", "DELETE"]),
                 Rule(f"{p}/clock", endpoint="clock", methods=["GET", "POST"]),
@@ -139,6 +152,7 @@ class ControlApi:
                     _plain(asdict(p)) | {"in_directory": p.in_directory}
                     for p in demo_directory.PEOPLE
                 ],
+                "groups": [asdict(g) for g in demo_directory.GROUPS],
                 "app": _plain(asdict(self._state.app))
                 | {"redirect_uris": list(self._state.settings.redirect_uris)},
             }
@@ -207,6 +221,41 @@ class ControlApi:
                 "user_consent_allowed": self._state.consents.user_consent_allowed(tenant.tenant_id),
             }
         )
+
+    def _assignment(self, request: Request, tenant_id: str) -> Response:
+        tenant = self._tenant_or_404(tenant_id)
+        store = self._state.assignments
+        if request.method == "GET":
+            return json_response({"tenant": tenant.tenant_id, **store.of(tenant.tenant_id)})
+        body = _body(request)
+        required = body.get("required")
+        if required is not None and not isinstance(required, bool):
+            raise ControlError(400, "required must be true or false")
+        users = body.get("users")
+        groups = body.get("groups")
+        for name, value in (("users", users), ("groups", groups)):
+            if value is not None and not isinstance(value, list):
+                raise ControlError(400, f"{name} must be a list")
+        if groups is not None:
+            unknown = [g for g in groups if self._state.directory.group(str(g)) is None]
+            if unknown:
+                raise ControlError(404, f"no group {unknown[0]!r}")
+        answer = store.configure(
+            tenant.tenant_id,
+            required=required,
+            users=None if users is None else [self._user(str(u)).object_id for u in users],
+            groups=None if groups is None else [str(g) for g in groups],
+        )
+        return json_response({"tenant": tenant.tenant_id, **answer})
+
+    def _user_patch(self, request: Request, upn: str) -> Response:
+        user = self._user(upn)
+        body = _body(request)
+        name = body.get("userPrincipalName")
+        if not isinstance(name, str) or "@" not in name:
+            raise ControlError(400, "userPrincipalName must be name@domain")
+        changed = self._state.directory.set_user_principal_name(user.object_id, name)
+        return json_response({"id": changed.object_id, "userPrincipalName": name})
 
     def _consents(self, request: Request) -> Response:
         return json_response(self._state.consents.snapshot())

@@ -104,6 +104,12 @@ class EmulatorControl:
     def set_user_consent_allowed(self, tenant_id: str, allowed: bool) -> None:
         self._call("PATCH", f"/tenants/{tenant_id}", {"user_consent_allowed": allowed})
 
+    def assignment(self, tenant_id: str, **changes: Any) -> dict[str, Any]:
+        """The tenant's "Assignment required?" and who is assigned; `required`, `users` (UPNs,
+        mails or ids), `groups` (ids) change it."""
+        path = f"/tenants/{tenant_id}/assignment"
+        return self._call("PATCH", path, changes) if changes else self._call("GET", path)
+
     def consents(self) -> dict[str, Any]:
         return self._call("GET", "/consents")
 
@@ -184,10 +190,20 @@ class EmulatorControl:
             return self._call("PUT", f"/mailboxes/{person}/online-meetings", settings)
         return self._call("GET", f"/mailboxes/{person}/online-meetings")
 
-    def respond_in_outlook(self, person: str, event_id: str, response: str) -> dict[str, Any]:
-        """`response`: accepted | declined | tentativelyAccepted."""
+    def respond_in_outlook(
+        self,
+        person: str,
+        event_id: str,
+        response: str,
+        proposed_new_time: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """`response`: accepted | declined | tentativelyAccepted; `proposed_new_time`
+        ({start, end, timeZone?}) with a tentative or declining answer, as Outlook proposes."""
         path = f"/mailboxes/{person}/events/{event_id}/respond"
-        return self._call("POST", path, {"response": response})
+        body: dict[str, Any] = {"response": response}
+        if proposed_new_time is not None:
+            body["proposedNewTime"] = proposed_new_time
+        return self._call("POST", path, body)
 
     def add_attendee_in_outlook(
         self, organiser: str, event_id: str, email: str, name: str | None = None

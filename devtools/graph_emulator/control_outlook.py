@@ -18,7 +18,10 @@ Under /_emulator/mailboxes/{upn or mail}:
     GET     /events/{id}/instances?start=&end=
                                      a series' occurrences and exceptions in [start, end) (UTC
                                      ISO 8601), with the ids to edit or delete one of them
-    POST    /events/{id}/respond     {response: accepted | declined | tentativelyAccepted}
+    POST    /events/{id}/respond     {response: accepted | declined | tentativelyAccepted,
+                                      proposedNewTime?: {start, end, timeZone?}}: an
+                                     attendee answers their copy; with declined or tentative,
+                                     Outlook's "Propose new time" (wall-clock in timeZone)
     POST    /events/{id}/attendees   {email, name?}: the organiser invites someone
     GET|PUT /sharing                 {free_busy: none | free_busy | limited | full}
     GET|PUT /online-meetings         {allowed_providers?: [] | ["teamsForBusiness"],
@@ -50,7 +53,7 @@ from devtools.graph_emulator.mailboxes import (
 )
 from devtools.graph_emulator.schema import validate_body
 from devtools.graph_emulator.state import EmulatorState
-from devtools.graph_emulator.time_zones import query_instant
+from devtools.graph_emulator.time_zones import instant, query_instant, utc_value
 from devtools.graph_emulator.web import json_response
 
 PREFIX = "/_emulator/mailboxes"
@@ -146,8 +149,19 @@ class OutlookControl:
         return json_response({"value": found})
 
     def _respond(self, request: Request, user: DirectoryUser, event_id: str) -> Response:
-        response = str(_body(request)["response"])
-        return json_response(self._mailboxes.respond(user, event_id, response))
+        body = _body(request)
+        response = str(body["response"])
+        proposed = body.get("proposedNewTime")
+        slot = None
+        if proposed is not None:
+            if not isinstance(proposed, dict):
+                raise ValueError("proposedNewTime must be {start, end, timeZone?}")
+            times = _times(proposed)
+            start, end = instant(times["start"]), instant(times["end"])
+            if end <= start:
+                raise ValueError("proposedNewTime must end after it starts")
+            slot = {"start": utc_value(start), "end": utc_value(end)}  # Graph's timeSlot
+        return json_response(self._mailboxes.respond(user, event_id, response, slot))
 
     def _invite(self, request: Request, user: DirectoryUser, event_id: str) -> Response:
         body = _body(request)

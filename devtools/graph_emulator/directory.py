@@ -1,16 +1,18 @@
-"""The emulator's Entra directories (tenants and their users), built from the seeded demo data.
+"""The emulator's Entra directories (tenants, users, groups), built from the seeded demo data.
 
-Read-only after construction, so it needs no lock: what changes at run time (consents, tokens,
-sign-in outcomes) lives in the stores that own it.
+Read-only after construction but for one thing an admin can fix at run time, a user's
+userPrincipalName (`set_user_principal_name`, back to the seed on reset; not kept across
+restarts). What else changes at run time (consents, tokens, sign-in outcomes) lives in the stores
+that own it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from devtools import demo_directory
-from devtools.demo_directory import Mailbox, Organisation, Person
+from devtools.demo_directory import Group, Mailbox, Organisation, Person
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,12 @@ class DirectoryUser:
 
 
 class Directory:
-    def __init__(self, organisations: Iterable[Organisation], people: Iterable[Person]) -> None:
+    def __init__(
+        self,
+        organisations: Iterable[Organisation],
+        people: Iterable[Person],
+        groups: Iterable[Group] = (),
+    ) -> None:
         self._tenants = {
             o.tenant_id.lower(): Tenant(o.tenant_id, o.name, o.domain) for o in organisations
         }
@@ -66,10 +73,37 @@ class Directory:
             )
             for p in members
         ]
+        self._seeded_users = list(self._users)
+        self._groups = {
+            g.object_id.lower(): frozenset(
+                str(ids_by_key[k]).lower() for k in g.member_keys if k in ids_by_key
+            )
+            for g in groups
+        }
+        self._group_names = {g.object_id.lower(): g for g in groups}
 
     @classmethod
     def seeded(cls) -> Directory:
-        return cls(demo_directory.ORGANISATIONS, demo_directory.PEOPLE)
+        return cls(demo_directory.ORGANISATIONS, demo_directory.PEOPLE, demo_directory.GROUPS)
+
+    def reset(self) -> None:
+        self._users = list(self._seeded_users)
+
+    def set_user_principal_name(self, object_id: str, upn: str) -> DirectoryUser:
+        """An admin gives the account a (new) userPrincipalName: what Graph answers from now."""
+        users = list(self._users)
+        index = next(i for i, u in enumerate(users) if _same(u.object_id, object_id))
+        users[index] = replace(users[index], user_principal_name=upn)
+        self._users = users  # one assignment: readers see the old list or the new one
+        return users[index]
+
+    def group(self, object_id: str) -> Group | None:
+        return self._group_names.get(object_id.lower())
+
+    def groups_of(self, object_id: str) -> frozenset[str]:
+        """The ids of the groups the user is a direct member of."""
+        key = object_id.lower()
+        return frozenset(g for g, members in self._groups.items() if key in members)
 
     def tenants(self) -> list[Tenant]:
         return list(self._tenants.values())
@@ -91,7 +125,12 @@ class Directory:
     def user_by_sign_in_name(self, name: str) -> DirectoryUser | None:
         """Whoever signs in with this name (UPN, or mail as Entra's sign-in page also allows)."""
         return next(
-            (u for u in self._users if _same(u.user_principal_name, name) or _same(u.mail, name)),
+            (
+                u
+                for u in self._users
+                if (u.user_principal_name and _same(u.user_principal_name, name))
+                or _same(u.mail, name)
+            ),
             None,
         )
 

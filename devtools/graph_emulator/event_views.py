@@ -21,9 +21,19 @@ def shown(event: dict[str, Any], zone_name: str, select: list[str] | None) -> di
     body = {"@odata.etag": f'W/"{event["changeKey"]}"', **event}
     body["start"] = in_zone(instant(event["start"]), zone_name)
     body["end"] = in_zone(instant(event["end"]), zone_name)
+    if any("proposedNewTime" in a for a in event.get("attendees", [])):
+        body["attendees"] = [_attendee_in_zone(a, zone_name) for a in event["attendees"]]
     return odata.selected(body, select, "event")
 
 
 def applied(request: GraphRequest) -> dict[str, str]:
     """`Preference-Applied` for the Outlook preferences the client sent."""
     return request.prefer.applied(prefer.OUTLOOK_TIMEZONE, prefer.IMMUTABLE_ID)
+
+
+def _attendee_in_zone(attendee: dict[str, Any], zone_name: str) -> dict[str, Any]:
+    slot = attendee.get("proposedNewTime")
+    if slot is None:
+        return attendee
+    moved = {k: in_zone(instant(v), zone_name) for k, v in slot.items()}
+    return {**attendee, "proposedNewTime": moved}

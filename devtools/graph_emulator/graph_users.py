@@ -37,7 +37,8 @@ def user_resource(user: DirectoryUser) -> dict[str, Any]:
         "officeLocation": None,
         "preferredLanguage": "en-US",
         "surname": user.surname,
-        "userPrincipalName": user.user_principal_name,
+        # null for the one demo account without a UPN (demo_directory.NO_USER_PRINCIPAL_NAME)
+        "userPrincipalName": user.user_principal_name or None,
         "id": user.object_id,
     }
 

@@ -279,6 +279,12 @@ class IdentityApi:
             return self._picker(request, params, authority, notice)
         if authority.tenant and user.tenant_id != authority.tenant.tenant_id:
             return self._error_page(self._not_in_tenant(user, authority.tenant), trace)
+        try:
+            self._check_assigned(user)
+        except StsError as error:
+            # Entra shows AADSTS50105 on its own page: the browser is not sent back to the app,
+            # which only sees that the person never returned (assignment.py).
+            return self._error_page(error, trace)
 
         outcome = self._state.consents.take_next_sign_in(user.object_id)
         if outcome is not None:
@@ -477,6 +483,7 @@ class IdentityApi:
         now = self._state.clock.now()
         grant = self._state.codes.find(code, now)
         self._check_tenant(authority, grant.user)
+        self._check_assigned(grant.user)  # un-assigned between authorize and redemption
         redirect_uri = form.get("redirect_uri")
         if not redirect_uri:
             raise sts_errors.missing_parameter("redirect_uri")
@@ -512,6 +519,7 @@ class IdentityApi:
         state, app = self._state, self._state.app
         grant = state.refresh_tokens.redeem(token, app.client_id, state.clock.now())
         self._check_tenant(authority, grant.user)
+        self._check_assigned(grant.user)
         scopes = (
             self._parse_scopes(request, form["scope"], authority)
             if form.get("scope")
@@ -662,6 +670,14 @@ class IdentityApi:
                 700005,
                 "Provided Authorization Code is intended to use against "
                 "other tenant, thus rejected.",
+            )
+
+    def _check_assigned(self, user: DirectoryUser) -> None:
+        state = self._state
+        groups = state.directory.groups_of(user.object_id)
+        if not state.assignments.allows(user.tenant_id, user.object_id, groups):
+            raise sts_errors.not_assigned(
+                state.app.display_name, state.app.client_id, user.user_principal_name or user.mail
             )
 
     def _not_in_tenant(self, user: DirectoryUser, tenant: Tenant) -> StsError:

@@ -247,6 +247,16 @@ class Mailboxes(PersistedFields):
             event = self._item(owner, event_id)
             fields = _online_fields(event, event_fields.client_fields(changes), in_outlook)
             after = event_fields.merged(owner, event, fields, teams=self._teams(owner))
+            if event["isOrganizer"] and (event_start(after), event_end(after)) != (
+                event_start(event),
+                event_end(event),
+            ):
+                # A new time answers the proposals: Graph's event no longer carries them (the
+                # organiser's PATCH in outlook-calendar-meeting-proposals.md).
+                after["attendees"] = [
+                    {k: v for k, v in a.items() if k != "proposedNewTime"}
+                    for a in after.get("attendees", [])
+                ]
             if event["type"] == "seriesMaster" and series.pattern_changed(event, after):
                 after = series.without_exceptions(after)
             updated = self._touch(owner, after)
@@ -278,16 +288,38 @@ class Mailboxes(PersistedFields):
             else:
                 self._remove(owner, self._item(owner, event_id))
 
-    def respond(self, attendee: DirectoryUser, event_id: str, response: str) -> dict[str, Any]:
-        """An attendee answers an invitation: their copy and the organiser's tracking change."""
+    def respond(
+        self,
+        attendee: DirectoryUser,
+        event_id: str,
+        response: str,
+        proposed_new_time: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """An attendee answers an invitation: their copy and the organiser's tracking change.
+
+        `proposed_new_time` (a timeSlot, UTC), as Outlook's "Propose new time": only with a
+        tentative or declining answer (event-tentativelyaccept.md, event-decline.md: 400 when
+        the event's allowNewTimeProposals is false). It shows on the organiser's event as that
+        attendee's `proposedNewTime` (resources/attendee.md: absent when none was proposed), the
+        attendee's `status.time` saying when they answered; any later answer replaces it."""
         if response not in RESPONSES:
             raise ValueError(f"response must be one of {', '.join(RESPONSES)}")
+        if proposed_new_time is not None and response == "accepted":
+            raise ValueError("a new time is proposed with tentativelyAccepted or declined only")
         with self._lock:
             invitation = self._item(attendee, event_id)
             if invitation["isOrganizer"]:
                 raise IsOrganizer(event_id)
             status = {"response": response, "time": stamp(self._clock.now_utc())}
             organiser, meeting = self._meeting_of(invitation)
+            if proposed_new_time is not None and not (meeting or invitation).get(
+                "allowNewTimeProposals", True
+            ):
+                raise GraphError(
+                    400,
+                    "ErrorProposedNewTimeNotAllowed",
+                    "The organizer doesn't allow new time proposals for this meeting.",
+                )
             answered = self._touch(attendee, {
                 **invitation,
                 "responseStatus": status,
@@ -295,7 +327,7 @@ class Mailboxes(PersistedFields):
             })  # fmt: skip
             if organiser is not None and meeting is not None:
                 attendees = [
-                    {**a, "status": dict(status)}
+                    _answered(a, status, proposed_new_time)
                     if attendee.has_smtp_address(a["emailAddress"]["address"])
                     else a
                     for a in meeting["attendees"]
@@ -529,3 +561,15 @@ def mailboxes_of(state: EmulatorState) -> Mailboxes:
             state.mailboxes = existing  # type: ignore[attr-defined]
             state.register_store(existing)
         return existing
+
+
+def _answered(
+    attendee: dict[str, Any], status: dict[str, str], proposed: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The organiser's entry for an attendee who answered: a new status, and their proposed
+    time (or none: a later answer without one withdraws it)."""
+    entry = {k: v for k, v in attendee.items() if k != "proposedNewTime"}
+    entry["status"] = dict(status)
+    if proposed is not None:
+        entry["proposedNewTime"] = proposed
+    return entry

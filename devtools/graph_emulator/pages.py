@@ -35,8 +35,8 @@ def account_picker(
     """One link per account: the same request again, with that account as `login_hint`."""
     links = "".join(
         f"<a class='account' href='{escape(action)}?"
-        f"{escape(urlencode({**query, 'login_hint': u.user_principal_name}))}'>"
-        f"{escape(u.display_name)}<br><small>{escape(u.user_principal_name)} &middot; "
+        f"{escape(urlencode({**query, 'login_hint': u.user_principal_name or u.mail}))}'>"
+        f"{escape(u.display_name)}<br><small>{escape(u.user_principal_name or u.mail)} &middot; "
         f"{escape(tenant_names.get(u.tenant_id, u.tenant_id))}"
         f"{' &middot; admin' if u.tenant_admin else ''}</small></a>"
         for u in users

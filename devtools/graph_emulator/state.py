@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from devtools import demo_directory
 from devtools.demo_directory import RegisteredApp
+from devtools.graph_emulator.assignment import AssignmentStore
 from devtools.graph_emulator.clock import EmulatorClock
 from devtools.graph_emulator.consent import ConsentStore
 from devtools.graph_emulator.directory import Directory
@@ -58,6 +59,7 @@ class EmulatorState:
         self.codes = CodeStore()
         self.refresh_tokens = RefreshTokenStore()
         self.consents = ConsentStore()
+        self.assignments = AssignmentStore()
         self.federated_credentials = FederatedCredentials(app.federated_credentials)
         self.faults = FaultInjector()
         self.throttle = MailboxThrottle(self.clock)
@@ -70,6 +72,8 @@ class EmulatorState:
             self.codes,
             self.refresh_tokens,
             self.consents,
+            self.assignments,
+            self.directory,
             self.federated_credentials,
             self.faults,
             self.throttle,

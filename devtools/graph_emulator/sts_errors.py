@@ -154,3 +154,18 @@ def consent_missing(client_id: str, app_name: str) -> StsError:
         "user and resource.",
         suberror="consent_required",
     )
+
+
+def not_assigned(app_name: str, client_id: str, user_name: str) -> StsError:
+    """The tenant requires assignment and the user is neither assigned nor a direct member of an
+    assigned group (reference-error-codes: AADSTS50105 EntitlementGrantsNotFound; the wording is
+    Entra's sign-in page's)."""
+    return StsError(
+        "invalid_grant",
+        50105,
+        f"Your administrator has configured the application {app_name} ('{client_id}') to block "
+        "users unless they are specifically granted ('assigned') access to the application. The "
+        f"signed in user '{user_name}' is blocked because they are not a direct member of a "
+        "group with access, nor had access directly assigned by an administrator. Please "
+        "contact your administrator to assign access to this application.",
+    )

@@ -194,7 +194,9 @@ def mint_id_token(key: SigningKey, issuance: Issuance, issuer_host: str) -> str:
     if issuance.auth_time is not None:
         claims["auth_time"] = int(issuance.auth_time)
     if "profile" in oidc:
-        claims.update(name=user.display_name, preferred_username=user.user_principal_name)
+        claims["name"] = user.display_name
+        if user.user_principal_name:  # an account without one has no preferred_username
+            claims["preferred_username"] = user.user_principal_name
     if "email" in oidc:
         claims["email"] = user.mail
     return key.sign(claims)

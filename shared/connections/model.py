@@ -20,6 +20,7 @@ class ReconnectReason(StrEnum):
     SIGN_IN_EXPIRED = "sign_in_expired"  # refresh token expired (e.g. 90 days unused)
     ACCESS_REVOKED = "access_revoked"  # password change, admin revocation
     CONSENT_REQUIRED = "consent_required"  # consent withdrawn or new interaction needed
+    NOT_ASSIGNED = "not_assigned"  # the tenant requires assignment to the app (AADSTS50105)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from shared.errors import (
 from shared.graph.client import GraphClient
 from shared.graph.errors import GraphError
 from shared.identity import (
+    NOT_ASSIGNED_CODE,
     AccessToken,
     IdentityUnavailable,
     RefreshRefused,
@@ -73,6 +74,7 @@ class ConnectOutcome(StrEnum):
     MAILBOX_NOT_SUPPORTED = "mailbox_not_supported"
     SIGN_IN_EXPIRED = "sign_in_expired"
     DISABLED = "disabled"
+    NOT_ASSIGNED = "not_assigned"  # the tenant limits the app to people it assigned
     SIGN_IN_FAILED = "sign_in_failed"
     TEMPORARILY_UNAVAILABLE = "temporarily_unavailable"
 
@@ -533,6 +535,8 @@ def _entra_codes(answer: dict[str, str]) -> set[int]:
 
 
 def _failure_outcome(error: str, codes: set[int]) -> ConnectOutcome:
+    if NOT_ASSIGNED_CODE in codes:
+        return ConnectOutcome.NOT_ASSIGNED
     if codes & _ADMIN_APPROVAL_CODES:
         return ConnectOutcome.ADMIN_APPROVAL_REQUIRED
     if codes & _CONSENT_DECLINED_CODES or error == "access_denied":

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from shared.connections.service import SignInFinished
 
 DISABLED_MESSAGE = "Your organisation has not enabled Outlook calendar sync."
+NOT_ASSIGNED_MESSAGE = (
+    "Your organisation allows only people it assigned to use Outlook calendar sync, and you are "
+    "not one of them; ask your admin to assign you, then connect again."
+)
 REASON_MESSAGES = {
     ReconnectReason.RECONNECT_DUE: "Calendar connections are renewed periodically; "
     "connect your Outlook calendar again to keep syncing.",
@@ -25,6 +29,7 @@ REASON_MESSAGES = {
     "password change); connect again.",
     ReconnectReason.CONSENT_REQUIRED: "Microsoft needs you (or your admin) to approve this app "
     "again; connect again.",
+    ReconnectReason.NOT_ASSIGNED: NOT_ASSIGNED_MESSAGE,
 }
 
 

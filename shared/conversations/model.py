@@ -111,6 +111,22 @@ class OccurrenceException:
 
 
 @dataclass(frozen=True)
+class Proposal:
+    """An attendee's proposed new time, as the organiser's Outlook event carries it
+    (attendee.proposedNewTime); proposals.py has the rules."""
+
+    id: str
+    email: str
+    name: str | None
+    user_id: str | None
+    start: datetime  # aware, UTC
+    end: datetime
+    response: str  # tentativelyAccepted or declined: what they answered with it
+    proposed_at: datetime  # the attendee's status.time (when they answered)
+    dismissed: bool = False  # the organiser dismissed it: kept so it does not come back
+
+
+@dataclass(frozen=True)
 class Conversation:
     id: str
     org_id: str
@@ -138,6 +154,7 @@ class Conversation:
     push_due: datetime = PENDING_SINCE
     # A series' occurrences that differ from its pattern, by original start (Outlook's exceptions)
     exceptions: tuple[OccurrenceException, ...] = ()
+    proposals: tuple[Proposal, ...] = ()  # attendees' proposed times, as Outlook last showed
     extra: dict[str, Any] = field(default_factory=dict)
     # A Teams conversation whose organiser's calendar does not allow Teams (or whose link never
     # came): Outlook has the meeting without a Teams link, and the organiser is told.
@@ -236,7 +253,19 @@ class OccurrenceCancelled:
 
 OccurrenceChanged = OccurrenceMoved | OccurrenceRelocated | OccurrenceCancelled
 SeriesChange = SeriesRepatterned | OccurrenceChanged
-OutlookChange = Moved | Relocated | Responded | GuestAdded | CancelledInOutlook | SeriesChange
+
+
+@dataclass(frozen=True)
+class ProposalsSeen:
+    """The proposals the organiser's event now carries; `new` those not seen before."""
+
+    proposals: tuple[Proposal, ...]
+    new: tuple[Proposal, ...]
+
+
+OutlookChange = (
+    Moved | Relocated | Responded | GuestAdded | CancelledInOutlook | SeriesChange | ProposalsSeen
+)
 
 
 @dataclass(frozen=True)
@@ -291,6 +320,8 @@ def with_edit(conversation: Conversation, edit: OutlookEdit) -> Conversation:
                 updated = replace(updated, recurrence=recurrence)
             case OccurrenceMoved() | OccurrenceRelocated() | OccurrenceCancelled():
                 pass  # in `edit.exceptions`
+            case ProposalsSeen(proposals, _):
+                updated = replace(updated, proposals=proposals)
     if edit.exceptions is not None:
         updated = replace(updated, exceptions=edit.exceptions)
     if edit.seen is not None:

@@ -62,7 +62,9 @@ def event_body(conversation: Conversation, link: str) -> dict[str, Any]:
             ),
         },
         "attendees": [_attendee(a) for a in conversation.attendees],
-        "allowNewTimeProposals": False,
+        # Attendees may propose a new time, as in Outlook; the organiser accepts or dismisses it
+        # through the app (proposals.py).
+        "allowNewTimeProposals": True,
         "transactionId": transaction_id(conversation.id),
         **schedule_fields(conversation),
         **location_fields(conversation),

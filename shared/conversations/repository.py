@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.conversations import proposals
 from shared.conversations.model import (
     PENDING_SINCE,
     Conversation,
@@ -254,6 +255,7 @@ def _properties(c: Conversation) -> dict[str, Any]:
         if c.exceptions
         else "",
         "TeamsUnavailable": c.teams_unavailable,
+        "Proposals": json.dumps(proposals.to_json(c.proposals)) if c.proposals else "",
     }
 
 
@@ -348,6 +350,7 @@ def _conversation(org_id: str, p: Any) -> Conversation:
         if p.get("Exceptions")
         else (),
         teams_unavailable=bool(p.get("TeamsUnavailable", False)),
+        proposals=proposals.from_json(json.loads(p["Proposals"])) if p.get("Proposals") else (),
     )
 
 

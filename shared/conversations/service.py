@@ -24,7 +24,7 @@ from datetime import datetime
 from shared.caller import Caller
 from shared.changes.feed import ChangeFeed
 from shared.connections.service import OutlookAccess
-from shared.conversations import series, views
+from shared.conversations import proposals, series, views
 from shared.conversations.join_links import JoinLinkFetches
 from shared.conversations.model import (
     PARKED,
@@ -40,6 +40,7 @@ from shared.conversations.model import (
     OccurrenceException,
     OutlookEdit,
     OutlookEvent,
+    ProposalsSeen,
     Record,
     RecordKind,
     SyncState,
@@ -223,6 +224,7 @@ class ConversationService:
                 start=change.window.start,
                 end=change.window.end,
                 time_zone=change.window.time_zone,
+                proposals=(),  # a new time answers them all, as in Outlook
             )
             if (updated.start, updated.end) != (conversation.start, conversation.end):
                 updated = replace(updated, exceptions=())
@@ -296,6 +298,32 @@ class ConversationService:
             self._forget_replaced_item(conversation, updated)
             stored = self._push(stored, updated.push_due)
         _log(what, stored.conversation, caller, stored.conversation.sync_state.value)
+        return stored.conversation
+
+    def accept_proposal(
+        self, caller: Caller, conversation_id: str, proposal_id: str
+    ) -> Conversation:
+        """The organiser takes an attendee's proposed time: the conversation and its Outlook
+        meeting move there in one step (a PATCH's way: the push is a work item first)."""
+        conversation = self._organised(caller, conversation_id).conversation
+        chosen = proposals.open_one(conversation, proposal_id)
+        window = Window(chosen.start, chosen.end, conversation.time_zone)
+        change = ConversationChange(window=window, location=None)
+        return self.update(caller, conversation_id, change, conversation.version)
+
+    def dismiss_proposal(
+        self, caller: Caller, conversation_id: str, proposal_id: str
+    ) -> Conversation:
+        """The organiser declines a proposal here; the meeting stays where it is."""
+        stored = self._organised(caller, conversation_id)
+        updated = replace(
+            proposals.dismissed(stored.conversation, proposal_id), updated_at=self._clock()
+        )
+        try:
+            stored = self._repository.replace(updated, stored.etag, stored.conversation)
+        except ConcurrencyConflict as error:
+            raise StaleVersion("The conversation changed meanwhile; try again.") from error
+        _log("proposal dismissed", stored.conversation, caller, proposal_id)
         return stored.conversation
 
     def cancel(self, caller: Caller, conversation_id: str) -> Cancelled:
@@ -406,6 +434,11 @@ class ConversationService:
                 logger.info("conversation %s changed meanwhile; read again", conversation.id)
                 raise
         for change in edit.changes:
+            if isinstance(change, ProposalsSeen):
+                for proposal in change.new:  # the organiser decides: told alone
+                    entry = proposals.time_proposed_entry(conversation, proposal)
+                    self._feed.record(conversation.org_id, conversation.organiser_id, entry)
+                continue
             entry = views.outlook_change_entry(conversation, change)
             logger.info(
                 "conversation %s of %s/%s: %s from Outlook",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from shared.conversations import proposals
 from shared.conversations.model import (
     CancelledInOutlook,
     Conversation,
@@ -18,6 +19,7 @@ from shared.conversations.model import (
     OccurrenceMoved,
     OccurrenceRelocated,
     OutlookChange,
+    ProposalsSeen,
     Record,
     Relocated,
     Responded,
@@ -76,6 +78,7 @@ def conversation_view(c: Conversation) -> dict[str, Any]:
         "actionsCount": c.actions_count,
         "version": c.version,
         "notices": notices_of(c),
+        "proposals": [proposals.proposal_view(p) for p in proposals.open_proposals(c)],
     }
 
 
@@ -196,3 +199,5 @@ def outlook_change_entry(conversation: Conversation, change: OutlookChange) -> d
                 **about,
                 "occurrenceId": occurrence_id(original),
             }
+        case ProposalsSeen():
+            raise ValueError("proposals are told to the organiser alone (time_proposed_entry)")

@@ -19,6 +19,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from shared.conversations import proposals
 from shared.conversations.model import (
     CancelledInOutlook,
     Conversation,
@@ -71,6 +72,9 @@ def outlook_edit(conversation: Conversation, event: dict[str, Any]) -> OutlookEd
             if response != attendee.response:
                 changes.append(Responded(attendee.email, response))
         changes += [GuestAdded(guest) for guest in _guests(conversation, event)]
+        seen_proposals = proposals.seen_in(conversation, event)  # issue 17: time proposals
+        if seen_proposals is not None:
+            changes.append(seen_proposals)
     seen = conversation.outlook
     if seen is not None:
         seen = replace(

@@ -137,6 +137,45 @@ def test_a_response_updates_the_copy_and_the_organisers_tracking(adele, control,
 
 
 @pytest.mark.integration
+def test_a_proposed_time_shows_on_the_organisers_event_until_the_organiser_moves_it(adele, control):
+    meeting = adele.create(attendees=[EMPLOYEE_ALEX, EMPLOYEE_LYNNE], allowNewTimeProposals=True)
+    (copy,) = control.mailbox_events(EMPLOYEE_ALEX.mail)
+    slot = {"start": "2026-06-02T10:00:00", "end": "2026-06-02T10:30:00", "timeZone": "UTC"}
+
+    control.respond_in_outlook(EMPLOYEE_ALEX.mail, copy["id"], "tentativelyAccepted", slot)
+
+    pacific = 'outlook.timezone="Pacific Standard Time"'
+    read = adele.call("GET", f"/me/events/{meeting['id']}", prefer=pacific).json()
+    alex, lynne = read["attendees"]
+    assert alex["status"]["response"] == "tentativelyAccepted"
+    assert alex["status"]["time"]
+    assert alex["proposedNewTime"]["start"] == {
+        "dateTime": "2026-06-02T03:00:00.0000000",
+        "timeZone": "Pacific Standard Time",
+    }
+    assert "proposedNewTime" not in lynne, "absent when none was proposed (attendee.md)"
+
+    adele.call(
+        "PATCH",
+        f"/me/events/{meeting['id']}",
+        {"start": {"dateTime": "2026-06-02T10:00:00", "timeZone": "UTC"},
+         "end": {"dateTime": "2026-06-02T10:30:00", "timeZone": "UTC"}},
+    )  # fmt: skip
+    moved = adele.call("GET", f"/me/events/{meeting['id']}").json()
+    assert all("proposedNewTime" not in a for a in moved["attendees"])
+
+
+@pytest.mark.integration
+def test_no_time_can_be_proposed_when_the_organiser_does_not_allow_it(adele, control):
+    adele.create(attendees=[EMPLOYEE_ALEX], allowNewTimeProposals=False)
+    (copy,) = control.mailbox_events(EMPLOYEE_ALEX.mail)
+    slot = {"start": "2026-06-02T10:00:00", "end": "2026-06-02T10:30:00"}
+
+    with pytest.raises(RuntimeError, match="400"):
+        control.respond_in_outlook(EMPLOYEE_ALEX.mail, copy["id"], "declined", slot)
+
+
+@pytest.mark.integration
 def test_adding_an_attendee_in_outlook_invites_them(adele, control):
     meeting = adele.create(attendees=[EMPLOYEE_ALEX])
     seen = position(control, EMPLOYEE_LYNNE)

@@ -51,6 +51,20 @@ EXPECTED_FUNCTIONS = {
     "get_conversation": ("httpTrigger", "conversations/{id}", ["GET"], "ANONYMOUS", None),
     "update_conversation": ("httpTrigger", "conversations/{id}", ["PATCH"], "ANONYMOUS", None),
     "cancel_conversation": ("httpTrigger", "conversations/{id}", ["DELETE"], "ANONYMOUS", None),
+    "accept_proposal": (
+        "httpTrigger",
+        "conversations/{id}/proposals/{proposalId}/accept",
+        ["POST"],
+        "ANONYMOUS",
+        None,
+    ),
+    "dismiss_proposal": (
+        "httpTrigger",
+        "conversations/{id}/proposals/{proposalId}/dismiss",
+        ["POST"],
+        "ANONYMOUS",
+        None,
+    ),
     "add_note": ("httpTrigger", "conversations/{id}/notes", ["POST"], "ANONYMOUS", None),
     "add_action": ("httpTrigger", "conversations/{id}/actions", ["POST"], "ANONYMOUS", None),
     "update_occurrence": (

@@ -4,7 +4,7 @@ import { api, problemText } from "./api.js";
 import { h, main, notice, put, showError } from "./dom.js";
 import { render } from "./router.js";
 import { personById, state, TYPES } from "./state.js";
-import { addDays, dayLabel, mondayOf, partsOf, today, wallClockPlus, when } from "./time.js";
+import { addDays, dayLabel, longDate, mondayOf, partsOf, today, wallClockPlus, when } from "./time.js";
 
 export async function conversationsView() {
   const root = main();
@@ -76,10 +76,40 @@ export async function detailView(id) {
         h("td", {}, a.name || (personById(a.userId) || {}).name || "—"), h("td", {}, a.email),
         h("td", {}, a.role), h("td", { "data-email": a.email }, a.response)))))
       : h("p", {}, "No attendees."),
+    c.proposals.length ? proposalsSection(c, organiser) : null,
     recordForms(c),
     organiser && c.status !== "cancelled" ? moveForm(c, etag) : null,
     organiser && c.status !== "cancelled" ? cancelSection(c) : null,
   );
+}
+
+export function proposalsSection(c, organiser) {
+  const result = h("div", {});
+  const answer = (proposal, verb, done) => async () => {
+    try {
+      await api("POST", `/conversations/${encodeURIComponent(c.id)}/proposals/${encodeURIComponent(proposal.id)}/${verb}`);
+      await detailView(c.id);
+      main().querySelector("h1").after(notice("good", done));
+    } catch (error) {
+      result.replaceChildren(notice("bad", error.code === "stale"
+        ? "It changed meanwhile (perhaps in Outlook); the page now shows the latest." : problemText(error)));
+      if (error.code === "stale") await detailView(c.id);
+    }
+  };
+  return h("section", { "aria-labelledby": "proposals-title" },
+    h("h2", { id: "proposals-title" }, "Proposed new times"),
+    h("ul", { id: "proposals" }, c.proposals.map((p) => {
+      const who = p.name || (personById(p.userId) || {}).name || p.email;
+      return h("li", { dataset: { proposal: p.id } },
+        h("strong", {}, who), ` proposes ${when(p.start, p.end)}`,
+        h("span", { class: "meta" }, ` · ${p.response === "declined" ? "declined" : "tentative"} · proposed ${longDate(p.proposedAt)} at ${partsOf(p.proposedAt, state.zone).time}`),
+        organiser ? h("div", { class: "actions" },
+          h("button", { type: "button", "aria-label": `Accept ${who}'s proposed time`,
+            onclick: answer(p, "accept", "Moved to the proposed time. Outlook follows.") }, "Accept"),
+          h("button", { type: "button", class: "secondary", "aria-label": `Dismiss ${who}'s proposed time`,
+            onclick: answer(p, "dismiss", "Proposal dismissed; nothing moved.") }, "Dismiss")) : null);
+    })),
+    result);
 }
 
 export function describeRecurrence(r) {

@@ -4,7 +4,7 @@ import { api, problemText } from "./api.js";
 import { detailView } from "./conversations.js";
 import { $, h } from "./dom.js";
 import { loadStatus } from "./session.js";
-import { REASONS, state } from "./state.js";
+import { personById, REASONS, state } from "./state.js";
 import { longDate, partsOf, when } from "./time.js";
 
 export function describeChange(change) {
@@ -20,6 +20,7 @@ export function describeChange(change) {
     case "rsvp": return `${change.email} ${change.response === "declined" ? "declined" : `answered ${change.response} to`} ${title}`;
     case "guest_added": return `${change.name || change.email} was added to ${title} in Outlook`;
     case "connection_expiring_soon": return `Your Outlook connection must be renewed by ${longDate(change.reconnectBy)}`;
+    case "time_proposed": return `${change.proposal.name || (personById(change.proposal.userId) || {}).name || change.proposal.email} proposed ${when(change.proposal.start, change.proposal.end)} for ${title}`;
     case "reconnect_required": return `Your Outlook connection must be reconnected (${REASONS[change.reason] || change.reason})`;
     default: return change.kind;
   }

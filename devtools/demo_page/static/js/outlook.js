@@ -61,10 +61,13 @@ export function outlookItem(mail, event) {
       h("span", { class: "row" }, place, h("button", { type: "button", "aria-label": `Set the location of ${subject}`,
         onclick: () => act("Location set", "PATCH", "", { location: place.value || "Room 2" }) }, "Set location")),
     ]
-    : ["accepted", "tentativelyAccepted", "declined"].map((response) => h("button", {
+    : [...["accepted", "tentativelyAccepted", "declined"].map((response) => h("button", {
       type: "button", "aria-label": `${{ accepted: "Accept", tentativelyAccepted: "Tentatively accept", declined: "Decline" }[response]} ${subject}`,
       onclick: () => act("Answered", "POST", "/respond", { response }),
-    }, { accepted: "Accept", tentativelyAccepted: "Tentative", declined: "Decline" }[response]));
+    }, { accepted: "Accept", tentativelyAccepted: "Tentative", declined: "Decline" }[response])),
+    h("button", { type: "button", "aria-label": `Propose ${subject} 1 hour later`,
+      onclick: () => act("Proposed a new time", "POST", "/respond", { response: "tentativelyAccepted", proposedNewTime: shift(60) }) },
+    "Propose 1 hour later")];
   buttons.push(h("button", { type: "button", class: "danger", "aria-label": `Delete ${subject} in Outlook`, onclick: () => act("Deleted", "DELETE", "") }, "Delete"));
   const reply = event.isOrganizer ? "organiser" : `reply: ${(event.responseStatus || {}).response || "none"}`;
   return h("li", { dataset: { subject } },

@@ -17,6 +17,7 @@ export const OUTCOMES = {
   mailbox_not_supported: ["bad", "That mailbox is on an on-premises Exchange server, which is not supported."],
   sign_in_expired: ["bad", "The sign-in took too long. Try again."],
   disabled: ["bad", "Your organisation has not enabled Outlook calendar sync."],
+  not_assigned: ["bad", "Your organisation allows only people it assigned to use Outlook calendar sync, and you are not one of them: ask your admin to assign you, then connect again."],
   sign_in_failed: ["bad", "Microsoft sign-in failed. Try again."],
   temporarily_unavailable: ["bad", "Microsoft is unavailable right now. Try again in a moment."],
 };

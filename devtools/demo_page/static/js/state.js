@@ -27,6 +27,7 @@ export const REASONS = {
   sign_in_expired: "the Microsoft sign-in expired",
   access_revoked: "Microsoft revoked the app's access",
   consent_required: "Microsoft needs the app approved again",
+  not_assigned: "your organisation has not assigned you to the app: ask your admin",
 };
 
 export const sameOrg = (p) => p.orgId === state.person.orgId;

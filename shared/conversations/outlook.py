@@ -37,7 +37,7 @@ def transaction_id(conversation_id: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"conversation:{conversation_id}"))
 
 
-def event_body(conversation: Conversation, link: str) -> dict[str, Any]:
+def event_body(conversation: Conversation, link: str, *, teams: bool = True) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "subject": conversation.title,
         "body": {
@@ -51,7 +51,7 @@ def event_body(conversation: Conversation, link: str) -> dict[str, Any]:
         "allowNewTimeProposals": False,
         "transactionId": transaction_id(conversation.id),
         **schedule_fields(conversation),
-        **location_fields(conversation),
+        **location_fields(conversation, teams=teams),
     }
     if conversation.recurrence:
         payload["recurrence"] = graph_recurrence(conversation)
@@ -72,9 +72,11 @@ def schedule_fields(conversation: Conversation) -> dict[str, Any]:
     }
 
 
-def location_fields(conversation: Conversation) -> dict[str, Any]:
+def location_fields(conversation: Conversation, *, teams: bool = True) -> dict[str, Any]:
+    """`teams`: whether the organiser's calendar allows Teams; where it does not, a Teams
+    conversation's meeting says no place rather than a Teams meeting it will not have."""
     location = conversation.location
-    if location.kind is LocationKind.TEAMS:
+    if location.kind is LocationKind.TEAMS and teams:
         return {
             "isOnlineMeeting": True,
             "onlineMeetingProvider": "teamsForBusiness",
@@ -127,10 +129,9 @@ class OutlookCalendar:
         self._graph = graph
         self._max_wait = max_wait
 
-    def create(self, conversation: Conversation, link: str) -> OutlookEvent:
-        return outlook_event(
-            self._request("POST", "me/events", body=event_body(conversation, link))
-        )
+    def create(self, conversation: Conversation, link: str, *, teams: bool = True) -> OutlookEvent:
+        body = event_body(conversation, link, teams=teams)
+        return outlook_event(self._request("POST", "me/events", body=body))
 
     def update(self, event_id: str, changes: dict[str, Any]) -> OutlookEvent:
         return outlook_event(self._request("PATCH", f"me/events/{event_id}", body=changes))

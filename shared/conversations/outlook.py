@@ -51,7 +51,7 @@ def transaction_id(conversation_id: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"conversation:{conversation_id}"))
 
 
-def event_body(conversation: Conversation, link: str) -> dict[str, Any]:
+def event_body(conversation: Conversation, link: str, *, teams: bool = True) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "subject": conversation.title,
         "body": {
@@ -67,7 +67,7 @@ def event_body(conversation: Conversation, link: str) -> dict[str, Any]:
         "allowNewTimeProposals": True,
         "transactionId": transaction_id(conversation.id),
         **schedule_fields(conversation),
-        **location_fields(conversation),
+        **location_fields(conversation, teams=teams),
     }
     if conversation.recurrence:
         payload["recurrence"] = graph_recurrence(conversation)
@@ -88,9 +88,11 @@ def schedule_fields(conversation: Conversation) -> dict[str, Any]:
     }
 
 
-def location_fields(conversation: Conversation) -> dict[str, Any]:
+def location_fields(conversation: Conversation, *, teams: bool = True) -> dict[str, Any]:
+    """`teams`: whether the organiser's calendar allows Teams; where it does not, a Teams
+    conversation's meeting says no place rather than a Teams meeting it will not have."""
     location = conversation.location
-    if location.kind is LocationKind.TEAMS:
+    if location.kind is LocationKind.TEAMS and teams:
         return {
             "isOnlineMeeting": True,
             "onlineMeetingProvider": "teamsForBusiness",
@@ -143,10 +145,9 @@ class OutlookCalendar:
         self._graph = graph
         self._max_wait = max_wait
 
-    def create(self, conversation: Conversation, link: str) -> OutlookEvent:
-        return outlook_event(
-            self._request("POST", "me/events", body=event_body(conversation, link))
-        )
+    def create(self, conversation: Conversation, link: str, *, teams: bool = True) -> OutlookEvent:
+        body = event_body(conversation, link, teams=teams)
+        return outlook_event(self._request("POST", "me/events", body=body))
 
     def update(self, event_id: str, changes: dict[str, Any]) -> OutlookEvent:
         return outlook_event(self._request("PATCH", f"me/events/{event_id}", body=changes))
@@ -273,7 +274,9 @@ def event_location(event: dict[str, Any]) -> Location | None:
     return Location()
 
 
-def series_update(conversation: Conversation, master: dict[str, Any]) -> dict[str, Any]:
+def series_update(
+    conversation: Conversation, master: dict[str, Any], *, teams: bool = True
+) -> dict[str, Any]:
     """What a push must change of a series' master as Outlook has it: only what differs, since
     a master PATCH that names the time may count as a new pattern, which drops every
     single-occurrence change (MS-OXOCAL 3.1.4.7.3.5)."""
@@ -285,7 +288,7 @@ def series_update(conversation: Conversation, master: dict[str, Any]) -> dict[st
     if times != (conversation.start, conversation.end):
         changes.update(schedule_fields(conversation))
     if event_location(master) != conversation.location:
-        changes.update(location_fields(conversation))
+        changes.update(location_fields(conversation, teams=teams))
     return changes
 
 

@@ -768,18 +768,23 @@ class ConversationService:
             if event_id:
                 calendar.cancel(event_id, CANCEL_COMMENT)
             return replace(conversation, sync_state=SyncState.SYNCED, sync_error=None)
+        teams = conversation.location.kind is not LocationKind.TEAMS or (
+            self._outlook.teams_available(conversation.org_id, conversation.organiser_id)
+        )
         if conversation.outlook is None:
-            event = calendar.create(
-                conversation, f"{self._app_origin}/conversations/{conversation.id}"
-            )
+            link = f"{self._app_origin}/conversations/{conversation.id}"
+            event = calendar.create(conversation, link, teams=teams)
         else:
             event_id = conversation.outlook.event_id
             if conversation.recurrence:
                 master = calendar.read_for_sync(event_id)
-                changes = series_update(conversation, master)
+                changes = series_update(conversation, master, teams=teams)
                 updated = calendar.update(event_id, changes) if changes else outlook_event(master)
             else:
-                changes = {**schedule_fields(conversation), **location_fields(conversation)}
+                changes = {
+                    **schedule_fields(conversation),
+                    **location_fields(conversation, teams=teams),
+                }
                 updated = calendar.update(event_id, changes)
             event = replace(
                 updated,
@@ -796,7 +801,7 @@ class ConversationService:
             sync_state=SyncState.SYNCED,
             sync_error=None,
         )
-        return self._with_teams_state(synced)
+        return self._with_teams_state(synced, teams)
 
     def _pushed_exceptions(
         self, conversation: Conversation, master_id: str, calendar: OutlookCalendar
@@ -838,13 +843,14 @@ class ConversationService:
             done.append(pushed)
         return tuple(done)
 
-    def _with_teams_state(self, conversation: Conversation) -> Conversation:
+    def _with_teams_state(self, conversation: Conversation, teams: bool) -> Conversation:
         """After a push: a Teams conversation whose link Graph's answer lacked has it fetched
-        later, unless the organiser's calendar does not allow Teams (then it is said so)."""
+        later, unless the organiser's calendar does not allow Teams (`teams`: then it is said
+        so, and Outlook's meeting claims no Teams)."""
         wants_link = conversation.location.kind is LocationKind.TEAMS
         if not wants_link or (conversation.outlook and conversation.outlook.join_url):
             return replace(conversation, teams_unavailable=False)
-        if not self._outlook.teams_available(conversation.org_id, conversation.organiser_id):
+        if not teams:
             if not conversation.teams_unavailable:
                 logger.info(
                     "conversation %s: the organiser's calendar has no Teams", conversation.id

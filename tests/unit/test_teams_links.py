@@ -100,6 +100,9 @@ def test_a_calendar_that_does_not_allow_teams_is_reported_at_connect_and_on_conv
     assert view["outlook"]["teamsJoinUrl"] is None
     assert [n["code"] for n in view["notices"]] == ["teams_unavailable"]
     assert not [r for r in world.graph.requests if r.startswith("GET me/events/")], "no fetches"
+    (event,) = world.graph.events_of(ADELE.upn)
+    assert event["location"]["displayName"] == "", "Outlook's meeting claims no Teams meeting"
+    assert event["isOnlineMeeting"] is False
 
 
 def test_a_conversation_without_teams_has_no_notice_even_so(world):

@@ -1,0 +1,457 @@
+"""A model-based test of two-way sync (issue 12): random sequences of host-app writes and Outlook
+edits, and after every step, once the notifications are handled, the app's view of every
+conversation is Outlook's.
+
+The manager organises every conversation with Alex. Steps: conversations created in the app
+(single or weekly, near, in the past, or beyond the sync window), moved, relocated or cancelled
+in the app; the meeting moved, relocated, renamed, answered or deleted in Outlook, a series as a
+whole or one occurrence at a time, in and out of the window; notifications held while several
+edits happen, then delivered shuffled and twice, and the queue handled in a drawn order; the
+clock moved by days or months with the timer run; the manager reconnecting.
+
+What is checked is what Outlook holds (the emulator's store, read through its control API)
+against what the app answers over HTTP; the model keeps only which conversations exist and who
+cancelled them. Where neither the app nor Outlook has a conversation within the sync window
+(a day ago to two years ahead), only "not cancelled while Outlook holds it" is asked: the app
+need not follow edits it cannot see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from devtools.demo_directory import EMPLOYEE_ALEX, MANAGER
+from devtools.host_app import HostApp
+from tests.model.stack import ModelStack, next_monday_morning
+
+WINDOW_BEHIND = timedelta(days=1)
+WINDOW_AHEAD = timedelta(days=730)  # shared.conversations.model.SYNC_HORIZON
+LISTED = timedelta(days=200)  # how far ahead occurrences are compared (GET lists <= 366 days)
+RECONNECT_BEFORE = timedelta(days=200)  # well inside RECONNECT_INTERVAL_MONTHS (9)
+TITLE = "Check-in"
+
+# Day offsets from the model's "now": mostly the next weeks, some in the past, some beyond the
+# window (two years), some just inside its far edge.
+NEAR_DAYS = st.integers(1, 40)
+DAYS = st.one_of(NEAR_DAYS, NEAR_DAYS, st.integers(-6, -2), st.integers(735, 800),
+                 st.integers(700, 729))  # fmt: skip
+HOURS = st.integers(7, 17)
+PLACES = st.sampled_from(["Room 1", "Room 2", "Cafe", "Library"])
+
+
+@dataclass
+class Tracked:
+    id: str
+    event_id: str
+    recurring: bool
+    cancelled_in_app: bool = False
+
+
+def at(day: datetime, hour: int, minutes: int = 30) -> tuple[str, str]:
+    start = day.replace(hour=hour, minute=0, second=0, microsecond=0)
+    end = start + timedelta(minutes=minutes)
+    return start.strftime("%Y-%m-%dT%H:%M:%S"), end.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def graph_time(value: dict[str, Any] | str) -> datetime:
+    """An emulator event's start/end (Graph's dateTimeTimeZone, UTC here) or the app's ISO text,
+    as an aware UTC datetime."""
+    if isinstance(value, dict):
+        assert value.get("timeZone") in (None, "UTC"), value
+        return datetime.fromisoformat(value["dateTime"][:19]).replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+class SyncModel(RuleBasedStateMachine):
+    """Set `SyncModel.stack` to a started ModelStack before running."""
+
+    stack: ClassVar[ModelStack]
+    steps_checked: ClassVar[int] = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.app: HostApp | None = None
+        self.tracked: list[Tracked] = []
+        self.connected_at: datetime | None = None
+        self.history: list[str] = []
+
+    @initialize()
+    def start(self) -> None:
+        self.app = self.stack.fresh_world(next_monday_morning)
+        self.connected_at = self.stack.now()
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    @property
+    def host(self) -> HostApp:
+        assert self.app is not None
+        return self.app
+
+    def day(self, offset: int) -> datetime:
+        return self.stack.now() + timedelta(days=offset)
+
+    def live(self) -> list[Tracked]:
+        return [t for t in self.tracked if not t.cancelled_in_app]
+
+    def outlook_events(self) -> dict[str, dict[str, Any]]:
+        return {e["id"]: e for e in self.stack.control.mailbox_events(MANAGER.mail)}
+
+    def held_by_outlook(self, tracked: Tracked) -> dict[str, Any] | None:
+        event = self.outlook_events().get(tracked.event_id)
+        return None if event is None or event.get("isCancelled") else event
+
+    def instances(self, tracked: Tracked, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        return self.stack.control.series_instances(
+            MANAGER.mail, tracked.event_id, _iso(start), _iso(end)
+        )
+
+    def note(self, text: str) -> None:
+        self.history.append(text)
+
+    def _create(self, body: dict[str, Any], recurring: bool) -> None:
+        body = {
+            "type": "check_in",
+            "title": TITLE,
+            "attendees": [{"email": EMPLOYEE_ALEX.mail, "userId": EMPLOYEE_ALEX.host_user_id}],
+            "timeZone": "UTC",
+            **body,
+        }
+        answer = self.host.call("POST", "conversations", MANAGER, json=body)
+        assert answer.status_code < 500, answer.text
+        if answer.status_code != 201:
+            return  # refused (a time the app does not take): nothing to follow
+        created = answer.json()
+        outlook = created.get("outlook") or {}
+        assert outlook.get("eventId"), f"created without a meeting in Outlook: {created}"
+        self.tracked.append(Tracked(created["id"], outlook["eventId"], recurring))
+
+    def _outlook_patch(self, event_id: str, **changes: Any) -> None:
+        try:
+            self.stack.control.edit_outlook_event(MANAGER.mail, event_id, **changes)
+        except RuntimeError as refused:  # e.g. already deleted: Outlook says no, nothing changes
+            assert " 404 " in str(refused) or " 409 " in str(refused), refused
+
+    # --- the host app ------------------------------------------------------------------------
+
+    @rule(days=DAYS, hour=HOURS, place=PLACES)
+    def app_creates_a_meeting(self, days: int, hour: int, place: str) -> None:
+        start, end = at(self.day(days), hour)
+        self._create({"start": start, "end": end, "location": {"kind": "text", "text": place}},
+                     recurring=False)  # fmt: skip
+
+    @rule(days=st.one_of(NEAR_DAYS, st.integers(-20, -8), st.integers(735, 760)), hour=HOURS,
+          count=st.integers(2, 6), place=PLACES)  # fmt: skip
+    def app_creates_a_weekly_series(self, days: int, hour: int, count: int, place: str) -> None:
+        first = self.day(days)
+        start, end = at(first, hour)
+        recurrence = {
+            "pattern": {"type": "weekly", "interval": 1,
+                        "daysOfWeek": [first.strftime("%A").lower()]},
+            "range": {"type": "numbered", "startDate": str(first.date()),
+                      "numberOfOccurrences": count},
+        }  # fmt: skip
+        self._create({"start": start, "end": end, "recurrence": recurrence,
+                      "location": {"kind": "text", "text": place}}, recurring=True)  # fmt: skip
+
+    @precondition(lambda self: self.live())
+    @rule(data=st.data(), days=st.integers(-3, 3), hour=HOURS)
+    def app_moves(self, data: st.DataObject, days: int, hour: int) -> None:
+        tracked = data.draw(st.sampled_from(self.live()), label="conversation")
+        current = self.host.call("GET", f"conversations/{tracked.id}", MANAGER)
+        if current.status_code != 200 or current.json()["status"] != "scheduled":
+            return
+        was = graph_time(current.json()["start"])
+        # A series moves by whole weeks (its weekday is its pattern's), a meeting by days.
+        shift = timedelta(weeks=days) if tracked.recurring else timedelta(days=days)
+        start, end = at(was + shift, hour)
+        answer = self.host.call("PATCH", f"conversations/{tracked.id}", MANAGER,
+                                json={"start": start, "end": end, "timeZone": "UTC"})  # fmt: skip
+        assert answer.status_code < 500, answer.text
+
+    @precondition(lambda self: self.live())
+    @rule(data=st.data(), place=PLACES)
+    def app_relocates(self, data: st.DataObject, place: str) -> None:
+        tracked = data.draw(st.sampled_from(self.live()), label="conversation")
+        answer = self.host.call("PATCH", f"conversations/{tracked.id}", MANAGER,
+                                json={"location": {"kind": "text", "text": place}})  # fmt: skip
+        assert answer.status_code < 500, answer.text
+
+    @precondition(lambda self: self.live())
+    @rule(data=st.data())
+    def app_cancels(self, data: st.DataObject) -> None:
+        tracked = data.draw(st.sampled_from(self.live()), label="conversation")
+        answer = self.host.call("DELETE", f"conversations/{tracked.id}", MANAGER)
+        assert answer.status_code < 500, answer.text
+        if answer.status_code in (200, 204):
+            tracked.cancelled_in_app = True
+
+    # --- Outlook -----------------------------------------------------------------------------
+
+    @precondition(lambda self: self.live())
+    @rule(data=st.data(), days=st.one_of(st.integers(-3, 3), st.sampled_from([740, -740])),
+          hour=HOURS)  # fmt: skip
+    def outlook_moves(self, data: st.DataObject, days: int, hour: int) -> None:
+        """The organiser moves the meeting, or the whole series (by whole weeks), in Outlook;
+        +-740 days carries it out of the window, or back into it."""
+        tracked = data.draw(st.sampled_from(self.live()), label="conversation")
+        event = self.held_by_outlook(tracked)
+        if event is None:
+            return
+        was = graph_time(event["start"])
+        shift = timedelta(days=days)
+        if tracked.recurring:
+            shift = timedelta(weeks=round(days / 7) if abs(days) > 7 else days)
+        start, end = at(was + shift, hour)
+        changes: dict[str, Any] = {"start": start, "end": end}
+        if tracked.recurring and shift:
+            recurrence = event["recurrence"]
+            first = (was + shift).date()
+            recurrence = {
+                "pattern": {**recurrence["pattern"],
+                            "daysOfWeek": [(was + shift).strftime("%A").lower()]},
+                "range": {**recurrence["range"], "startDate": str(first)},
+            }  # fmt: skip
+            changes["recurrence"] = recurrence
+        self._outlook_patch(tracked.event_id, **changes)
+
+    @precondition(lambda self: self.live())
+    @rule(data=st.data(), place=PLACES)
+    def outlook_relocates(self, data: st.DataObject, place: str) -> None:
+        tracked = data.draw(st.sampled_from(self.live()), label="conversation")
+        self._outlook_patch(tracked.event_id, location=place)
+
+    @precondition(lambda self: self.live())
+    @rule(data=st.data())
+    def outlook_renames(self, data: st.DataObject) -> None:
+        tracked = data.draw(st.sampled_from(self.live()), label="conversation")
+        self._outlook_patch(tracked.event_id, subject="Renamed in Outlook")
+
+    @precondition(lambda self: self.live())
+    @rule(data=st.data(), response=st.sampled_from(["accepted", "declined", "tentativelyAccepted"]))
+    def alex_answers(self, data: st.DataObject, response: str) -> None:
+        """An attendee's answer changes the organiser's event too: outside the delta window that
+        is an `@removed` in the organiser's delta."""
+        tracked = data.draw(st.sampled_from(self.live()), label="conversation")
+        event = self.held_by_outlook(tracked)
+        if event is None:
+            return
+        copies = [e for e in self.stack.control.mailbox_events(EMPLOYEE_ALEX.mail)
+                  if e.get("iCalUId") == event.get("iCalUId") and not e.get("isCancelled")]  # fmt: skip
+        for copy in copies:
+            self.stack.control.respond_in_outlook(EMPLOYEE_ALEX.mail, copy["id"], response)
+
+    @precondition(lambda self: self.live())
+    @rule(data=st.data())
+    def outlook_deletes(self, data: st.DataObject) -> None:
+        tracked = data.draw(st.sampled_from(self.live()), label="conversation")
+        try:
+            self.stack.control.delete_outlook_event(MANAGER.mail, tracked.event_id)
+        except RuntimeError as refused:
+            assert " 404" in str(refused), refused
+
+    @precondition(lambda self: any(t.recurring for t in self.live()))
+    @rule(data=st.data(), what=st.sampled_from(["move", "relocate", "cancel"]),
+          hours=st.integers(-3, 5), place=PLACES)  # fmt: skip
+    def outlook_edits_one_occurrence(
+        self, data: st.DataObject, what: str, hours: int, place: str
+    ) -> None:
+        tracked = data.draw(st.sampled_from([t for t in self.live() if t.recurring]),
+                            label="series")  # fmt: skip
+        if self.held_by_outlook(tracked) is None:
+            return
+        now = self.stack.now()
+        occurrences = self.instances(tracked, now - timedelta(days=60), now + WINDOW_AHEAD * 2)
+        if not occurrences:
+            return
+        occurrence = data.draw(st.sampled_from(occurrences), label="occurrence")
+        if what == "cancel":
+            try:
+                self.stack.control.delete_outlook_event(MANAGER.mail, occurrence["id"])
+            except RuntimeError as refused:
+                assert " 404" in str(refused), refused
+        elif what == "move":
+            start = graph_time(occurrence["start"]) + timedelta(hours=hours)
+            end = graph_time(occurrence["end"]) + timedelta(hours=hours)
+            self._outlook_patch(occurrence["id"], start=_wall(start), end=_wall(end))
+        else:
+            self._outlook_patch(occurrence["id"], location=place)
+
+    # --- delivery, time, sign-in ---------------------------------------------------------------
+
+    @precondition(lambda self: self.live())
+    @rule(data=st.data(), edits=st.integers(1, 3), seed=st.integers(0, 2**16))
+    def notifications_late_shuffled_and_twice(
+        self, data: st.DataObject, edits: int, seed: int
+    ) -> None:
+        """Outlook edits while Graph holds its notifications; then every one of them arrives
+        twice, shuffled, and the queue is handled in a drawn order, some messages again."""
+        control = self.stack.control
+        control.hold_notifications()
+        try:
+            for _ in range(edits):
+                tracked = data.draw(st.sampled_from(self.live()), label="conversation")
+                kind = data.draw(st.sampled_from(["move", "relocate", "delete"]), label="edit")
+                if kind == "delete":
+                    try:
+                        control.delete_outlook_event(MANAGER.mail, tracked.event_id)
+                    except RuntimeError as refused:
+                        assert " 404" in str(refused), refused
+                    continue
+                event = self.held_by_outlook(tracked)
+                if event is None:
+                    continue
+                if kind == "relocate":
+                    place = data.draw(PLACES, label="place")
+                    self._outlook_patch(tracked.event_id, location=place)
+                else:
+                    hour = data.draw(HOURS, label="hour")
+                    start, end = at(graph_time(event["start"]), hour)
+                    self._outlook_patch(tracked.event_id, start=start, end=end)
+            control.duplicate_notifications(2)
+            control.shuffle_notifications(True, seed)
+        finally:
+            control.release_notifications()
+        messages = self.stack.delivered()
+        control.duplicate_notifications(1)
+        control.shuffle_notifications(False)
+        if messages:
+            order = data.draw(st.permutations(messages), label="queue order")
+            again = data.draw(st.lists(st.sampled_from(messages), max_size=3), label="again")
+            for message in [*order, *again]:
+                self.stack.handle(message)
+
+    @rule(days=st.sampled_from([1, 3, 9, 31, 62]))
+    def time_passes(self, days: int) -> None:
+        """Days or months pass (the maintenance timer runs at each); the manager reconnects
+        when the 9-month reconnect would otherwise come due (that is its own feature)."""
+        assert self.connected_at is not None
+        if self.stack.now() + timedelta(days=days) - self.connected_at > RECONNECT_BEFORE:
+            self.manager_reconnects()
+        step = timedelta(days=min(days, 31))
+        moved = timedelta()
+        while moved < timedelta(days=days):
+            self.stack.move_clock(step)
+            moved += step
+            self.stack.drain()
+
+    @rule()
+    def manager_reconnects(self) -> None:
+        assert self.host.connect(MANAGER) == {"outlook": "connected"}
+        self.connected_at = self.stack.now()
+
+    # --- the invariant -----------------------------------------------------------------------
+
+    @invariant()
+    def the_app_shows_what_outlook_holds(self) -> None:
+        if self.app is None:
+            return
+        self.stack.drain()
+        type(self).steps_checked += 1
+        assert not self.stack.poisoned, (
+            f"notifications lost to the poison queue: {self.stack.poisoned}"
+        )
+        events = self.outlook_events()
+        now = self.stack.now()
+        for tracked in self.tracked:
+            self._check(tracked, events.get(tracked.event_id), now)
+
+    def _check(self, tracked: Tracked, event: dict[str, Any] | None, now: datetime) -> None:
+        answer = self.host.call("GET", f"conversations/{tracked.id}", MANAGER)
+        assert answer.status_code in (200, 404), answer.text
+        shown = answer.json() if answer.status_code == 200 else None
+        scheduled = shown is not None and shown["status"] == "scheduled"
+        held = event is not None and not event.get("isCancelled")
+        name = f"conversation {tracked.id} (event {tracked.event_id})"
+        if tracked.cancelled_in_app:
+            assert not scheduled, f"{name}: cancelled in the app, still scheduled"
+            assert not held, f"{name}: cancelled in the app, Outlook still holds the meeting"
+            return
+        if not held:
+            assert not scheduled, f"{name}: gone from Outlook, still scheduled in the app"
+            return
+        assert event is not None
+        assert shown is not None, f"{name}: removed from the app, Outlook still holds it"
+        assert scheduled, f"{name}: cancelled in the app, Outlook still holds it"
+        assert shown["title"] == TITLE, f"{name}: the name changed to {shown['title']!r}"
+        if not self._in_window(tracked, shown, event, now):
+            return
+        app_span = (graph_time(shown["start"]), graph_time(shown["end"]))
+        outlook_span = (graph_time(event["start"]), graph_time(event["end"]))
+        assert app_span == outlook_span, f"{name}: the app has {app_span}, Outlook {outlook_span}"
+        place = (event.get("location") or {}).get("displayName") or None
+        assert (shown["location"] or {}).get("text") == place, (
+            f"{name}: the app's place is {shown['location']}, Outlook's {place!r}"
+        )
+        if tracked.recurring:
+            assert _pattern(shown["recurrence"]) == _pattern(event.get("recurrence")), (
+                f"{name}: the app's series is {shown['recurrence']}, Outlook's "
+                f"{event.get('recurrence')}"
+            )
+            self._check_occurrences(tracked, name, now)
+
+    def _in_window(
+        self, tracked: Tracked, shown: dict[str, Any], event: dict[str, Any], now: datetime
+    ) -> bool:
+        low, high = now - WINDOW_BEHIND, now + WINDOW_AHEAD
+        if tracked.recurring:
+            if self.instances(tracked, low, high):
+                return True
+            return False
+        starts = (graph_time(shown["start"]), graph_time(event["start"]))
+        return any(low <= start < high for start in starts)
+
+    def _check_occurrences(self, tracked: Tracked, name: str, now: datetime) -> None:
+        low, high = now - WINDOW_BEHIND, now + LISTED
+        answer = self.host.call("GET", "conversations", MANAGER, params={
+            "start": _wall(low), "end": _wall(high), "timeZone": "UTC"})  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        listed = [c for c in answer.json()["value"] if c["id"] == tracked.id]
+        app = sorted(
+            (graph_time(o["start"]), graph_time(o["end"]), _place(o))
+            for c in listed
+            for o in c.get("occurrences", [])
+        )
+        outlook = sorted(
+            (graph_time(o["start"]), graph_time(o["end"]), _place(o, from_outlook=True))
+            for o in self.instances(tracked, low, high)
+        )
+        if not any(p for *_, p in app):  # occurrences listed without their place: times only
+            app = [(s, e, None) for s, e, _ in app]
+            outlook = [(s, e, None) for s, e, _ in outlook]
+        assert app == outlook, f"{name}: the app lists {app}, Outlook shows {outlook}"
+
+
+def _place(occurrence: dict[str, Any], from_outlook: bool = False) -> str | None:
+    if from_outlook:
+        return (occurrence.get("location") or {}).get("displayName") or None
+    location = occurrence.get("location")
+    return location.get("text") if isinstance(location, dict) else None
+
+
+def _pattern(recurrence: dict[str, Any] | None) -> tuple[Any, ...] | None:
+    if not recurrence:
+        return None
+    pattern, span = recurrence.get("pattern", {}), recurrence.get("range", {})
+    return (
+        pattern.get("type"),
+        pattern.get("interval", 1),
+        tuple(sorted(pattern.get("daysOfWeek") or ())),
+        span.get("type"),
+        span.get("startDate"),
+        span.get("numberOfOccurrences") if span.get("type") == "numbered" else None,
+        span.get("endDate") if span.get("type") == "endDate" else None,
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _wall(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")

@@ -2,13 +2,16 @@
 it: random sequences of host-app writes and Outlook edits, each step checked once the queue is
 drained. Prints how many steps were checked, and each failure with the sequence that made it.
 
-Runs its own stack (Azurite in memory, the emulator, the function app in this process). Seeded:
-the same `--seed` draws the same sequences (dates are counted from the Monday after today).
-Hypothesis stops a run at its first failure, so the budget is spent in rounds of a few
+Seeded: the same `--seed` draws the same sequences (dates are counted from the Monday after
+today). Hypothesis stops a run at its first failure, so the budget is spent in rounds of a few
 sequences, each round with the next seed; `--shrink` makes each failure minimal first (slow:
 it replays the sequence many times).
 
+Runs its own stack: the emulator, the function app in this process, its tables in memory (as in
+`make test`) or, with `--azurite`, in Azurite.
+
 Run: .venv/bin/python -m bench.sync_model [--steps 300] [--length 25] [--seed 0] [--shrink]
+     [--azurite]
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=25, help="steps per sequence, at most")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--shrink", action="store_true", help="minimise each failure")
+    parser.add_argument("--azurite", action="store_true", help="the app's tables in Azurite")
     args = parser.parse_args()
     logging.basicConfig(level=logging.CRITICAL)  # the app logs every step; failures print below
     phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if args.shrink else [])
@@ -47,7 +51,7 @@ def main() -> None:
     )
     failures: list[tuple[int, str]] = []
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp, ModelStack(Path(tmp)) as stack:
+    with tempfile.TemporaryDirectory() as tmp, ModelStack(Path(tmp), azurite=args.azurite) as stack:
         SyncModel.stack = stack
         round_seed = args.seed
         while SyncModel.steps_checked < args.steps:

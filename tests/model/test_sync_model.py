@@ -10,8 +10,8 @@ from tests.model.stack import ModelStack
 # Derandomized: the same sequences on every run. No shrinking here (it replays each failing
 # sequence many times against the real stack); the bench shrinks.
 BUDGET = settings(
-    max_examples=3,
-    stateful_step_count=12,
+    max_examples=6,
+    stateful_step_count=20,
     derandomize=True,
     database=None,
     deadline=None,

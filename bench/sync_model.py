@@ -76,6 +76,9 @@ def main() -> None:
 
 
 def _described(failure: BaseException) -> str:
+    """The failure and the sequence Hypothesis noted with it; each of several distinct ones."""
+    if isinstance(failure, BaseExceptionGroup):
+        return "\n\n".join(_described(inner) for inner in failure.exceptions)
     notes = getattr(failure, "__notes__", [])
     return "\n".join([f"{type(failure).__name__}: {failure}", *notes])
 

@@ -101,3 +101,29 @@ def _add_record(req: func.HttpRequest, kind: RecordKind) -> func.HttpResponse:
     text = parse_record_text(read_json(req))
     record = services().conversations.add_record(caller, req.route_params["id"], kind, text)
     return json_response(record_view(record), status=201)
+
+
+@blueprint.route(
+    route="conversations/{id}/occurrences/{occurrenceId}", methods=["PATCH"], auth_level=ANONYMOUS
+)
+@api
+def update_occurrence(req: func.HttpRequest) -> func.HttpResponse:
+    caller = authenticate(req)
+    change = parse_change(read_json(req))
+    version = expected_version(req.headers.get("If-Match"))
+    conversation = services().conversations.update_occurrence(
+        caller, req.route_params["id"], req.route_params["occurrenceId"], change, version
+    )
+    return json_response(conversation_view(conversation), headers={"ETag": etag(conversation)})
+
+
+@blueprint.route(
+    route="conversations/{id}/occurrences/{occurrenceId}", methods=["DELETE"], auth_level=ANONYMOUS
+)
+@api
+def cancel_occurrence(req: func.HttpRequest) -> func.HttpResponse:
+    caller = authenticate(req)
+    conversation = services().conversations.cancel_occurrence(
+        caller, req.route_params["id"], req.route_params["occurrenceId"]
+    )
+    return json_response(conversation_view(conversation), headers={"ETag": etag(conversation)})

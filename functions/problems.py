@@ -87,6 +87,7 @@ PROBLEMS: Final[Mapping[ErrorCode, Problem]] = {
     ErrorCode.GUEST: _FORBIDDEN,
     ErrorCode.DISABLED: _FORBIDDEN,
     ErrorCode.NOT_FOUND: Problem(404, "Not found"),
+    ErrorCode.OCCURRENCE_NOT_FOUND: Problem(404, "Not found"),
     ErrorCode.NOT_CONNECTED: _CONFLICT,
     ErrorCode.RECONNECT_REQUIRED: _CONFLICT,
     ErrorCode.CANCELLED: _CONFLICT,

@@ -13,6 +13,7 @@ status. The exceptions, and what to catch:
     ├── OrganiserOnly             only the conversation's organiser may do this
     ├── GuestNotAllowed           a guest added in Outlook may not add notes or actions
     ├── ConversationNotFound      no such conversation, or not the caller's
+    ├── OccurrenceNotFound        the series has no such occurrence (or it was cancelled)
     ├── StaleVersion              changed since the caller read it, or while saving
     ├── ConversationCancelled     a cancelled conversation cannot change
     ├── ConversationUnreadable    its stored data is damaged: its organiser can only delete it
@@ -71,6 +72,7 @@ class ErrorCode(StrEnum):
     GUEST = "guest"
     DISABLED = "disabled"  # the organisation has not enabled Outlook calendar sync
     NOT_FOUND = "not_found"
+    OCCURRENCE_NOT_FOUND = "occurrence_not_found"  # not an occurrence of the series (any more)
     # The state of things (409, 412)
     NOT_CONNECTED = "not_connected"
     RECONNECT_REQUIRED = "reconnect_required"
@@ -131,6 +133,10 @@ class GuestNotAllowed(AppError):
 
 class ConversationNotFound(AppError):
     code = ErrorCode.NOT_FOUND
+
+
+class OccurrenceNotFound(AppError):
+    code = ErrorCode.OCCURRENCE_NOT_FOUND
 
 
 class StaleVersion(AppError):

@@ -3,7 +3,9 @@
 - FakeEntityTable: Azure Tables as EntityTable sees it (ETags, create conflicts, key-range reads
   in key order, limits); tests/unit/test_fake_entities.py runs EntityTable's own contract on it.
 - FakeGraph: Microsoft Graph behind GraphClient's session seam: each user's calendar events,
-  delta, getSchedule, subscriptions and /me, with failures on demand.
+  series with their occurrences and exceptions (/instances), delta (with its window: what
+  changed outside it comes as `@removed`, as Graph's does), getSchedule, subscriptions and /me,
+  with failures on demand.
 - FakeIdentity: the identity platform: who signs in next, and refreshes that fail.
 - FakeSecrets and Clock.
 The real ones are proven by tests/integration (Azurite, the emulator) and tests/e2e.
@@ -19,9 +21,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
+from dateutil import rrule
 
 from shared.conversations.time_zones import parse_graph_date_time
 from shared.identity import AccessToken, SignedIn
@@ -262,6 +265,8 @@ class FakeGraph:
         self._faults: list[Fault] = []
         self._hooks: list[Hook] = []
         self._edits = 0
+        # series master id -> {"exceptions": {original stamp: overrides}, "cancelled": {stamps}}
+        self.series: dict[str, dict[str, Any]] = {}
 
     # --- the test's side: people and what they do in Outlook ------------------------------------
 
@@ -312,10 +317,85 @@ class FakeGraph:
         return self._create(self.mailboxes[upn.lower()], body)
 
     def edit(self, upn: str, event_id: str, **fields: Any) -> None:
-        """Someone changes the event in Outlook."""
+        """Someone changes the event in Outlook (a series' new time or pattern drops its
+        exceptions, as Outlook does)."""
         mailbox = self.mailboxes[upn.lower()]
-        mailbox.events[event_id].update(fields)
+        self._update(mailbox, event_id, fields)
+
+    def edit_occurrence(self, upn: str, master_id: str, original: datetime, **fields: Any) -> None:
+        """Someone changes one occurrence of a series in Outlook (times in UTC)."""
+        mailbox = self.mailboxes[upn.lower()]
+        entry = self.series.setdefault(master_id, {"exceptions": {}, "cancelled": set()})
+        key = _stamp(original)
+        entry["exceptions"][key] = {**entry["exceptions"].get(key, {}), **copy.deepcopy(fields)}
+        self._touch(mailbox, master_id)
+
+    def cancel_occurrence(self, upn: str, master_id: str, original: datetime) -> None:
+        mailbox = self.mailboxes[upn.lower()]
+        entry = self.series.setdefault(master_id, {"exceptions": {}, "cancelled": set()})
+        entry["cancelled"].add(_stamp(original))
+        self._touch(mailbox, master_id)
+
+    def instances(
+        self, upn: str, master_id: str, start: datetime, end: datetime
+    ) -> list[dict[str, Any]]:
+        """The series' occurrences and exceptions overlapping [start, end), not cancelled ones."""
+        mailbox = self.mailboxes[upn.lower()]
+        master = mailbox.events[master_id]
+        entry = self.series.get(master_id, {"exceptions": {}, "cancelled": set()})
+        first = parse_graph_date_time(master["start"])
+        duration = parse_graph_date_time(master["end"]) - first
+        found = []
+        for original in _pattern(master["recurrence"], first, start - timedelta(days=400), end):
+            key = _stamp(original)
+            if key in entry["cancelled"]:
+                continue
+            overrides = entry["exceptions"].get(key, {})
+            occurrence = copy.deepcopy(master) | {
+                "id": f"{master_id}.{key}",
+                "type": "exception" if overrides else "occurrence",
+                "seriesMasterId": master_id,
+                "originalStart": original.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "start": {"dateTime": original.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+                "end": {
+                    "dateTime": (original + duration).strftime("%Y-%m-%dT%H:%M:%S"),
+                    "timeZone": "UTC",
+                },
+                "recurrence": None,
+            }
+            occurrence.update(copy.deepcopy(overrides))
+            if parse_graph_date_time(occurrence["start"]) < end and (
+                parse_graph_date_time(occurrence["end"]) > start
+            ):
+                found.append(occurrence)
+        return found
+
+    def _occurrence(self, mailbox: Mailbox, event_id: str) -> dict[str, Any]:
+        master_id, _, key = event_id.partition(".")
+        original = datetime.strptime(key, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        for occurrence in self.instances(
+            mailbox.upn, master_id, original - timedelta(days=400), original + timedelta(days=400)
+        ):
+            if occurrence["id"] == event_id:
+                return occurrence
+        raise KeyError(event_id)  # 404
+
+    def _update(self, mailbox: Mailbox, event_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        if "." in event_id:  # one occurrence of a series
+            self._occurrence(mailbox, event_id)
+            master_id, _, key = event_id.partition(".")
+            original = datetime.strptime(key, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+            self.edit_occurrence(mailbox.upn, master_id, original, **fields)
+            return self._occurrence(mailbox, event_id)
+        event = mailbox.events[event_id]
+        before = {k: copy.deepcopy(event.get(k)) for k in ("start", "end", "recurrence")}
+        event.update(copy.deepcopy(fields))
+        if event.get("recurrence") and any(
+            _instant(event.get(k)) != _instant(v) for k, v in before.items()
+        ):
+            self.series.pop(event_id, None)
         self._touch(mailbox, event_id)
+        return event
 
     def respond(self, organiser: str, event_id: str, attendee: str, response: str) -> None:
         """An attendee answers: the organiser's event shows it."""
@@ -388,12 +468,27 @@ class FakeGraph:
                 return 200, {"id": f"calendar-{mailbox.object_id}"}
             case "POST", ["me", "events"]:
                 return 201, self._create(mailbox, body)
+            case "GET", ["me", "events", event_id] if "." in event_id:
+                return 200, self._occurrence(mailbox, event_id)
             case "GET", ["me", "events", event_id]:
                 return 200, copy.deepcopy(mailbox.events[event_id])
+            case "GET", ["me", "events", event_id, "instances"]:
+                start, end = (query["startDateTime"], query["endDateTime"])
+                found = self.instances(
+                    mailbox.upn,
+                    event_id,
+                    datetime.fromisoformat(start),
+                    datetime.fromisoformat(end),
+                )
+                return 200, {"value": found}
             case "PATCH", ["me", "events", event_id]:
-                mailbox.events[event_id].update(copy.deepcopy(body))
-                self._touch(mailbox, event_id)
-                return 200, copy.deepcopy(mailbox.events[event_id])
+                return 200, copy.deepcopy(self._update(mailbox, event_id, body))
+            case "POST", ["me", "events", event_id, "cancel"] if "." in event_id:
+                self._occurrence(mailbox, event_id)
+                master_id, _, key = event_id.partition(".")
+                original = datetime.strptime(key, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+                self.cancel_occurrence(mailbox.upn, master_id, original)
+                return 202, {}
             case "POST", ["me", "events", event_id, "cancel"]:
                 self.delete(mailbox.upn, mailbox.events[event_id]["id"])
                 return 202, {}
@@ -455,19 +550,36 @@ class FakeGraph:
         ]
 
     def _delta(self, mailbox: Mailbox, query: dict[str, str]) -> dict[str, Any]:
-        """A first round lists the window's events; a deltaLink lists what changed since."""
+        """A first round lists the window's events; a deltaLink lists what changed since:
+        an event outside the round's window, or gone, as `@removed` (reason deleted), a changed
+        series as its master and its occurrences in the window with only id, type,
+        seriesMasterId, start and end (event-delta)."""
+        window = {k: query[k] for k in ("startDateTime", "endDateTime")}
         if "token" in query:
             changed = dict.fromkeys(mailbox.changes[int(query["token"]) :])
-            value = [
-                copy.deepcopy(mailbox.events[i])
-                if i in mailbox.events
-                else {"id": i, "@removed": {"reason": "deleted"}}
-                for i in changed
-            ]
+            value: list[dict[str, Any]] = []
+            for i in changed:
+                if i not in mailbox.events or not self._in_window_one(mailbox.events[i], window):
+                    value.append({"id": i, "@removed": {"reason": "deleted"}})
+                    continue
+                value.append(copy.deepcopy(mailbox.events[i]))
+                if mailbox.events[i].get("recurrence"):
+                    start, end = (datetime.fromisoformat(window[k]) for k in window)
+                    value += [
+                        {k: o[k] for k in ("id", "type", "seriesMasterId", "start", "end")}
+                        for o in self.instances(mailbox.upn, i, start, end)
+                    ]
         else:
             value = self._in_window(mailbox, query)
-        link = f"{GRAPH}/me/calendarView/delta?token={len(mailbox.changes)}"
-        return {"value": value, "@odata.deltaLink": link}
+        position = urlencode({"token": len(mailbox.changes), **window})
+        return {"value": value, "@odata.deltaLink": f"{GRAPH}/me/calendarView/delta?{position}"}
+
+    @staticmethod
+    def _in_window_one(event: dict[str, Any], window: dict[str, str]) -> bool:
+        start, end = (datetime.fromisoformat(window[k]) for k in ("startDateTime", "endDateTime"))
+        return parse_graph_date_time(event["start"]) < end and (
+            parse_graph_date_time(event["end"]) > start
+        )
 
     def _schedule(self, address: str) -> dict[str, Any]:
         mailbox = self.mailboxes.get(address.lower())
@@ -485,6 +597,33 @@ class FakeGraph:
             for e in mailbox.events.values()
         ]
         return {"scheduleId": address, "scheduleItems": items}
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _instant(value: Any) -> Any:
+    if isinstance(value, dict) and "dateTime" in value:
+        return parse_graph_date_time(value)
+    return value
+
+
+def _pattern(
+    recurrence: dict[str, Any], first: datetime, start: datetime, end: datetime
+) -> list[datetime]:
+    """The starts a daily or weekly series (all the unit tests use) has in [start, end)."""
+    pattern, span = recurrence["pattern"], recurrence["range"]
+    options: dict[str, Any] = {"dtstart": first, "interval": pattern.get("interval", 1)}
+    if pattern["type"] == "weekly":
+        days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+        options["byweekday"] = [days.index(d) for d in pattern["daysOfWeek"]]
+    if span["type"] == "numbered":
+        options["count"] = span["numberOfOccurrences"]
+    elif span["type"] == "endDate":
+        options["until"] = datetime.fromisoformat(span["endDate"] + "T23:59:59+00:00")
+    rule = rrule.rrule(rrule.WEEKLY if pattern["type"] == "weekly" else rrule.DAILY, **options)
+    return list(rule.between(start, end, inc=True))
 
 
 def _error(code: str) -> dict[str, Any]:

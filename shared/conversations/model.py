@@ -10,9 +10,29 @@ from typing import Any
 BUILT_IN_TYPES = ("check_in", "wellbeing", "performance_development", "mentoring_session")
 PENDING_SINCE = datetime(1970, 1, 1, tzinfo=UTC)  # a pending push due at once
 PARKED = datetime(9999, 12, 31, tzinfo=UTC)  # a pending push out of the due list, waiting
-# Conversations are listed, and series and Outlook edits synced, this far ahead (two years); they
-# are stored whatever their date.
+# The app's sync window: conversations are listed, series put in Outlook, and Outlook's mailbox
+# read (delta) from SYNC_BACK ago to SYNC_HORIZON ahead (two years); they are stored whatever
+# their date. The window slides with time; an event outside it is never taken for deleted.
 SYNC_HORIZON = timedelta(days=2 * 365)
+SYNC_BACK = timedelta(days=1)
+_OCCURRENCE_ID = "%Y%m%dT%H%M%SZ"
+
+
+def sync_window(now: datetime) -> tuple[datetime, datetime]:
+    return now - SYNC_BACK, now + SYNC_HORIZON
+
+
+def occurrence_id(original_start: datetime) -> str:
+    """An occurrence's id in the API: its original start in the pattern (UTC), so it stays the
+    same when the occurrence is moved."""
+    return original_start.astimezone(UTC).strftime(_OCCURRENCE_ID)
+
+
+def parse_occurrence_id(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text, _OCCURRENCE_ID).replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 class ConversationStatus(StrEnum):
@@ -64,6 +84,33 @@ class OutlookEvent:
 
 
 @dataclass(frozen=True)
+class OccurrenceException:
+    """One occurrence of a series that differs from its pattern, as in Outlook: moved (start,
+    end), at another place (location), or cancelled. None: as the series."""
+
+    original_start: datetime  # UTC, the occurrence's slot in the pattern: its identity
+    start: datetime | None = None
+    end: datetime | None = None
+    location: Location | None = None
+    cancelled: bool = False
+    event_id: str | None = None  # Outlook's id of this occurrence, once known
+    pending: bool = False  # changed in the app, not yet in Outlook
+
+    @property
+    def id(self) -> str:
+        return occurrence_id(self.original_start)
+
+    def same_as(self, other: OccurrenceException) -> bool:
+        """The same occurrence as Outlook shows it (ignoring ids and push bookkeeping)."""
+        return (self.start, self.end, self.location, self.cancelled) == (
+            other.start,
+            other.end,
+            other.location,
+            other.cancelled,
+        )
+
+
+@dataclass(frozen=True)
 class Conversation:
     id: str
     org_id: str
@@ -89,7 +136,12 @@ class Conversation:
     # When its pending push is due (the key of its work item in the schedule): PENDING_SINCE,
     # later (a push in flight, or Graph's Retry-After), or PARKED until someone acts.
     push_due: datetime = PENDING_SINCE
+    # A series' occurrences that differ from its pattern, by original start (Outlook's exceptions)
+    exceptions: tuple[OccurrenceException, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def exception_at(self, original_start: datetime) -> OccurrenceException | None:
+        return next((e for e in self.exceptions if e.original_start == original_start), None)
 
     @property
     def has_records(self) -> bool:
@@ -152,7 +204,36 @@ class CancelledInOutlook:
     pass
 
 
-OutlookChange = Moved | Relocated | Responded | GuestAdded | CancelledInOutlook
+@dataclass(frozen=True)
+class SeriesRepatterned:
+    """The series' recurrence changed in Outlook (its pattern, or where it ends)."""
+
+    recurrence: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OccurrenceMoved:
+    """One occurrence of a series moved in Outlook (or back to its slot in the pattern)."""
+
+    original_start: datetime
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class OccurrenceRelocated:
+    original_start: datetime
+    location: Location
+
+
+@dataclass(frozen=True)
+class OccurrenceCancelled:
+    original_start: datetime
+
+
+OccurrenceChanged = OccurrenceMoved | OccurrenceRelocated | OccurrenceCancelled
+SeriesChange = SeriesRepatterned | OccurrenceChanged
+OutlookChange = Moved | Relocated | Responded | GuestAdded | CancelledInOutlook | SeriesChange
 
 
 @dataclass(frozen=True)
@@ -162,10 +243,23 @@ class OutlookEdit:
 
     changes: tuple[OutlookChange, ...]
     seen: OutlookEvent | None = None
+    # A series' exceptions as Outlook now has them (None: unchanged)
+    exceptions: tuple[OccurrenceException, ...] | None = None
 
     @property
     def cancels(self) -> bool:
         return any(isinstance(change, CancelledInOutlook) for change in self.changes)
+
+
+_USER_EDITS = (
+    Moved,
+    Relocated,
+    CancelledInOutlook,
+    SeriesRepatterned,
+    OccurrenceMoved,
+    OccurrenceRelocated,
+    OccurrenceCancelled,
+)
 
 
 def with_edit(conversation: Conversation, edit: OutlookEdit) -> Conversation:
@@ -190,9 +284,15 @@ def with_edit(conversation: Conversation, edit: OutlookEdit) -> Conversation:
             case CancelledInOutlook():
                 status, synced = ConversationStatus.CANCELLED, SyncState.SYNCED
                 updated = replace(updated, status=status, sync_state=synced)
+            case SeriesRepatterned(recurrence):
+                updated = replace(updated, recurrence=recurrence)
+            case OccurrenceMoved() | OccurrenceRelocated() | OccurrenceCancelled():
+                pass  # in `edit.exceptions`
+    if edit.exceptions is not None:
+        updated = replace(updated, exceptions=edit.exceptions)
     if edit.seen is not None:
         updated = replace(updated, outlook=edit.seen)
-    if any(isinstance(change, Moved | Relocated | CancelledInOutlook) for change in edit.changes):
+    if any(isinstance(change, _USER_EDITS) for change in edit.changes):
         updated = replace(updated, version=conversation.version + 1)
     return updated
 
@@ -207,9 +307,19 @@ class Created:
 
 
 @dataclass(frozen=True)
+class Occurrence:
+    """An occurrence as Outlook shows it: at its own time and place."""
+
+    id: str
+    start: datetime
+    end: datetime
+    location: Location
+
+
+@dataclass(frozen=True)
 class Listed:
     conversation: Conversation
-    occurrences: list[tuple[datetime, datetime]]  # in the window asked for, UTC
+    occurrences: list[Occurrence]  # in the window asked for, UTC
 
 
 class CancelOutcome(StrEnum):

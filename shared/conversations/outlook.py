@@ -17,12 +17,18 @@ from typing import TYPE_CHECKING, Any
 from shared.conversations.model import (
     SYNC_HORIZON,
     Conversation,
+    Location,
     LocationKind,
     OutlookEvent,
     Participant,
 )
 from shared.conversations.recurrence import occurrences
-from shared.conversations.time_zones import graph_date_time, iana_zone, parse_timestamp
+from shared.conversations.time_zones import (
+    graph_date_time,
+    iana_zone,
+    parse_graph_date_time,
+    parse_timestamp,
+)
 from shared.graph.headers import prefer_header
 
 if TYPE_CHECKING:
@@ -30,6 +36,14 @@ if TYPE_CHECKING:
 
 TEAMS_LOCATION = "Microsoft Teams Meeting"
 _EVENT_FIELDS = "id,iCalUId,webLink,onlineMeeting,changeKey,lastModifiedDateTime,attendees"
+# What the sync worker reads of an event: calendarView delta may give occurrences only as id,
+# type, seriesMasterId, start and end, and `@removed` for what merely left its window.
+_SYNC_FIELDS = (
+    f"{_EVENT_FIELDS},type,start,end,location,isOnlineMeeting,isCancelled,recurrence,"
+    "seriesMasterId,originalStart"
+)
+_INSTANCE_FIELDS = "id,type,seriesMasterId,originalStart,start,end,location,isOnlineMeeting"
+INSTANCES_PAGE = 200
 
 
 def transaction_id(conversation_id: str) -> str:
@@ -141,6 +155,43 @@ class OutlookCalendar:
     def read(self, event_id: str) -> dict[str, Any]:
         return self._request("GET", f"me/events/{event_id}", params={"$select": _EVENT_FIELDS})
 
+    def read_for_sync(self, event_id: str) -> dict[str, Any]:
+        """The event as the sync worker compares it (GraphError 404 when it is gone)."""
+        return self._request("GET", f"me/events/{event_id}", params={"$select": _SYNC_FIELDS})
+
+    def instances(self, master_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """A series' occurrences and exceptions overlapping [start, end), cancelled ones left
+        out (event-list-instances), every page."""
+        params: dict[str, str] | None = {
+            "startDateTime": start.isoformat(),
+            "endDateTime": end.isoformat(),
+            "$select": _INSTANCE_FIELDS,
+            "$top": str(INSTANCES_PAGE),
+        }
+        path = f"me/events/{master_id}/instances"
+        found: list[dict[str, Any]] = []
+        while True:
+            answer = self._request("GET", path, params=params)
+            found += answer.get("value", [])
+            if "@odata.nextLink" not in answer:
+                return found
+            path, params = answer["@odata.nextLink"], None
+
+    def cancel_occurrence(self, master_id: str, original_start: datetime, comment: str) -> None:
+        """Cancel one occurrence (attendees are told); done when it is gone already."""
+        event_id = self.occurrence_at(master_id, original_start)
+        if event_id is not None:
+            self.cancel(event_id, comment)
+
+    def occurrence_at(self, master_id: str, original_start: datetime) -> str | None:
+        """Outlook's id of the series' occurrence whose original start this is (None: gone)."""
+        day = timedelta(days=1)
+        for event in self.instances(master_id, original_start - day, original_start + day):
+            original = event.get("originalStart")
+            if original and parse_timestamp(str(original)) == original_start:
+                return str(event["id"])
+        return None
+
     def created_for(self, conversation: Conversation) -> str | None:
         """The id of the event a create for this conversation made, if one did: a create whose
         answer never arrived leaves no id behind. Found by its transactionId, which Graph returns
@@ -203,6 +254,37 @@ def outlook_event(event: dict[str, Any]) -> OutlookEvent:
         change_key=event.get("changeKey"),
         last_modified=parse_timestamp(modified) if modified else None,
     )
+
+
+def event_location(event: dict[str, Any]) -> Location | None:
+    """The event's place in the conversation's terms (None: the event does not say). A named
+    place wins over Teams: Graph keeps a meeting online once it is (a later isOnlineMeeting
+    false is ignored), so a conversation moved from Teams to a room must not flip back to Teams
+    when Outlook reports that meeting."""
+    if "isOnlineMeeting" not in event and "location" not in event:
+        return None
+    text = ((event.get("location") or {}).get("displayName") or "").strip()
+    if text and text != TEAMS_LOCATION:
+        return Location(LocationKind.TEXT, text)
+    if event.get("isOnlineMeeting"):
+        return Location(LocationKind.TEAMS)
+    return Location()
+
+
+def series_update(conversation: Conversation, master: dict[str, Any]) -> dict[str, Any]:
+    """What a push must change of a series' master as Outlook has it: only what differs, since
+    a master PATCH that names the time may count as a new pattern, which drops every
+    single-occurrence change (MS-OXOCAL 3.1.4.7.3.5)."""
+    changes: dict[str, Any] = {}
+    try:
+        times = parse_graph_date_time(master["start"]), parse_graph_date_time(master["end"])
+    except (KeyError, TypeError, ValueError):
+        times = None
+    if times != (conversation.start, conversation.end):
+        changes.update(schedule_fields(conversation))
+    if event_location(master) != conversation.location:
+        changes.update(location_fields(conversation))
+    return changes
 
 
 def responses_in(event: dict[str, Any]) -> dict[str, str]:

@@ -22,6 +22,7 @@ from shared.conversations.model import (
     ConversationStatus,
     Location,
     LocationKind,
+    OccurrenceException,
     OutlookEvent,
     Participant,
     ParticipantRole,
@@ -234,7 +235,41 @@ def _properties(c: Conversation) -> dict[str, Any]:
         "UpdatedAt": c.updated_at,
         "Version": c.version,
         "PushDue": "" if c.push_due == PENDING_SINCE else c.push_due,  # PARKED is a date too
+        "Exceptions": json.dumps([_exception_json(e) for e in c.exceptions])
+        if c.exceptions
+        else "",
     }
+
+
+def _exception_json(e: OccurrenceException) -> dict[str, Any]:
+    values: dict[str, Any] = {"o": e.original_start.isoformat()}
+    if e.start and e.end:
+        values |= {"s": e.start.isoformat(), "e": e.end.isoformat()}
+    if e.location:
+        values["l"] = {"kind": e.location.kind.value, "text": e.location.text}
+    if e.cancelled:
+        values["c"] = 1
+    if e.event_id:
+        values["i"] = e.event_id
+    if e.pending:
+        values["p"] = 1
+    return values
+
+
+def _exception(raw: dict[str, Any]) -> OccurrenceException:
+    moment = datetime.fromisoformat
+    location = raw.get("l")
+    return OccurrenceException(
+        original_start=moment(raw["o"]),
+        start=moment(raw["s"]) if raw.get("s") else None,
+        end=moment(raw["e"]) if raw.get("e") else None,
+        location=Location(LocationKind(location["kind"]), location.get("text"))
+        if location
+        else None,
+        cancelled=bool(raw.get("c")),
+        event_id=raw.get("i"),
+        pending=bool(raw.get("p")),
+    )
 
 
 def _outlook_json(event: OutlookEvent) -> dict[str, Any]:
@@ -293,6 +328,9 @@ def _conversation(org_id: str, p: Any) -> Conversation:
         updated_at=p.get("UpdatedAt"),
         version=int(p.get("Version", 1)),
         push_due=p.get("PushDue") or PENDING_SINCE,
+        exceptions=tuple(_exception(e) for e in json.loads(p["Exceptions"]))
+        if p.get("Exceptions")
+        else (),
     )
 
 

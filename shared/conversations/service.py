@@ -24,7 +24,7 @@ from datetime import datetime
 from shared.caller import Caller
 from shared.changes.feed import ChangeFeed
 from shared.connections.service import OutlookAccess
-from shared.conversations import views
+from shared.conversations import series, views
 from shared.conversations.model import (
     PARKED,
     PENDING_SINCE,
@@ -35,21 +35,24 @@ from shared.conversations.model import (
     ConversationStatus,
     Created,
     Listed,
+    OccurrenceException,
     OutlookEdit,
     OutlookEvent,
     Record,
     RecordKind,
     SyncState,
+    parse_occurrence_id,
     with_edit,
 )
 from shared.conversations.outlook import (
     OutlookCalendar,
     location_fields,
+    outlook_event,
     schedule_fields,
+    series_update,
     with_responses,
 )
 from shared.conversations.pushes import PushOutbox
-from shared.conversations.recurrence import occurrences
 from shared.conversations.repository import (
     ConversationRepository,
     EventIndex,
@@ -58,12 +61,14 @@ from shared.conversations.repository import (
     UnreadableConversation,
 )
 from shared.conversations.requests import ConversationChange, NewConversation, Window
+from shared.conversations.time_zones import graph_date_time
 from shared.errors import (
     ConversationBusy,
     ConversationCancelled,
     ConversationNotFound,
     ConversationUnreadable,
     GuestNotAllowed,
+    OccurrenceNotFound,
     OrganiserOnly,
     OutlookNotUsable,
     SignInUnavailable,
@@ -175,10 +180,10 @@ class ConversationService:
                 continue
             if stored is None or not stored.conversation.involves(caller.user_id):
                 continue
-            spans = _occurrences(stored.conversation, window.start, end)
+            spans = series.listed(stored.conversation, window.start, end)
             if spans:
                 found.append(Listed(stored.conversation, spans))
-        return sorted(found, key=lambda listed: listed.occurrences[0][0])
+        return sorted(found, key=lambda listed: listed.occurrences[0].start)
 
     # --- change -------------------------------------------------------------------------------
 
@@ -189,13 +194,10 @@ class ConversationService:
         change: ConversationChange,
         expected_version: int | None,
     ) -> Conversation:
-        """Time, date or location, by the organiser; Outlook follows."""
-        stored = self._organised(caller, conversation_id)
+        """Time, date or location, by the organiser; Outlook follows. A series' new time drops
+        its single-occurrence changes, as Outlook does."""
+        stored = self._changeable(caller, conversation_id, expected_version)
         conversation = stored.conversation
-        if expected_version is not None and expected_version != conversation.version:
-            raise StaleVersion("The conversation changed since you read it; reload it.")
-        if conversation.status is ConversationStatus.CANCELLED:
-            raise ConversationCancelled("A cancelled conversation cannot be changed.")
         updated = conversation
         if change.window is not None:
             updated = replace(
@@ -204,10 +206,69 @@ class ConversationService:
                 end=change.window.end,
                 time_zone=change.window.time_zone,
             )
+            if (updated.start, updated.end) != (conversation.start, conversation.end):
+                updated = replace(updated, exceptions=())
         if change.location is not None:
             updated = replace(updated, location=change.location)
+        return self._save_edit(caller, stored, updated, "changed")
+
+    def update_occurrence(
+        self,
+        caller: Caller,
+        conversation_id: str,
+        occurrence: str,
+        change: ConversationChange,
+        expected_version: int | None,
+    ) -> Conversation:
+        """One occurrence of a series moved or put elsewhere, by the organiser; Outlook's
+        occurrence follows. The rest of the series stays as it is."""
+        stored = self._changeable(caller, conversation_id, expected_version)
+        conversation = stored.conversation
+        original = _occurrence_of(conversation, occurrence)
+        slot_end = original + (conversation.end - conversation.start)
+        exception = conversation.exception_at(original) or OccurrenceException(original)
+        if change.window is not None:
+            moved = (change.window.start, change.window.end) != (original, slot_end)
+            start, end = (change.window.start, change.window.end) if moved else (None, None)
+            exception = replace(exception, start=start, end=end)
+        if change.location is not None:
+            own = None if change.location == conversation.location else change.location
+            exception = replace(exception, location=own)
+        exception = replace(exception, pending=_syncs(conversation))
+        updated = series.with_exception(conversation, exception)
+        return self._save_edit(caller, stored, updated, f"occurrence {occurrence} changed")
+
+    def cancel_occurrence(
+        self, caller: Caller, conversation_id: str, occurrence: str
+    ) -> Conversation:
+        """One occurrence of a series cancelled by the organiser (attendees are told by
+        Outlook); the series and its notes and actions stay."""
+        stored = self._changeable(caller, conversation_id, None)
+        conversation = stored.conversation
+        original = _occurrence_of(conversation, occurrence)
+        exception = conversation.exception_at(original) or OccurrenceException(original)
+        cancelled = replace(exception, cancelled=True, pending=_syncs(conversation))
+        updated = series.with_exception(conversation, cancelled)
+        return self._save_edit(caller, stored, updated, f"occurrence {occurrence} cancelled")
+
+    def _changeable(
+        self, caller: Caller, conversation_id: str, expected_version: int | None
+    ) -> StoredConversation:
+        stored = self._organised(caller, conversation_id)
+        conversation = stored.conversation
+        if expected_version is not None and expected_version != conversation.version:
+            raise StaleVersion("The conversation changed since you read it; reload it.")
+        if conversation.status is ConversationStatus.CANCELLED:
+            raise ConversationCancelled("A cancelled conversation cannot be changed.")
+        return stored
+
+    def _save_edit(
+        self, caller: Caller, stored: StoredConversation, updated: Conversation, what: str
+    ) -> Conversation:
+        """A user's edit stored as a new version, then pushed to Outlook."""
+        conversation = stored.conversation
         updated = replace(updated, version=conversation.version + 1, updated_at=self._clock())
-        if updated.outlook or updated.sync_state in (SyncState.PENDING, SyncState.FAILED):
+        if _syncs(updated):
             updated = self._intended(replace(updated, sync_state=SyncState.PENDING))
         try:
             stored = self._repository.replace(updated, stored.etag, conversation)
@@ -216,7 +277,7 @@ class ConversationService:
         if stored.conversation.sync_state is SyncState.PENDING:
             self._forget_replaced_item(conversation, updated)
             stored = self._push(stored, updated.push_due)
-        _log("changed", stored.conversation, caller, stored.conversation.sync_state.value)
+        _log(what, stored.conversation, caller, stored.conversation.sync_state.value)
         return stored.conversation
 
     def cancel(self, caller: Caller, conversation_id: str) -> Cancelled:
@@ -478,6 +539,7 @@ class ConversationService:
                     sync_state=done.sync_state,
                     sync_error=done.sync_error,
                     outlook=_newer(latest.outlook, done.outlook),
+                    exceptions=_with_pushed(latest.exceptions, done.exceptions),
                     push_due=PENDING_SINCE,
                 )
             elif done.outlook is not None and latest.outlook is None:
@@ -586,14 +648,69 @@ class ConversationService:
                 conversation, f"{self._app_origin}/conversations/{conversation.id}"
             )
         else:
-            changes = {**schedule_fields(conversation), **location_fields(conversation)}
-            updated = calendar.update(conversation.outlook.event_id, changes)
+            event_id = conversation.outlook.event_id
+            if conversation.recurrence:
+                master = calendar.read_for_sync(event_id)
+                changes = series_update(conversation, master)
+                updated = calendar.update(event_id, changes) if changes else outlook_event(master)
+            else:
+                changes = {**schedule_fields(conversation), **location_fields(conversation)}
+                updated = calendar.update(event_id, changes)
             event = replace(
                 updated,
                 join_url=updated.join_url or None,
                 ical_uid=updated.ical_uid or conversation.outlook.ical_uid,
             )
-        return replace(conversation, outlook=event, sync_state=SyncState.SYNCED, sync_error=None)
+        exceptions = conversation.exceptions
+        if conversation.recurrence and any(e.pending for e in exceptions):
+            exceptions = self._pushed_exceptions(conversation, event.event_id, calendar)
+        return replace(
+            conversation,
+            outlook=event,
+            exceptions=exceptions,
+            sync_state=SyncState.SYNCED,
+            sync_error=None,
+        )
+
+    def _pushed_exceptions(
+        self, conversation: Conversation, master_id: str, calendar: OutlookCalendar
+    ) -> tuple[OccurrenceException, ...]:
+        """The series' occurrences changed in the app, each pushed to its Outlook occurrence
+        (found by its original start); one Outlook no longer has was cancelled there."""
+        duration = conversation.end - conversation.start
+        done = []
+        for exception in conversation.exceptions:
+            if not exception.pending:
+                done.append(exception)
+                continue
+            original = exception.original_start
+            event_id = exception.event_id or calendar.occurrence_at(master_id, original)
+            pushed = replace(exception, pending=False, event_id=event_id)
+            try:
+                if event_id is None:
+                    pushed = replace(pushed, cancelled=True)
+                elif exception.cancelled:
+                    calendar.cancel(event_id, CANCEL_COMMENT)
+                else:
+                    start = exception.start or original
+                    end = exception.end or original + duration
+                    place = replace(
+                        conversation, location=exception.location or conversation.location
+                    )
+                    calendar.update(
+                        event_id,
+                        {
+                            "start": graph_date_time(start, conversation.time_zone),
+                            "end": graph_date_time(end, conversation.time_zone),
+                            **location_fields(place),
+                        },
+                    )
+            except GraphError as error:
+                if error.status != 404:
+                    raise
+                pushed = replace(pushed, cancelled=True)  # gone from Outlook
+            done.append(pushed)
+        return tuple(done)
 
     def _remove(self, conversation: Conversation) -> None:
         self._repository.remove(conversation)
@@ -644,19 +761,37 @@ class ConversationService:
         return stored
 
 
-def _occurrences(
-    conversation: Conversation, start: datetime, end: datetime
-) -> list[tuple[datetime, datetime]]:
-    if conversation.recurrence is None:
-        overlaps = conversation.start < end and conversation.end > start
-        return [(conversation.start, conversation.end)] if overlaps else []
-    return occurrences(
-        conversation.recurrence,
-        conversation.start,
-        conversation.end - conversation.start,
-        conversation.time_zone,
-        start,
-        end,
+def _syncs(conversation: Conversation) -> bool:
+    """Whether Outlook follows the conversation (it has an event, or one is being made)."""
+    return conversation.outlook is not None or conversation.sync_state in (
+        SyncState.PENDING,
+        SyncState.FAILED,
+    )
+
+
+def _occurrence_of(conversation: Conversation, occurrence: str) -> datetime:
+    """The original start an occurrence id names, if the series has that occurrence."""
+    original = parse_occurrence_id(occurrence)
+    if (
+        conversation.recurrence is None
+        or original is None
+        or not series.in_pattern(conversation, original)
+        or (conversation.exception_at(original) or OccurrenceException(original)).cancelled
+    ):
+        raise OccurrenceNotFound("This conversation has no such occurrence.")
+    return original
+
+
+def _with_pushed(
+    latest: tuple[OccurrenceException, ...], pushed: tuple[OccurrenceException, ...]
+) -> tuple[OccurrenceException, ...]:
+    """Exceptions as written meanwhile, each pushed one marked so (with its Outlook id)."""
+    done = {e.original_start: e for e in pushed if not e.pending}
+    return tuple(
+        done[e.original_start]
+        if e.pending and e.original_start in done and e.same_as(done[e.original_start])
+        else e
+        for e in latest
     )
 
 

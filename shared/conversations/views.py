@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 from shared.conversations.model import (
@@ -13,10 +12,17 @@ from shared.conversations.model import (
     Location,
     LocationKind,
     Moved,
+    Occurrence,
+    OccurrenceCancelled,
+    OccurrenceException,
+    OccurrenceMoved,
+    OccurrenceRelocated,
     OutlookChange,
     Record,
     Relocated,
     Responded,
+    SeriesRepatterned,
+    occurrence_id,
 )
 
 _ETAG = re.compile(r'"v(\d+)"')
@@ -65,17 +71,39 @@ def conversation_view(c: Conversation) -> dict[str, Any]:
             "webLink": c.outlook.web_link,
             "teamsJoinUrl": c.outlook.join_url if c.location.kind is LocationKind.TEAMS else None,
         },
+        "exceptions": [exception_view(e) for e in c.exceptions],
         "notesCount": c.notes_count,
         "actionsCount": c.actions_count,
         "version": c.version,
     }
 
 
-def listed_view(
-    conversation: Conversation, spans: list[tuple[datetime, datetime]]
-) -> dict[str, Any]:
-    occurrences = [{"start": start.isoformat(), "end": end.isoformat()} for start, end in spans]
-    return conversation_view(conversation) | {"occurrences": occurrences}
+def listed_view(conversation: Conversation, occurrences: list[Occurrence]) -> dict[str, Any]:
+    return conversation_view(conversation) | {
+        "occurrences": [occurrence_view(o) for o in occurrences]
+    }
+
+
+def occurrence_view(occurrence: Occurrence) -> dict[str, Any]:
+    """An occurrence as Outlook shows it; its id stays the same when it moves."""
+    return {
+        "id": occurrence.id,
+        "start": occurrence.start.isoformat(),
+        "end": occurrence.end.isoformat(),
+        "location": location_view(occurrence.location),
+    }
+
+
+def exception_view(exception: OccurrenceException) -> dict[str, Any]:
+    """One occurrence of a series that differs from its pattern (null: as the series)."""
+    return {
+        "occurrenceId": exception.id,
+        "originalStart": exception.original_start.isoformat(),
+        "start": exception.start.isoformat() if exception.start else None,
+        "end": exception.end.isoformat() if exception.end else None,
+        "location": location_view(exception.location) if exception.location else None,
+        "cancelled": exception.cancelled,
+    }
 
 
 def location_view(location: Location) -> dict[str, Any]:
@@ -110,3 +138,26 @@ def outlook_change_entry(conversation: Conversation, change: OutlookChange) -> d
             return {"kind": "guest_added", **about, "email": guest.email, "name": guest.name}
         case CancelledInOutlook():
             return {"kind": "conversation_cancelled", **about, "by": "outlook"}
+        case SeriesRepatterned(recurrence):
+            return {"kind": "conversation_recurrence_changed", **about, "recurrence": recurrence}
+        case OccurrenceMoved(original, start, end):
+            return {
+                "kind": "occurrence_moved",
+                **about,
+                "occurrenceId": occurrence_id(original),
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+            }
+        case OccurrenceRelocated(original, location):
+            return {
+                "kind": "occurrence_relocated",
+                **about,
+                "occurrenceId": occurrence_id(original),
+                "location": location_view(location),
+            }
+        case OccurrenceCancelled(original):
+            return {
+                "kind": "occurrence_cancelled",
+                **about,
+                "occurrenceId": occurrence_id(original),
+            }

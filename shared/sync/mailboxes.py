@@ -22,6 +22,7 @@ class MailboxState:
     synced_through: datetime | None = None  # notifications received before this are covered
     locked_until: datetime | None = None  # a worker's lease
     dirty: bool = False  # asked to run again while the lease was held
+    window_from: datetime | None = None  # when the delta link's window was set (it slides)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class MailboxStates:
             synced_through=p.get("SyncedThrough"),
             locked_until=p.get("LockedUntil"),
             dirty=bool(p.get("Dirty", False)),
+            window_from=p.get("WindowFrom"),
         )
         return StoredMailbox(state, stored.etag)
 
@@ -66,6 +68,8 @@ class MailboxStates:
             state = found.state if found else MailboxState()
             delta_link = None if read_afresh else state.delta_link
             renewed = replace(state, subscription_id=subscription_id, delta_link=delta_link)
+            if read_afresh:
+                renewed = replace(renewed, window_from=None)
             try:
                 self.put(org_id, user_id, renewed, found.etag if found else None)
                 return
@@ -83,5 +87,6 @@ def _properties(state: MailboxState) -> dict[str, Any]:
         "SyncedThrough": state.synced_through,
         "LockedUntil": state.locked_until,
         "Dirty": state.dirty or None,
+        "WindowFrom": state.window_from,
     }
     return {name: value for name, value in properties.items() if value is not None}

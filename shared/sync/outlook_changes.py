@@ -4,6 +4,13 @@ Graph's event becomes changes in the conversation's terms (moved, relocated, can
 a guest added); the conversation service applies them. Time, date and location follow Outlook;
 the title never does. An event state that is not newer than the one we know (an echo of our own
 write, a duplicate or out-of-order notification) changes nothing.
+
+A series master brings the whole series' time, place and recurrence (its pattern and where it
+ends); a new time or pattern drops the single-occurrence exceptions, as Outlook does. Its
+occurrences, read from Outlook's instances list, become exceptions (series.py).
+
+Whether an event is gone is not decided here: delta's `@removed` only says "not in this view";
+the sync worker reads the event by id first (404: gone) and hands over what it read.
 """
 
 from __future__ import annotations
@@ -17,8 +24,6 @@ from shared.conversations.model import (
     Conversation,
     ConversationStatus,
     GuestAdded,
-    Location,
-    LocationKind,
     Moved,
     OutlookChange,
     OutlookEdit,
@@ -26,33 +31,39 @@ from shared.conversations.model import (
     ParticipantRole,
     Relocated,
     Responded,
+    SeriesRepatterned,
 )
-from shared.conversations.outlook import TEAMS_LOCATION, responses_in
+from shared.conversations.outlook import event_location, graph_recurrence, responses_in
+from shared.conversations.series import OutlookOccurrence
 from shared.conversations.time_zones import parse_graph_date_time, parse_timestamp
 from shared.limits import within_time_range
 
 
 def outlook_edit(conversation: Conversation, event: dict[str, Any]) -> OutlookEdit | None:
     """What this Outlook state of the conversation's event changes, or None if nothing."""
-    if "@removed" in event or event.get("isCancelled"):
-        if conversation.status is ConversationStatus.CANCELLED:
-            return None
-        return OutlookEdit((CancelledInOutlook(),))
+    if event.get("isCancelled"):
+        return cancelled_edit(conversation)
     modified = _modified(event)
     known = conversation.outlook.last_modified if conversation.outlook else None
     if modified is not None and known is not None and modified <= known:
         return None
     changes: list[OutlookChange] = []
-    if event.get("type") in (None, "singleInstance") and "start" in event and "end" in event:
+    kind = event.get("type")
+    if kind in (None, "singleInstance", "seriesMaster") and "start" in event and "end" in event:
         start, end = parse_graph_date_time(event["start"]), parse_graph_date_time(event["end"])
         moved = (start, end) != (conversation.start, conversation.end)
         # A move Outlook allows but the app could not store and read back (shared/limits.py)
         # is not taken: the conversation keeps its time.
         if moved and within_time_range(start) and within_time_range(end):
             changes.append(Moved(start, end))
-    location = _location(event)
+    location = event_location(event)
     if location is not None and location != conversation.location:
         changes.append(Relocated(location))
+    repatterned = None
+    if kind == "seriesMaster" and conversation.recurrence and event.get("recurrence"):
+        repatterned = series_recurrence(conversation, event["recurrence"])
+        if repatterned is not None:
+            changes.append(SeriesRepatterned(repatterned))
     if "attendees" in event:
         responses = responses_in(event)
         for attendee in conversation.attendees:
@@ -69,26 +80,88 @@ def outlook_edit(conversation: Conversation, event: dict[str, Any]) -> OutlookEd
         )
     if not changes and seen == conversation.outlook:
         return None
-    return OutlookEdit(tuple(changes), seen)
+    # A new time or pattern: Outlook dropped the series' exceptions, and so does the app.
+    moved = any(isinstance(c, Moved) for c in changes)
+    reset = conversation.exceptions and (moved or repatterned is not None)
+    return OutlookEdit(tuple(changes), seen, () if reset else None)
+
+
+def cancelled_edit(conversation: Conversation) -> OutlookEdit | None:
+    """The event is gone from Outlook (read back 404) or cancelled there."""
+    if conversation.status is ConversationStatus.CANCELLED:
+        return None
+    return OutlookEdit((CancelledInOutlook(),))
+
+
+_PATTERN_KEYS = {
+    "daily": (),
+    "weekly": ("daysOfWeek", "firstDayOfWeek"),
+    "absoluteMonthly": ("dayOfMonth",),
+    "relativeMonthly": ("daysOfWeek", "index"),
+    "absoluteYearly": ("dayOfMonth", "month"),
+    "relativeYearly": ("daysOfWeek", "index", "month"),
+}
+_PATTERN_DEFAULTS = {"firstDayOfWeek": "sunday", "index": "first"}
+
+
+def series_recurrence(conversation: Conversation, outlook: dict[str, Any]) -> dict[str, Any] | None:
+    """The conversation's recurrence as Outlook now has it, if its pattern or its end differ
+    from what the app gave Outlook (Graph fills in defaults, and the app gives Outlook at most
+    SYNC_HORIZON of a series: neither is a change)."""
+    try:
+        theirs = _pattern_and_end(outlook)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    if theirs == _pattern_and_end(graph_recurrence(conversation)):
+        return None
+    pattern, end = theirs
+    assert conversation.recurrence is not None
+    own = conversation.recurrence["range"]
+    span: dict[str, Any] = {"type": end[0], **{k: v for k, v in end[1:] if v is not None}}
+    for name in ("startDate", "recurrenceTimeZone"):
+        if name in own:
+            span[name] = own[name]
+    return {"pattern": dict(pattern), "range": span}
+
+
+def _pattern_and_end(recurrence: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    pattern, span = recurrence["pattern"], recurrence["range"]
+    kind = str(pattern["type"])
+    shown: list[tuple[str, Any]] = [("type", kind), ("interval", int(pattern.get("interval", 1)))]
+    for name in _PATTERN_KEYS[kind]:
+        value = pattern.get(name, _PATTERN_DEFAULTS.get(name))
+        if name == "daysOfWeek":
+            value = sorted(str(d).lower() for d in value or ())
+        shown.append((name, value))
+    end_kind = str(span["type"])
+    end: tuple[Any, ...] = (end_kind,)
+    if end_kind == "endDate":
+        end = (end_kind, ("endDate", str(span["endDate"])))
+    elif end_kind == "numbered":
+        end = (end_kind, ("numberOfOccurrences", int(span["numberOfOccurrences"])))
+    return tuple(shown), end
+
+
+def outlook_occurrence(event: dict[str, Any]) -> OutlookOccurrence | None:
+    """An occurrence or exception from Outlook's instances list (or read by its id)."""
+    original = event.get("originalStart")
+    if not original or "start" not in event or "end" not in event or not event.get("id"):
+        return None
+    try:
+        return OutlookOccurrence(
+            original_start=parse_timestamp(str(original)),
+            start=parse_graph_date_time(event["start"]),
+            end=parse_graph_date_time(event["end"]),
+            location=event_location(event),
+            event_id=str(event["id"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _modified(event: dict[str, Any]) -> datetime | None:
     value = event.get("lastModifiedDateTime")
     return parse_timestamp(value) if value else None
-
-
-def _location(event: dict[str, Any]) -> Location | None:
-    """A named place wins over Teams: Graph keeps a meeting online once it is (a later
-    isOnlineMeeting false is ignored), so a conversation moved from Teams to a room must not
-    flip back to Teams when Outlook reports that meeting."""
-    if "isOnlineMeeting" not in event and "location" not in event:
-        return None
-    text = ((event.get("location") or {}).get("displayName") or "").strip()
-    if text and text != TEAMS_LOCATION:
-        return Location(LocationKind.TEXT, text)
-    if event.get("isOnlineMeeting"):
-        return Location(LocationKind.TEAMS)
-    return Location()
 
 
 def _guests(conversation: Conversation, event: dict[str, Any]) -> list[Participant]:

@@ -23,8 +23,15 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.connections.service import OutlookAccess
-from shared.conversations.model import SYNC_HORIZON
-from shared.conversations.repository import UnreadableConversation
+from shared.conversations.model import (
+    Conversation,
+    ConversationStatus,
+    OutlookEdit,
+    sync_window,
+)
+from shared.conversations.outlook import OutlookCalendar, graph_recurrence
+from shared.conversations.repository import StoredConversation, UnreadableConversation
+from shared.conversations.series import OutlookOccurrence, reconciled
 from shared.conversations.service import ConversationService
 from shared.errors import OutlookNotUsable, SignInUnavailable
 from shared.graph.errors import GraphError
@@ -33,7 +40,7 @@ from shared.schedule import WorkKind, WorkSchedule
 from shared.storage.entities import ConcurrencyConflict, EntityAlreadyExists
 from shared.storage.keys import table_key
 from shared.sync.mailboxes import MailboxState, MailboxStates, StoredMailbox
-from shared.sync.outlook_changes import outlook_edit
+from shared.sync.outlook_changes import cancelled_edit, outlook_edit, outlook_occurrence
 
 if TYPE_CHECKING:
     from shared.graph.client import GraphClient
@@ -41,8 +48,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
-DELTA_BACK = timedelta(days=1)
 DELTA_PAGE_SIZE = 200
+# The delta's window is fixed when its first round starts; the app starts it again this often,
+# so its window slides with time and what came into it is read again.
+WINDOW_SLIDE = timedelta(days=7)
+# Outlook's occurrences of a series are read this much beyond the sync window, so one moved a
+# little out of it is not taken for cancelled.
+INSTANCES_MARGIN = timedelta(days=31)
 ATTEMPTS = 20  # reads and writes of the mailbox's row before its work goes to the timer
 FIRST_RETRY = timedelta(seconds=30)  # after a failed read; doubled each time, up to LAST_RETRY
 LAST_RETRY = timedelta(hours=1)
@@ -132,10 +144,18 @@ class MailboxSync:
                 outcome = "connection not usable"
                 done = replace(state, synced_through=started)
             else:
-                count, delta_link = self._read_changes(graph, org_id, state.delta_link)
+                link = state.delta_link
+                if state.window_from is None or started - state.window_from > WINDOW_SLIDE:
+                    link = None  # a window that slid: read everything in the new one
+                count, delta_link, window_from = self._read_changes(graph, org_id, link)
                 applied, rounds = applied + count, rounds + 1
                 outcome = f"applied {applied} in {rounds} round(s)"
-                done = replace(state, delta_link=delta_link, synced_through=started)
+                done = replace(
+                    state,
+                    delta_link=delta_link,
+                    synced_through=started,
+                    window_from=window_from or state.window_from,
+                )
             again = self._end_round(org_id, user_id, state, done, etag, asked=graph is not None)
             if again is None:
                 return outcome
@@ -233,17 +253,20 @@ class MailboxSync:
 
     def _read_changes(
         self, graph: GraphClient, org_id: str, delta_link: str | None
-    ) -> tuple[int, str]:
+    ) -> tuple[int, str, datetime | None]:
+        """What changed, applied: how many changes, the next delta link, and the start of a
+        new window (None: the delta link's window goes on)."""
         page: str | None = delta_link
         params: dict[str, str] | None = None
+        window_from = None
         if page is None:
-            now = self._clock()
+            window_from = self._clock()
+            start, end = sync_window(window_from)
             page = "me/calendarView/delta"
-            params = {
-                "startDateTime": (now - DELTA_BACK).isoformat(),
-                "endDateTime": (now + SYNC_HORIZON).isoformat(),
-            }
+            params = {"startDateTime": start.isoformat(), "endDateTime": end.isoformat()}
         headers = prefer_header(utc=True, max_page_size=DELTA_PAGE_SIZE)
+        calendar = OutlookCalendar(graph)
+        series: dict[str, set[str]] = {}  # series master id -> exception ids delta listed
         applied = 0
         while True:
             try:
@@ -253,26 +276,124 @@ class MailboxSync:
                     return self._read_changes(graph, org_id, None)
                 raise
             for event in answer.get("value", []):
-                applied += self._apply(org_id, event)
+                applied += self._take(calendar, org_id, event, series)
             if "@odata.nextLink" in answer:
                 page, params = answer["@odata.nextLink"], None
                 continue
-            return applied, answer.get("@odata.deltaLink", page)
+            for master_id, exception_ids in series.items():
+                applied += self._sync_series(calendar, org_id, master_id, exception_ids)
+            return applied, answer.get("@odata.deltaLink", page), window_from
 
-    def _apply(self, org_id: str, event: dict[str, Any]) -> int:
+    def _take(
+        self,
+        calendar: OutlookCalendar,
+        org_id: str,
+        event: dict[str, Any],
+        series: dict[str, set[str]],
+    ) -> int:
+        """One item of a delta page. An occurrence or exception (delta gives only its id, times
+        and series) is noted for its series, read once the pages are done. An item under
+        `@removed` is read by its id: only an event that is gone (404) or cancelled cancels
+        its conversation; one that merely left the delta's window is taken as it now is."""
+        event_id = str(event.get("id", ""))
+        master_id = event.get("seriesMasterId")
+        if master_id:
+            listed = series.setdefault(str(master_id), set())
+            if event.get("type") == "exception":
+                listed.add(event_id)
+            return 0
+        stored = self._carrying(org_id, event_id)
+        if stored is None:
+            return 0
+        if "@removed" in event:
+            confirmed = self._confirmed(calendar, event_id)
+            if confirmed is None:
+                logger.info("event %s is gone from Outlook (read back: 404)", event_id)
+                return self._apply(org_id, event_id, cancelled_edit)
+            event = confirmed
+        if event.get("type") == "seriesMaster" or stored.conversation.recurrence:
+            series.setdefault(event_id, set())
+        return self._apply(org_id, event_id, lambda conversation: outlook_edit(conversation, event))
+
+    def _confirmed(self, calendar: OutlookCalendar, event_id: str) -> dict[str, Any] | None:
+        """The event read by its id; None when Outlook no longer has it."""
+        try:
+            return calendar.read_for_sync(event_id)
+        except GraphError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def _sync_series(
+        self, calendar: OutlookCalendar, org_id: str, master_id: str, exception_ids: set[str]
+    ) -> int:
+        """Read a series' occurrences from Outlook (delta gives them without their place, and
+        nothing at all for a cancelled one) and bring the conversation's exceptions in line."""
+        stored = self._carrying(org_id, master_id)
+        if stored is None:
+            return 0
+        conversation = stored.conversation
+        if conversation.recurrence is None or conversation.status is ConversationStatus.CANCELLED:
+            return 0
+        window = sync_window(self._clock())
+        try:
+            listed = calendar.instances(
+                master_id, window[0] - INSTANCES_MARGIN, window[1] + INSTANCES_MARGIN
+            )
+        except GraphError as error:
+            if error.status == 404:
+                return 0  # the series is gone: its master's @removed says so
+            raise
+        seen: dict[datetime, OutlookOccurrence] = {}
+        for item in listed:
+            occurrence = outlook_occurrence(item)
+            if occurrence is None:  # without its original start, absence would read as cancel
+                logger.warning("series %s: an occurrence Outlook listed is unreadable", master_id)
+                return 0
+            seen[occurrence.original_start] = occurrence
+        known_ids = {o.event_id for o in seen.values()}
+        # Exceptions moved further than the margin: those delta named, and those the app knows.
+        wanted = set(exception_ids) | {
+            e.event_id for e in conversation.exceptions if e.event_id and not e.cancelled
+        }
+        for event_id in sorted(wanted - known_ids):
+            found = self._confirmed(calendar, event_id)
+            occurrence = outlook_occurrence(found) if found else None
+            if occurrence is not None:
+                seen.setdefault(occurrence.original_start, occurrence)
+
+        def edit(current: Conversation) -> OutlookEdit | None:
+            if current.recurrence is None or current.status is ConversationStatus.CANCELLED:
+                return None
+            exceptions, changes = reconciled(current, seen, window, graph_recurrence(current))
+            if not changes and exceptions == current.exceptions:
+                return None
+            return OutlookEdit(tuple(changes), None, exceptions)
+
+        return self._apply(org_id, master_id, edit)
+
+    def _carrying(self, org_id: str, event_id: str) -> StoredConversation | None:
+        try:
+            return self._conversations.carrying_event(org_id, event_id)
+        except UnreadableConversation as error:
+            logger.error("%s: Outlook's change to its event is passed over", error)
+            return None
+
+    def _apply(
+        self,
+        org_id: str,
+        event_id: str,
+        derive: Callable[[Conversation], OutlookEdit | None],
+    ) -> int:
         """1 if the event changed a conversation; events the integration did not create, or of
         another organisation, are never touched. A conversation written meanwhile is read again
         and the edit derived again; one whose stored data cannot be read is passed over (logged),
         so that it never stops the mailbox's sync."""
         for _ in range(3):
-            try:
-                stored = self._conversations.carrying_event(org_id, str(event.get("id", "")))
-            except UnreadableConversation as error:
-                logger.error("%s: Outlook's change to its event is passed over", error)
-                return 0
+            stored = self._carrying(org_id, event_id)
             if stored is None:
                 return 0
-            edit = outlook_edit(stored.conversation, event)
+            edit = derive(stored.conversation)
             if edit is None:
                 return 0
             try:
@@ -280,7 +401,7 @@ class MailboxSync:
             except ConcurrencyConflict:
                 continue
             return 1
-        raise ConcurrencyConflict(f"conversation of event {event.get('id')} busy")
+        raise ConcurrencyConflict(f"conversation of event {event_id} busy")
 
     def _graph_for(self, org_id: str, user_id: str) -> GraphClient | None:
         """None when there is nothing to read until someone acts (reconnect, switch on); a
@@ -298,4 +419,9 @@ def _with_round(current: MailboxState, before: MailboxState, done: MailboxState)
     meanwhile (a new connection reads everything again): then that reading is still to come."""
     if current.delta_link != before.delta_link:
         return current
-    return replace(current, delta_link=done.delta_link, synced_through=done.synced_through)
+    return replace(
+        current,
+        delta_link=done.delta_link,
+        synced_through=done.synced_through,
+        window_from=done.window_from,
+    )

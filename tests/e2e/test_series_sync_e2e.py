@@ -21,8 +21,6 @@ from tests.e2e.test_two_way_sync_e2e import Outlook, create, organiser_event, ou
 pytestmark = pytest.mark.e2e
 __all__ = ["outlook"]  # the fixture, reused from the two-way sync tests
 
-APP_FIX_PENDING = pytest.mark.xfail(strict=True, reason="issue 12: app fix pending")
-
 TODAY = datetime.now(UTC).date()
 MONDAY = TODAY + timedelta(days=7 + (7 - TODAY.weekday()) % 7)  # in the delta window
 WEEKLY = {
@@ -93,7 +91,6 @@ def starts(occurrences: list[dict]) -> list[str]:
 # --- the whole series -----------------------------------------------------------------------
 
 
-@APP_FIX_PENDING
 def test_the_whole_series_moved_in_outlook_moves_the_conversation(outlook):
     conversation = weekly(outlook)
 
@@ -115,7 +112,6 @@ def test_a_new_place_for_the_whole_series_in_outlook_is_taken(outlook):
     assert "conversation_relocated" in [c["kind"] for c in changes_about(outlook, conversation)]
 
 
-@APP_FIX_PENDING
 def test_a_series_ended_earlier_in_outlook_ends_the_conversation_earlier(outlook):
     conversation = weekly(outlook)
     ended = {
@@ -148,7 +144,6 @@ def test_a_series_deleted_in_outlook_cancels_the_conversation(outlook):
     assert "conversation_cancelled" in [c["kind"] for c in changes_about(outlook, conversation)]
 
 
-@APP_FIX_PENDING
 def test_a_series_that_began_before_the_delta_window_is_relocated_not_cancelled(outlook):
     # Its master (the first occurrence) lies before the window: Graph reports its edit as
     # @removed, while the occurrences to come are still in the window.
@@ -166,7 +161,6 @@ def test_a_series_that_began_before_the_delta_window_is_relocated_not_cancelled(
 # --- one occurrence -------------------------------------------------------------------------
 
 
-@APP_FIX_PENDING
 def test_one_occurrence_moved_and_relocated_in_outlook_is_listed_so_and_reported(outlook):
     conversation = weekly(outlook)
     second = in_outlook(outlook, conversation)[1]
@@ -195,7 +189,6 @@ def test_one_occurrence_moved_and_relocated_in_outlook_is_listed_so_and_reported
     assert (whole["start"], whole["status"]) == (f"{monday(0)}+00:00", "scheduled")
 
 
-@APP_FIX_PENDING
 def test_one_occurrence_cancelled_in_outlook_leaves_the_list_and_is_reported(outlook):
     conversation = weekly(outlook)
     third = in_outlook(outlook, conversation)[2]
@@ -209,3 +202,88 @@ def test_one_occurrence_cancelled_in_outlook_leaves_the_list_and_is_reported(out
     assert {c["occurrenceId"] for c in named} == {before[2]["id"]}
     assert {"conversation_cancelled", "occurrence_cancelled"} & {c["kind"] for c in named}
     assert read(outlook, conversation, MANAGER).json()["status"] == "scheduled"
+
+
+# --- one occurrence, from the host app --------------------------------------------------------
+
+
+def occurrence_call(outlook: Outlook, verb: str, conversation: dict, occurrence: str, **body):
+    answer = outlook.app.call(
+        verb,
+        f"conversations/{conversation['id']}/occurrences/{occurrence}",
+        MANAGER,
+        **({"json": body} if body else {}),
+    )
+    outlook.settle()
+    return answer
+
+
+def test_the_host_app_moves_one_occurrence_and_only_that_outlook_occurrence_follows(outlook):
+    conversation = weekly(outlook)
+    second = listed(outlook, conversation)[1]
+
+    answer = occurrence_call(
+        outlook,
+        "PATCH",
+        conversation,
+        second["id"],
+        start=monday(1, 16),
+        end=monday(1, 16, 30),
+        timeZone="UTC",
+        location={"kind": "text", "text": "Garden"},
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["sync"]["state"] == "synced"
+    (exception,) = answer.json()["exceptions"]
+    assert (exception["occurrenceId"], exception["start"]) == (
+        second["id"],
+        f"{monday(1, 16)}+00:00",
+    )
+    shown = [
+        (o["start"]["dateTime"][:16], o["location"]["displayName"])
+        for o in in_outlook(outlook, conversation)
+    ]
+    assert shown == [
+        (monday(0)[:16], "Room 1"),
+        (monday(1, 16)[:16], "Garden"),
+        (monday(2)[:16], "Room 1"),
+        (monday(3)[:16], "Room 1"),
+    ]
+    after = listed(outlook, conversation)
+    assert (after[1]["id"], after[1]["start"], after[1]["location"]["text"]) == (
+        second["id"],
+        f"{monday(1, 16)}+00:00",
+        "Garden",
+    )
+    assert not changes_about(outlook, conversation), "Outlook's echo of it reports nothing"
+
+
+def test_the_host_app_cancels_one_occurrence_in_outlook_and_the_series_goes_on(outlook):
+    conversation = weekly(outlook)
+    third = listed(outlook, conversation)[2]
+
+    answer = occurrence_call(outlook, "DELETE", conversation, third["id"])
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "scheduled"
+    assert len(in_outlook(outlook, conversation)) == 3
+    assert starts(listed(outlook, conversation)) == [f"{monday(w)}+00:00" for w in (0, 1, 3)]
+    again = occurrence_call(outlook, "DELETE", conversation, third["id"])
+    assert (again.status_code, again.json()["code"]) == (404, "occurrence_not_found")
+    assert not changes_about(outlook, conversation)
+
+
+def test_an_occurrence_the_series_does_not_have_is_not_found(outlook):
+    conversation = weekly(outlook)
+    one_off = create(outlook)
+
+    off_pattern = f"{MONDAY + timedelta(days=1):%Y%m%d}T090000Z"  # a Tuesday
+    tuesday = occurrence_call(
+        outlook, "PATCH", conversation, off_pattern, location={"kind": "teams", "text": None}
+    )
+    alone = occurrence_call(outlook, "DELETE", one_off, "20300101T090000Z")
+
+    assert (tuesday.status_code, tuesday.json()["code"]) == (404, "occurrence_not_found")
+    assert (alone.status_code, alone.json()["code"]) == (404, "occurrence_not_found")
+    assert read(outlook, conversation, MANAGER).json()["version"] == conversation["version"]

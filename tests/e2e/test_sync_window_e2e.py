@@ -17,8 +17,6 @@ from tests.e2e.test_two_way_sync_e2e import Outlook, create, organiser_event, ou
 pytestmark = pytest.mark.e2e
 __all__ = ["outlook"]  # the fixture, reused from the two-way sync tests
 
-APP_FIX_PENDING = pytest.mark.xfail(strict=True, reason="issue 12: app fix pending")
-
 
 def days_from_now(days: int) -> str:
     return str((datetime.now(UTC) + timedelta(days=days)).date())
@@ -66,7 +64,6 @@ def assert_kept(outlook: Outlook, conversation: dict) -> dict:
     return kept
 
 
-@APP_FIX_PENDING
 def test_a_conversation_beyond_the_delta_window_survives_an_answer_in_outlook(outlook):
     # 800 days ahead: outside the delta window, so the answer comes back as @removed.
     conversation = create(outlook, **at(days_from_now(800)))
@@ -76,7 +73,6 @@ def test_a_conversation_beyond_the_delta_window_survives_an_answer_in_outlook(ou
     assert_kept(outlook, conversation)
 
 
-@APP_FIX_PENDING
 def test_a_past_conversation_survives_an_answer_in_outlook(outlook):
     # Three days ago: before the delta window (on a real tenant the window restarts at every
     # reconnect, so any meeting older than that is in this position).
@@ -87,7 +83,6 @@ def test_a_past_conversation_survives_an_answer_in_outlook(outlook):
     assert_kept(outlook, conversation)
 
 
-@APP_FIX_PENDING
 def test_a_conversation_moved_out_of_the_delta_window_in_outlook_is_moved_not_cancelled(outlook):
     conversation = create(outlook, **at(days_from_now(10)))
     far = days_from_now(760)

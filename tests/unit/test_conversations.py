@@ -347,7 +347,7 @@ def test_listing_shows_each_occurrence_in_the_window_for_organiser_and_attendees
     for person in (ADELE, ALEX):
         listed = world.app.conversations.in_window(person.caller, window)
         assert [item.conversation.id for item in listed] == [series.id, one_off.id]
-        assert [start.day for start, _ in listed[0].occurrences] == [7, 14]
+        assert [o.start.day for o in listed[0].occurrences] == [7, 14]
     assert world.app.conversations.in_window(LYNNE.caller, window) == []
 
 

@@ -13,6 +13,10 @@ export function describeChange(change) {
     case "conversation_moved": return `${title} moved in Outlook to ${when(change.start, change.end)}`;
     case "conversation_relocated": return `${title} now at ${change.location.kind === "teams" ? "Microsoft Teams" : change.location.text || "no location"}`;
     case "conversation_cancelled": return `${title} was deleted in Outlook`;
+    case "conversation_recurrence_changed": return `${title}: the series was changed in Outlook`;
+    case "occurrence_moved": return `One occurrence of ${title} moved in Outlook to ${when(change.start, change.end)}`;
+    case "occurrence_relocated": return `One occurrence of ${title} now at ${change.location.kind === "teams" ? "Microsoft Teams" : change.location.text || "no location"}`;
+    case "occurrence_cancelled": return `One occurrence of ${title} was cancelled in Outlook`;
     case "rsvp": return `${change.email} ${change.response === "declined" ? "declined" : `answered ${change.response} to`} ${title}`;
     case "guest_added": return `${change.name || change.email} was added to ${title} in Outlook`;
     case "connection_expiring_soon": return `Your Outlook connection must be renewed by ${longDate(change.reconnectBy)}`;

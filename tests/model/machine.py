@@ -222,7 +222,7 @@ class SyncModel(RuleBasedStateMachine):
         listed = [o for o in self.listed(tracked, now - WINDOW_BEHIND, now + LISTED) if "id" in o]
         if not listed:
             return
-        occurrence = data.draw(st.sampled_from(listed), label="occurrence")
+        occurrence = listed[data.draw(st.integers(0, len(listed) - 1), label="occurrence (index)")]
         path = f"conversations/{tracked.id}/occurrences/{occurrence['id']}"
         if what == "cancel":
             answer = self.host.call("DELETE", path, MANAGER)
@@ -310,7 +310,8 @@ class SyncModel(RuleBasedStateMachine):
         occurrences = self.instances(tracked, now - timedelta(days=60), now + WINDOW_AHEAD * 2)
         if not occurrences:
             return
-        occurrence = data.draw(st.sampled_from(occurrences), label="occurrence")
+        index = data.draw(st.integers(0, len(occurrences) - 1), label="occurrence (index)")
+        occurrence = occurrences[index]
         if what == "cancel":
             self._outlook_delete(occurrence["id"])
         elif what == "move":

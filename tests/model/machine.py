@@ -50,6 +50,7 @@ class Tracked:
         self.id, self.event_id, self.recurring = id, event_id, recurring
         self.number = number  # in the order created, for readable failing sequences
         self.cancelled_in_app = False
+        self.has_notes = False  # then a cancel keeps it, marked cancelled
 
     def __repr__(self) -> str:
         return f"<{'series' if self.recurring else 'meeting'} #{self.number}>"
@@ -235,6 +236,15 @@ class SyncModel(RuleBasedStateMachine):
             body = {"location": {"kind": "text", "text": place}}
             answer = self.host.call("PATCH", path, MANAGER, json=body)
         assert answer.status_code < 500, answer.text
+
+    @precondition(lambda self: self.live())
+    @rule(data=st.data())
+    def app_adds_a_note(self, data: st.DataObject) -> None:
+        tracked = data.draw(st.sampled_from(self.live()), label="conversation")
+        path = f"conversations/{tracked.id}/notes"
+        answer = self.host.call("POST", path, MANAGER, json={"text": "Goals"})
+        assert answer.status_code < 500, answer.text
+        tracked.has_notes = tracked.has_notes or answer.status_code == 201
 
     # --- Outlook -----------------------------------------------------------------------------
 
@@ -424,12 +434,12 @@ class SyncModel(RuleBasedStateMachine):
         scheduled = shown is not None and shown["status"] == "scheduled"
         held = event is not None and not event.get("isCancelled")
         name = f"{tracked!r} (conversation {tracked.id})"
-        if tracked.cancelled_in_app:
-            assert not scheduled, f"{name}: cancelled in the app, still scheduled"
+        if tracked.cancelled_in_app or not held:
+            where = "in the app" if tracked.cancelled_in_app else "in Outlook"
+            assert not scheduled, f"{name}: cancelled {where}, still scheduled in the app"
             assert not held, f"{name}: cancelled in the app, Outlook still holds the meeting"
-            return
-        if not held:
-            assert not scheduled, f"{name}: gone from Outlook, still scheduled in the app"
+            if tracked.has_notes:
+                assert shown is not None, f"{name}: cancelled {where}, removed with its notes"
             return
         assert event is not None
         assert shown is not None, f"{name}: removed from the app, Outlook still holds it"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -73,6 +74,8 @@ def main() -> None:
     print(f"time: {elapsed:.0f} s ({elapsed / max(SyncModel.steps_checked, 1):.2f} s per step)")
     for failed_seed, text in failures:
         print(f"\n--- seed {failed_seed} ---\n{text}")
+    if failures:
+        sys.exit(1)
 
 
 def _described(failure: BaseException) -> str:

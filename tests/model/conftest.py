@@ -1,4 +1,5 @@
-"""One in-process stack for the sync model (its own Azurite, emulator and clock)."""
+"""The sync model's stack (its own emulator and clock, the app in this process), for its module
+only: the process's app services are its own while it runs."""
 
 from collections.abc import Iterator
 
@@ -7,7 +8,7 @@ import pytest
 from tests.model.stack import ModelStack
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def model_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelStack]:
     with ModelStack(tmp_path_factory.mktemp("sync-model")) as stack:
         yield stack

@@ -225,6 +225,7 @@ class SyncModel(RuleBasedStateMachine):
             return
         occurrence = listed[data.draw(st.integers(0, len(listed) - 1), label="occurrence (index)")]
         path = f"conversations/{tracked.id}/occurrences/{occurrence['id']}"
+        body: dict[str, Any]
         if what == "cancel":
             answer = self.host.call("DELETE", path, MANAGER)
         elif what == "move":
@@ -486,10 +487,11 @@ class SyncModel(RuleBasedStateMachine):
 
 
 def _place(occurrence: dict[str, Any], from_outlook: bool = False) -> str | None:
-    if from_outlook:
-        return (occurrence.get("location") or {}).get("displayName") or None
     location = occurrence.get("location")
-    return location.get("text") if isinstance(location, dict) else None
+    if not isinstance(location, dict):
+        return None
+    text = location.get("displayName" if from_outlook else "text")
+    return str(text) if text else None
 
 
 def _pattern(recurrence: dict[str, Any] | None) -> tuple[Any, ...] | None:

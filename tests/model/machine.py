@@ -10,10 +10,11 @@ edits happen, then delivered shuffled and twice, and the queue handled in a draw
 clock moved by days or months with the timer run; the manager reconnecting.
 
 What is checked is what Outlook holds (the emulator's store, read through its control API)
-against what the app answers over HTTP; the model keeps only which conversations exist and who
-cancelled them. Where neither the app nor Outlook has a conversation within the sync window
-(a day ago to two years ahead), only "not cancelled while Outlook holds it" is asked: the app
-need not follow edits it cannot see.
+against what the app answers over HTTP; the model keeps only which conversations exist, which
+have notes (a cancel keeps those, marked cancelled) and which the app cancelled. Where neither
+the app nor Outlook has a conversation within the sync window (a day ago to two years ahead),
+only "not cancelled while Outlook holds it" is asked: the app need not follow edits it cannot
+see.
 """
 
 from __future__ import annotations
@@ -178,15 +179,18 @@ class SyncModel(RuleBasedStateMachine):
                       "location": {"kind": "text", "text": place}}, recurring=True)  # fmt: skip
 
     @precondition(lambda self: self.live())
-    @rule(data=st.data(), days=st.integers(-3, 3), hour=HOURS)
+    @rule(data=st.data(), days=st.one_of(st.integers(-3, 3), st.sampled_from([740, -740])),
+          hour=HOURS)  # fmt: skip
     def app_moves(self, data: st.DataObject, days: int, hour: int) -> None:
+        """The host app moves the meeting, or the whole series; +-740 days out of the window or
+        back into it."""
         tracked = data.draw(st.sampled_from(self.live()), label="conversation")
         current = self.host.call("GET", f"conversations/{tracked.id}", MANAGER)
         if current.status_code != 200 or current.json()["status"] != "scheduled":
             return
         was = graph_time(current.json()["start"])
         # A series moves by whole weeks (its weekday is its pattern's), a meeting by days.
-        shift = timedelta(weeks=days) if tracked.recurring else timedelta(days=days)
+        shift = _series_shift(days) if tracked.recurring else timedelta(days=days)
         start, end = at(was + shift, hour)
         answer = self.host.call("PATCH", f"conversations/{tracked.id}", MANAGER,
                                 json={"start": start, "end": end, "timeZone": "UTC"})  # fmt: skip
@@ -260,9 +264,7 @@ class SyncModel(RuleBasedStateMachine):
         if event is None:
             return
         was = graph_time(event["start"])
-        shift = timedelta(days=days)
-        if tracked.recurring:
-            shift = timedelta(weeks=round(days / 7) if abs(days) > 7 else days)
+        shift = _series_shift(days) if tracked.recurring else timedelta(days=days)
         start, end = at(was + shift, hour)
         changes: dict[str, Any] = {"start": start, "end": end}
         if tracked.recurring and shift:
@@ -484,6 +486,11 @@ class SyncModel(RuleBasedStateMachine):
             app = [(s, e, None) for s, e, _ in app]
             outlook = [(s, e, None) for s, e, _ in outlook]
         assert app == outlook, f"{name}: the app lists {app}, Outlook shows {outlook}"
+
+
+def _series_shift(days: int) -> timedelta:
+    """A series moves by whole weeks (its weekday is its pattern's): a few, or about as far."""
+    return timedelta(weeks=round(days / 7) if abs(days) > 7 else days)
 
 
 def _place(occurrence: dict[str, Any], from_outlook: bool = False) -> str | None:

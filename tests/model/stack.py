@@ -89,7 +89,9 @@ class ModelStack:
         self.catalog = build_catalog(app, config.route_prefix, self.environ)
         wsgi = FunctionsWsgiApp(self.catalog, self._collect, lambda name, text: False)
         self._server = make_server("127.0.0.1", port, wsgi, threaded=True)
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
+        werkzeug = logging.getLogger("werkzeug")
+        self._werkzeug_level = werkzeug.level
+        werkzeug.setLevel(logging.WARNING)  # a line per request otherwise
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         self.base_url = f"http://127.0.0.1:{port}"
@@ -109,6 +111,7 @@ class ModelStack:
         self._thread.join(timeout=10)
         self._server.server_close()
         bootstrap._services = self._previous_services
+        logging.getLogger("werkzeug").setLevel(self._werkzeug_level)
         self.emulator.stop()
         if self._azurite is not None:
             self._azurite.stop()

@@ -51,6 +51,7 @@ class Tracked:
         self.id, self.event_id, self.recurring = id, event_id, recurring
         self.number = number  # in the order created, for readable failing sequences
         self.cancelled_in_app = False
+        self.deleted_in_outlook = False  # by the model: the app must never delete it itself
         self.has_notes = False  # then a cancel keeps it, marked cancelled
 
     def __repr__(self) -> str:
@@ -149,7 +150,11 @@ class SyncModel(RuleBasedStateMachine):
             if " 404 " not in str(refused) and " 409 " not in str(refused):
                 raise
 
-    def _outlook_delete(self, event_id: str) -> None:
+    def _outlook_delete(self, target: Tracked | str) -> None:
+        """The organiser deletes the meeting (a Tracked) or one occurrence (its id)."""
+        if isinstance(target, Tracked):
+            target.deleted_in_outlook = True
+        event_id = target.event_id if isinstance(target, Tracked) else target
         try:
             self.stack.control.delete_outlook_event(MANAGER.mail, event_id)
         except RuntimeError as refused:
@@ -307,7 +312,7 @@ class SyncModel(RuleBasedStateMachine):
     @rule(data=st.data())
     def outlook_deletes(self, data: st.DataObject) -> None:
         tracked = data.draw(st.sampled_from(self.live()), label="conversation")
-        self._outlook_delete(tracked.event_id)
+        self._outlook_delete(tracked)
 
     @precondition(lambda self: any(t.recurring for t in self.live()))
     @rule(data=st.data(), what=st.sampled_from(["move", "relocate", "cancel"]),
@@ -350,7 +355,7 @@ class SyncModel(RuleBasedStateMachine):
                 tracked = data.draw(st.sampled_from(self.live()), label="conversation")
                 kind = data.draw(st.sampled_from(["move", "relocate", "delete"]), label="edit")
                 if kind == "delete":
-                    self._outlook_delete(tracked.event_id)
+                    self._outlook_delete(tracked)
                     continue
                 event = self.held_by_outlook(tracked)
                 if event is None:
@@ -443,6 +448,9 @@ class SyncModel(RuleBasedStateMachine):
             assert not held, f"{name}: cancelled in the app, Outlook still holds the meeting"
             if tracked.has_notes:
                 assert shown is not None, f"{name}: cancelled {where}, removed with its notes"
+            assert tracked.cancelled_in_app or tracked.deleted_in_outlook, (
+                f"{name}: nobody cancelled it, yet the app took the meeting out of Outlook"
+            )
             return
         assert event is not None
         assert shown is not None, f"{name}: removed from the app, Outlook still holds it"

@@ -1,5 +1,5 @@
-"""The function app in this process, against Azurite and the Graph emulator, with its queue and
-timer run by the caller: what the sync model drives.
+"""The function app in this process, against the Graph emulator (its tables in memory, or in
+Azurite), with its queue and timer run by the caller: what the sync model drives.
 
 The app's HTTP functions are served as the local host serves them (its catalogue and WSGI app),
 so the emulator's webhooks and the host app's calls go through the real functions. What the
@@ -47,12 +47,8 @@ MAX_DEQUEUE = 5  # host.json's maxDequeueCount: then the message is poison
 logger = logging.getLogger("sync_model")
 
 
-class QueueFailure(AssertionError):
-    """A notification the queue function failed on every time the host would have tried."""
-
-
 class ModelStack:
-    """Azurite, the emulator on a clock file, and the function app served in this process."""
+    """The emulator on a clock file, and the function app served in this process."""
 
     def __init__(self, tmp: Path, *, azurite: bool = False) -> None:
         """`azurite`: the app's tables in Azurite; otherwise in memory (tests/fakes.py), new for

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import azure.functions as func
 from azure.functions.timer import TimerRequest
@@ -41,6 +42,7 @@ from shared.storage.account import StorageAccount
 from tests.conftest import app_settings
 from tests.e2e.conftest import emulator_settings
 from tests.fakes import FakeTables
+from tests.openapi_contract import app_functions
 
 PROJECT_ROOT = Path(__file__).parents[2]
 MAX_DEQUEUE = 5  # host.json's maxDequeueCount: then the message is poison
@@ -79,10 +81,8 @@ class ModelStack:
         self.environ = app_settings(connection_string, **emulator_settings(self.emulator, port))
         self._previous_services = bootstrap._services
         self._new_services()
-        from function_app import app
-
         config = HostConfig.load(PROJECT_ROOT / "host.json")
-        self.catalog = build_catalog(app, config.route_prefix, self.environ)
+        self.catalog = build_catalog(_IndexedApp(), config.route_prefix, self.environ)
         wsgi = FunctionsWsgiApp(self.catalog, self._collect, lambda name, text: False)
         self._server = make_server("127.0.0.1", port, wsgi, threaded=True)
         werkzeug = logging.getLogger("werkzeug")
@@ -204,6 +204,14 @@ class ModelStack:
             self.run_timer()
             timer = False
         raise AssertionError(f"notifications still coming after {rounds} rounds")
+
+
+class _IndexedApp:
+    """function_app's app as the local host reads it, indexed once per process: the SDK refuses
+    a second get_functions() on the same app (other tests in the session index it too)."""
+
+    def get_functions(self) -> tuple[Any, ...]:
+        return app_functions()
 
 
 def next_monday_morning(real: datetime) -> datetime:

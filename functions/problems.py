@@ -78,6 +78,7 @@ PROBLEMS: Final[Mapping[ErrorCode, Problem]] = {
     ErrorCode.INVALID_WINDOW: _BAD_REQUEST,
     ErrorCode.INVALID_CURSOR: _BAD_REQUEST,
     ErrorCode.INVALID_NOTIFICATION: _BAD_REQUEST,
+    ErrorCode.KEY_REUSED: Problem(422, "Unprocessable content"),
     ErrorCode.TOO_LARGE: Problem(413, "Content too large"),
     ErrorCode.INVALID_TOKEN: _UNAUTHORIZED,
     ErrorCode.TOKEN_EXPIRED: _UNAUTHORIZED,

@@ -18,7 +18,10 @@ variables). Its MSAL cache hands back the same token until five minutes before i
 
 from __future__ import annotations
 
+import functools
+import os
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from shared.secrets import SecretName, SecretProvider, SecretUnavailable
@@ -108,22 +111,38 @@ def credential_problems(
 ) -> list[str]:
     """Why the configured credential cannot be had now (empty when it can): for GET /api/health.
 
-    One attempt, no retries and short timeouts, so the probe answers quickly.
+    One attempt, no retries and short timeouts, so the probe answers quickly. In managed identity
+    mode the probe keeps one credential per identity, whose cache answers until the token is
+    near expiry: a probe every few seconds does not ask the platform's identity endpoint each
+    time (that endpoint throttles callers).
     """
     try:
-        credential = msal_client_credential(
-            settings,
-            secrets,
-            ca_bundle=ca_bundle,
-            retry_total=0,
-            connection_timeout=3,
-            read_timeout=3,
-        )
-        if isinstance(credential, dict):
-            credential["client_assertion"]()
+        if settings.mode is ClientCredentialMode.SECRET:
+            secrets.get(SecretName.ENTRA_CLIENT_SECRET)
+            return []
+        client_id = settings.managed_identity_client_id
+        if not client_id:  # load_settings refuses managed_identity without it
+            raise CredentialUnavailable("ENTRA_MANAGED_IDENTITY_CLIENT_ID is not set")
+        # Keyed by the endpoint too: the credential is bound to the one it was built for.
+        endpoint = os.environ.get("IDENTITY_ENDPOINT")
+        _probe_assertion(client_id, settings.token_exchange_audience, ca_bundle, endpoint)()
     except (CredentialUnavailable, SecretUnavailable) as error:
         return [str(error)]
     return []
+
+
+@functools.lru_cache(maxsize=4)
+def _probe_assertion(
+    client_id: str, audience: str, ca_bundle: str | None, _endpoint: str | None
+) -> Callable[[], str]:
+    return ManagedIdentityAssertion(
+        client_id,
+        audience,
+        ca_bundle=ca_bundle,
+        retry_total=0,
+        connection_timeout=3,
+        read_timeout=3,
+    )
 
 
 def _first_line(error: Exception) -> str:

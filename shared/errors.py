@@ -61,6 +61,8 @@ class ErrorCode(StrEnum):
     INVALID_WINDOW = "invalid_window"  # start, end or timeZone of a query window
     INVALID_CURSOR = "invalid_cursor"  # `since` is not a cursor the change feed gave out
     INVALID_NOTIFICATION = "invalid_notification"  # a webhook body that is not Graph's shape
+    # (422)
+    KEY_REUSED = "key_reused"  # an Idempotency-Key sent before with a different body
     # (413)
     TOO_LARGE = "too_large"  # a body (or a webhook's notifications) beyond shared/limits.py
     # The caller (401, 403, 404)
@@ -101,6 +103,10 @@ class InvalidRequest(AppError):
     def __init__(self, detail: str, code: ErrorCode) -> None:
         super().__init__(detail)
         self.code = code
+
+
+class IdempotencyKeyReused(AppError):
+    code = ErrorCode.KEY_REUSED
 
 
 class TooLarge(AppError):

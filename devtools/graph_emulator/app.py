@@ -18,7 +18,6 @@ from werkzeug.wrappers import Request, Response
 
 from devtools.graph_emulator import (
     control_sync,
-    graph_batch,
     graph_calendar,
     graph_calendar_view,
     graph_delta,
@@ -47,7 +46,6 @@ GRAPH_MODULES: tuple[GraphModule, ...] = (
     graph_schedule.register,
     graph_webhooks.register,
     graph_delta.register,
-    graph_batch.register,
 )
 
 
@@ -56,7 +54,6 @@ class EmulatorApp:
         self.state = state
         self._identity = IdentityApi(state)
         self._graph = GraphApi(state, graph_modules)
-        graph_batch.bind(state, self._graph.handle)
         self._control = ControlApi(state)
         self._mailbox_control = OutlookControl(state)
         self._sync_control = control_sync.SyncControl(state)

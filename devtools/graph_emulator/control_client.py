@@ -203,7 +203,7 @@ class EmulatorControl:
         """The mailbox's change feed after sequence number `since`."""
         return self._call("GET", f"/mailboxes/{person}/changes?since={since}")["value"]
 
-    # --- change notifications, subscriptions, delta, $batch (control_sync.py) ----------------
+    # --- change notifications, subscriptions, delta (control_sync.py) ----------------
 
     def flush_notifications(
         self, *, timeout_seconds: float = 30, horizon_seconds: float | None = None
@@ -266,9 +266,3 @@ class EmulatorControl:
 
     def invalidate_delta_tokens(self, mailbox: str | None = None) -> dict[str, Any]:
         return self._call("POST", "/delta/invalidate", {"mailbox": mailbox} if mailbox else {})
-
-    def batch_settings(self, **changes: Any) -> dict[str, Any]:
-        """Read or change $batch settings: mailbox_parallelism."""
-        if changes:
-            return self._call("PATCH", "/batch/settings", changes)
-        return self._call("GET", "/batch/settings")

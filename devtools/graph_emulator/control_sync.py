@@ -1,4 +1,4 @@
-"""Control API for change notifications, subscriptions, delta tokens and `$batch` (tests, dev).
+"""Control API for change notifications, subscriptions and delta tokens (tests, dev).
 
 GET    /_emulator/notifications                  delivery log (every POST: url, kind, outcome,
                                                  status, latencyMs, attempt, notifications),
@@ -31,8 +31,6 @@ POST   /_emulator/subscriptions/{id}/lifecycle   {event: reauthorizationRequired
                                                  missed [drop_next]}
 POST   /_emulator/delta/invalidate               {mailbox?: upn or object id}: delta and skip
                                                  tokens issued so far answer 410
-GET    /_emulator/batch/settings                 $batch settings
-PATCH  /_emulator/batch/settings                 {mailbox_parallelism}
 """
 
 from __future__ import annotations
@@ -45,7 +43,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from devtools.graph_emulator import graph_batch, graph_delta, lifecycle
+from devtools.graph_emulator import graph_delta, lifecycle
 from devtools.graph_emulator.notifications import hub_of
 from devtools.graph_emulator.state import EmulatorState
 from devtools.graph_emulator.web import json_response
@@ -55,7 +53,6 @@ PREFIXES = (
     "/_emulator/notifications",
     "/_emulator/subscriptions",
     "/_emulator/delta",
-    "/_emulator/batch",
 )
 
 
@@ -81,7 +78,6 @@ class SyncControl:
                 Rule(f"{s}/<subscription_id>", endpoint="subscription", methods=["GET", "DELETE"]),
                 Rule(f"{s}/<subscription_id>/lifecycle", endpoint="lifecycle", methods=["POST"]),
                 Rule("/_emulator/delta/invalidate", endpoint="invalidate", methods=["POST"]),
-                Rule("/_emulator/batch/settings", endpoint="batch", methods=["GET", "PATCH"]),
             ],
             strict_slashes=False,
         )
@@ -178,7 +174,7 @@ class SyncControl:
             )
         )
 
-    # --- delta and batch ---------------------------------------------------------------------
+    # --- delta ---------------------------------------------------------------------------
 
     def _invalidate(self, request: Request) -> Response:
         reference = _body(request).get("mailbox")
@@ -191,12 +187,6 @@ class SyncControl:
             mailbox = user.object_id
         invalidated = graph_delta.tokens_of(self._state).invalidate(mailbox)
         return json_response({"invalidated": invalidated if mailbox else "all"})
-
-    def _batch(self, request: Request) -> Response:
-        settings = graph_batch.settings_of(self._state)
-        if request.method == "PATCH":
-            return json_response(settings.configure(_body(request)))
-        return json_response(settings.view())
 
 
 def _body(request: Request) -> dict[str, Any]:

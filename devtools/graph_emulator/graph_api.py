@@ -3,7 +3,7 @@
 Every request under `/v1.0`: request ids -> injected fault -> bearer token -> route -> target user
 -> permission -> (Outlook routes) mailbox checks and the per-app-per-mailbox throttle -> latency ->
 handler -> (an injected fault that holds or drops the answer once the work is done). Resource
-modules (graph_users, graph_calendar, and later events, calendarView, subscriptions, $batch,
+modules (graph_users, graph_calendar, and later events, calendarView, subscriptions,
 delta) only add routes:
 
     def register(routes: GraphRoutes, state: EmulatorState) -> None:
@@ -109,7 +109,7 @@ class GraphRoutes:
         scopes: Iterable[str],
         mailbox: bool = False,
     ) -> None:
-        """A route that is not about one user (e.g. `/subscriptions`, `/$batch`)."""
+        """A route that is not about one user (e.g. `/subscriptions`)."""
         endpoint = f"{handler.__module__}.{handler.__name__}:{path}"
         self._routes[endpoint] = Route(handler, frozenset(scopes), frozenset(), mailbox, False)
         self._rules.append(Rule(GRAPH_VERSION + path, endpoint=endpoint, methods=list(methods)))

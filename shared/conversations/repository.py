@@ -3,7 +3,8 @@
 conversations:      PK org id,            RK conversation id
 conversationindex:  PK org|user,          RK start (UTC, sortable)|conversation id  (one-off)
                     PK org|user|series,   RK conversation id                         (recurring)
-idempotency:        PK org|user,          RK client's Idempotency-Key -> conversation id
+idempotency:        PK org|user,          RK client's Idempotency-Key -> conversation id and
+                                                the digest of the request that claimed it
 conversationrecords PK org|conversation,  RK kind|time|id  (notes and actions)
 eventindex:         PK Outlook event id,  RK "event"  -> org id, conversation id
 """
@@ -46,6 +47,12 @@ MAX_LENGTH = timedelta(hours=24)  # a one-off conversation starting this early c
 class StoredConversation:
     conversation: Conversation
     etag: str
+
+
+@dataclass(frozen=True)
+class ClaimedKey:
+    conversation_id: str
+    request_digest: str  # of the request that claimed the key first
 
 
 class UnreadableConversation(Exception):
@@ -148,16 +155,24 @@ class ConversationRepository:
         self._index_rows(conversation, add=False)
 
     def claim_idempotency_key(
-        self, org_id: str, user_id: str, key: str, conversation_id: str
-    ) -> str:
+        self, org_id: str, user_id: str, key: str, conversation_id: str, request_digest: str
+    ) -> ClaimedKey:
         """The conversation this key stands for: ours if new, the first one's if retried."""
         partition, row = table_key(org_id, user_id), table_key(key)
+        mine = {"ConversationId": conversation_id, "RequestDigest": request_digest}
         try:
-            self._idempotency.create(partition, row, {"ConversationId": conversation_id})
-            return conversation_id
+            self._idempotency.create(partition, row, mine)
+            return ClaimedKey(conversation_id, request_digest)
         except EntityAlreadyExists:
             existing = self._idempotency.get(partition, row)
-            return str(existing.properties["ConversationId"]) if existing else conversation_id
+            if existing is None:
+                return ClaimedKey(conversation_id, request_digest)
+            # Keys claimed before digests were kept match any request, as they always did.
+            digest = existing.properties.get("RequestDigest")
+            return ClaimedKey(
+                str(existing.properties["ConversationId"]),
+                str(digest) if digest is not None else request_digest,
+            )
 
     def for_user(self, org_id: str, user_id: str, start: datetime, end: datetime) -> Iterator[str]:
         """Ids of one-off conversations of the user overlapping [start, end), then all series."""

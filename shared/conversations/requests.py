@@ -3,9 +3,11 @@ that names what is accepted, and nothing else is accepted."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from calendar import monthrange
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar, overload
@@ -93,6 +95,12 @@ class ConversationChange:
 
     window: Window | None
     location: Location | None
+
+
+def request_digest(new: NewConversation) -> str:
+    """The same for the same conversation asked for, whatever the order of the JSON fields."""
+    canonical = json.dumps(asdict(new), sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def parse_new_conversation(body: dict[str, Any]) -> NewConversation:

@@ -60,7 +60,12 @@ from shared.conversations.repository import (
     StoredConversation,
     UnreadableConversation,
 )
-from shared.conversations.requests import ConversationChange, NewConversation, Window
+from shared.conversations.requests import (
+    ConversationChange,
+    NewConversation,
+    Window,
+    request_digest,
+)
 from shared.conversations.time_zones import graph_date_time
 from shared.errors import (
     ConversationBusy,
@@ -68,6 +73,7 @@ from shared.errors import (
     ConversationNotFound,
     ConversationUnreadable,
     GuestNotAllowed,
+    IdempotencyKeyReused,
     OccurrenceNotFound,
     OrganiserOnly,
     OutlookNotUsable,
@@ -113,14 +119,23 @@ class ConversationService:
         """Store the conversation and put it in Outlook; a retried Idempotency-Key creates once."""
         conversation_id = str(uuid.uuid4())
         if idempotency_key:
+            digest = request_digest(new)
             claimed = self._repository.claim_idempotency_key(
-                caller.org_id, caller.user_id, idempotency_key, conversation_id
+                caller.org_id, caller.user_id, idempotency_key, conversation_id, digest
             )
-            if claimed != conversation_id:
-                existing = self._repository.get(caller.org_id, claimed)
+            if claimed.request_digest != digest:
+                # The IETF Idempotency-Key draft (section 2.7): a key reused for another payload
+                # is an error, never the first request's answer to a different question.
+                raise IdempotencyKeyReused(
+                    "This Idempotency-Key was used before for a different conversation; "
+                    "use a new key for each conversation you mean to create."
+                )
+            if claimed.conversation_id != conversation_id:
+                existing = self._repository.get(caller.org_id, claimed.conversation_id)
                 if existing is not None:
                     return Created(existing.conversation, new=False)
-                conversation_id = claimed  # the first attempt died before storing: finish it
+                # the first attempt died before storing: finish it
+                conversation_id = claimed.conversation_id
         now = self._clock()
         syncing = self._outlook.syncs_for(caller.org_id, caller.user_id)
         conversation = Conversation(

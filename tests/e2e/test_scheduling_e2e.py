@@ -295,6 +295,27 @@ def test_a_retried_create_never_makes_a_second_outlook_event(app):
     assert len(mailbox(app, MANAGER)) == 1
 
 
+def test_an_idempotency_key_reused_with_another_body_is_refused_and_creates_nothing(app):
+    body = {
+        "type": "wellbeing",
+        "title": "Wellbeing chat",
+        "attendees": [attendee(EMPLOYEE_ALEX)],
+        "start": local(13),
+        "end": local(13, 30),
+        "timeZone": "Europe/London",
+    }
+    headers = {"Idempotency-Key": "create-43"}
+    before = len(mailbox(app, MANAGER))
+    first = app.call("POST", "conversations", MANAGER, json=body, headers=headers)
+    moved = {**body, "start": local(14), "end": local(14, 30)}
+    reused = app.call("POST", "conversations", MANAGER, json=moved, headers=headers)
+
+    assert (first.status_code, reused.status_code) == (201, 422)
+    assert reused.headers["Content-Type"].startswith("application/problem+json")
+    assert reused.json()["code"] == "key_reused"
+    assert len(mailbox(app, MANAGER)) == before + 1
+
+
 def test_when_graph_fails_the_conversation_is_saved_pending_and_pushed_later(app):
     fail_event_creates(app, status=503, retry_after=30)
     conversation = create(app)

@@ -1,4 +1,4 @@
-"""Helpers for the change-notification, delta and $batch tests: a Graph caller and bodies."""
+"""Helpers for the change-notification and delta tests: a Graph caller and bodies."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Change notifications, delta tokens and batching, piece by piece, with a tiny fake change feed.
+"""Change notifications and delta tokens, piece by piece, with a tiny fake change feed.
 
 No HTTPS server here: the delivery hub runs against a fake feed (so it does not depend on the
 calendar store) and posts to a loopback receiver.
@@ -14,7 +14,6 @@ import requests
 from devtools.demo_directory import MANAGER
 from devtools.graph_emulator.change_feed import FeedChange, Listener
 from devtools.graph_emulator.errors import GraphError
-from devtools.graph_emulator.graph_batch import _steps
 from devtools.graph_emulator.graph_delta import DeltaTokens
 from devtools.graph_emulator.notifications import DeliverySettings, EndpointHealth, hub_of
 from devtools.graph_emulator.state import EmulatorState
@@ -237,28 +236,3 @@ def test_the_handshake_checks_status_type_and_token(receiver, mode, ok, reason):
         result = handshake(session, receiver.url("/notify?tenant=contoso"), 5)
     assert (result.ok, result.reason) == (ok, reason)
     assert receiver.handshakes[0][0] == "/notify"
-
-
-def test_batch_payload_checks():
-    assert len(_steps({"requests": [{"id": "1", "method": "GET", "url": "/me"}]})) == 1
-    with pytest.raises(GraphError, match="cycle"):
-        _steps(
-            {
-                "requests": [
-                    {"id": "a", "method": "GET", "url": "/me", "dependsOn": ["c"]},
-                    {"id": "b", "method": "GET", "url": "/me", "dependsOn": ["a"]},
-                    {"id": "c", "method": "GET", "url": "/me", "dependsOn": ["b"]},
-                ]
-            }
-        )
-    with pytest.raises(GraphError, match="more than one"):
-        _steps(
-            {
-                "requests": [
-                    {"id": "A", "method": "GET", "url": "/me"},
-                    {"id": "a", "method": "GET", "url": "/me"},
-                ]
-            }
-        )
-    with pytest.raises(GraphError, match="Invalid batch payload"):
-        _steps({"request": []})

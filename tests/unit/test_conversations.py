@@ -21,6 +21,7 @@ from shared.errors import (
     ConversationCancelled,
     ConversationNotFound,
     GuestNotAllowed,
+    IdempotencyKeyReused,
     OrganiserOnly,
     StaleVersion,
 )
@@ -359,3 +360,22 @@ def test_conversations_beyond_the_horizon_are_stored_but_not_listed(world):
     )
     assert world.app.conversations.in_window(ADELE.caller, window) == []
     assert world.app.conversations.get(ADELE.caller, conversation.id).id == conversation.id
+
+
+def test_an_idempotency_key_reused_for_another_conversation_is_refused_and_creates_nothing(world):
+    world.app.conversations.create(ADELE.caller, parse_new_conversation(BODY), "k-2")
+    other = {**BODY, "title": "Something else"}
+
+    with pytest.raises(IdempotencyKeyReused):
+        world.app.conversations.create(ADELE.caller, parse_new_conversation(other), "k-2")
+
+    assert len(world.graph.events_of(ADELE.upn)) == 1
+    assert world.table_rows(names.CONVERSATIONS_TABLE) == 1
+
+
+def test_the_same_body_with_its_fields_in_another_order_is_the_same_request(world):
+    reordered = dict(reversed(list(BODY.items())))
+    first = world.app.conversations.create(ADELE.caller, parse_new_conversation(BODY), "k-3")
+    again = world.app.conversations.create(ADELE.caller, parse_new_conversation(reordered), "k-3")
+
+    assert (again.new, again.conversation.id) == (False, first.conversation.id)

@@ -63,6 +63,7 @@ bench: install
 	$(PY) -m bench.sync
 	$(PY) -m bench.renewal
 	$(PY) -m bench.contract --seconds 120
+	$(PY) -m bench.sync_model --steps 300
 
 # Slow (a fresh install and the whole suite): clone HEAD into an empty folder, `make test` and
 # `make run` there. Proves the project needs nothing outside its own tree.

@@ -21,6 +21,7 @@ FOLDER_MARKERS = {
     "integration": "integration",
     "infra": "infra",
     "faults": "e2e",
+    "model": "e2e",
 }
 
 

@@ -53,7 +53,7 @@ def process_graph_notification(msg: func.QueueMessage, poison: func.Out[str]) ->
 def do_maintenance_work(msg: func.QueueMessage, poison: func.Out[str]) -> None:
     body = msg.get_body().decode("utf-8", errors="replace")
     try:
-        outcome = services().maintenance_worker.process(body)
+        outcome = services().maintenance_worker.process(body, msg.id or body)
     except UnreadableMessage as error:
         poison.set(json.dumps({"message": body, "reason": str(error), "id": msg.id}))
         logger.warning("work item %s unreadable, moved to the poison queue: %s", msg.id, error)

@@ -38,6 +38,7 @@ _TIME = "%Y%m%dT%H%M%SZ"
 _AFTER_PARTS = "}"  # sorts right after "|": the end of a key prefix
 CLAIM = timedelta(minutes=15)  # an enqueued item is left alone this long (queue retries fit)
 _QUEUED = "Queued"
+_RUNNER = "Runner"  # the queue message whose worker runs the item
 
 
 class WorkKind(StrEnum):
@@ -90,16 +91,35 @@ class WorkSchedule:
 
     def release(self, item: WorkItem) -> None:
         """Keep the item due, and no longer claimed: the next run enqueues it again."""
-        properties = {k: v for k, v in item.properties.items() if k != _QUEUED}
+        properties = {k: v for k, v in item.properties.items() if k not in (_QUEUED, _RUNNER)}
         self._table.upsert(_items(item.kind, item.lane), _row(item.due, item.key),
                            {"Key": item.key, **properties})  # fmt: skip
+
+    def take(self, item: WorkItem, runner: str, now: datetime) -> bool:
+        """The worker handling message `runner` takes the item to run it (ETag-guarded); False
+        if another message's worker took it within CLAIM, or took it first just now. The same
+        message retried takes it again."""
+        holder, since = item.properties.get(_RUNNER), item.queued_at
+        if holder not in (None, "", runner) and since is not None and now - since < CLAIM:
+            return False
+        return self._mark(item, {_QUEUED: now, _RUNNER: runner})
+
+    def hand_back(self, item: WorkItem, runner: str) -> None:
+        """The item goes back to the queue in another message: the next one may take it (it
+        stays claimed, so the timer leaves it alone meanwhile)."""
+        now = self.get(item.kind, item.due, item.key, lane=item.lane)
+        if now is not None and now.properties.get(_RUNNER) == runner:
+            self._mark(now, {_RUNNER: ""})
 
     def claim(self, item: WorkItem, now: datetime) -> bool:
         """Mark a due item as handed to a worker; False if it changed or went since it was read
         (then it is not enqueued: whoever changed it decides)."""
+        return self._mark(item, {_QUEUED: now})
+
+    def _mark(self, item: WorkItem, marks: dict[str, Any]) -> bool:
         if item.etag is None:
             return False
-        properties = {"Key": item.key, **item.properties, _QUEUED: now}
+        properties = {"Key": item.key, **item.properties, **marks}
         try:
             self._table.replace(
                 _items(item.kind, item.lane), _row(item.due, item.key), properties, item.etag

@@ -213,6 +213,7 @@ class QueuedMessage:
     text: str
     visible_at: datetime
     dequeue_count: int = 0
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 class FakeWorkQueue:

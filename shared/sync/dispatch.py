@@ -151,9 +151,10 @@ class MaintenanceWorker:
         self._timer = timer
         self._clock = clock
 
-    def process(self, text: str) -> str:
+    def process(self, text: str, message_id: str) -> str:
         """What became of the item; UnreadableMessage when no retry can help, and any other
-        failure raises, so the queue tries again."""
+        failure raises, so the queue tries again. `message_id`: the queue message's id, the
+        same on each retry of it; a copy of the message has another."""
         message = WorkMessage.parse(text)
         handler = self._handlers.get(message.kind)
         if handler is None:
@@ -169,11 +170,14 @@ class MaintenanceWorker:
             if until is not None:
                 self._later(text, until)
                 return "tenant paused"
+        if not self._schedule.take(item, message_id, self._clock()):
+            return "taken by another worker"  # a copy of this message, being handled
         try:
             outcome = handler(item)
         except GraphError as error:
             if org_id is None or error.status not in (429, 503) or error.retry_after is None:
                 raise
+            self._schedule.hand_back(item, message_id)
             self._later(text, self._pauses.pause(org_id, error.retry_after))
             return "throttled: tenant paused"
         following = self._handlers.then(message.kind)

@@ -20,7 +20,7 @@ from shared.schedule import WorkSchedule
 from shared.storage import names
 from shared.storage.account import StorageAccount
 from shared.storage.entities import EntityTable
-from tests.e2e.stack_support import eventually
+from tests.e2e.stack_support import eventually, run_maintenance
 
 pytestmark = pytest.mark.e2e
 
@@ -30,9 +30,10 @@ DAY = (datetime.now(UTC) + timedelta(days=10)).date()
 class Outlook:
     """People acting in Outlook, and the wait for the app to have processed what followed."""
 
-    def __init__(self, app: HostApp, host) -> None:
+    def __init__(self, app: HostApp, host, storage: StorageAccount) -> None:
         self.app = app
         self.host = host
+        self.storage = storage
 
     def settle(self) -> None:
         before = self._delivered
@@ -52,7 +53,7 @@ class Outlook:
 @pytest.fixture
 def outlook(host_app: HostApp, local_host, storage: StorageAccount) -> Iterator[Outlook]:
     host_app.control("POST", "reset")
-    person = Outlook(host_app, local_host)
+    person = Outlook(host_app, local_host, storage)
     assert host_app.set_switches(MANAGER, allow=True).status_code == 200
     for who in (MANAGER, EMPLOYEE_ALEX):
         assert host_app.connect(who) == {"outlook": "connected"}
@@ -224,10 +225,7 @@ def make_renewal_due(storage: StorageAccount, subscription_id: str) -> None:
 
 
 def run_timer(outlook: Outlook) -> None:
-    answer = requests.post(
-        f"{outlook.app.base_url}/admin/functions/maintenance", json={}, timeout=60
-    )
-    assert answer.status_code == 202
+    run_maintenance(outlook.app.base_url, outlook.storage)
     outlook.settle()
 
 

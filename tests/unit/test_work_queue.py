@@ -62,6 +62,20 @@ def test_a_work_item_enqueued_twice_is_done_once():
     assert patches(world) == 1
 
 
+def test_a_copy_of_a_message_whose_item_another_worker_is_running_does_nothing():
+    world = renewal_due()
+    world.app.maintenance_timer.run()
+    (message,) = world.work_queue.messages
+    (item,) = world.app.schedule.due(RENEW, world.clock(), 10)
+    assert world.app.schedule.take(item, "the first copy", world.clock())  # running there
+
+    assert world.app.maintenance_worker.process(message.text, "a copy") == (
+        "taken by another worker"
+    )
+    assert patches(world) == 0
+    assert world.app.maintenance_worker.process(message.text, "the first copy") == "renewed"
+
+
 def test_an_item_that_stopped_being_due_before_its_worker_came_does_nothing():
     world = renewal_due()
     world.app.maintenance_timer.run()
@@ -139,7 +153,7 @@ def test_a_message_already_queued_for_a_tenant_paused_since_waits_for_the_pause(
 )
 def test_a_message_no_retry_can_help_is_unreadable(text):
     with pytest.raises(UnreadableMessage):
-        World().app.maintenance_worker.process(text)
+        World().app.maintenance_worker.process(text, "m1")
 
 
 class _Message:

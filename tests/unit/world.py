@@ -23,7 +23,7 @@ from tests.fakes import (
 )
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
-VISIBILITY_TIMEOUT = timedelta(seconds=30)  # host.json's extensions.queues.visibilityTimeout
+VISIBILITY_TIMEOUT = timedelta(seconds=10)  # host.json's extensions.queues.visibilityTimeout
 ORG = "org-contoso"
 HOST_APP = "https://people.test"
 SETTINGS = {
@@ -130,7 +130,7 @@ class World:
         while (message := self.work_queue.take_visible()) is not None:
             message.dequeue_count += 1
             try:
-                outcome = self.app.maintenance_worker.process(message.text)
+                outcome = self.app.maintenance_worker.process(message.text, message.id)
             except Exception:
                 outcome = "failed"
                 message.visible_at = self.clock() + VISIBILITY_TIMEOUT

@@ -7,7 +7,8 @@ again after host.json's visibilityTimeout; after maxDequeueCount failures it mov
 `<queue>-poison`. Like the Functions host, a listener fetches batchSize messages and fetches the
 next batch once no more than newBatchThreshold are still running: up to batchSize +
 newBatchThreshold run at once per queue and instance. Output bindings written inside this host
-wake the listener at once, like the Functions host's shared queue watcher; other writers are found by polling with back-off.
+wake the listener at once, like the Functions host's shared queue watcher; other writers are
+found by polling with back-off.
 """
 
 from __future__ import annotations

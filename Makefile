@@ -62,6 +62,8 @@ bench: install
 	$(PY) -m bench.scheduling
 	$(PY) -m bench.sync
 	$(PY) -m bench.renewal
+	$(PY) -m bench.scale
+	$(PY) -m bench.webhook_accept
 	$(PY) -m bench.contract --seconds 120
 
 # Slow (a fresh install and the whole suite): clone HEAD into an empty folder, `make test` and

@@ -116,9 +116,13 @@ class MaintenanceTimer:
         return report
 
     def _hand_out(self, item: WorkItem, now: datetime) -> str:
-        if not self._schedule.claim(item, now):
-            return "changed meanwhile"
-        self._queue.send([WorkMessage.of(item).to_json()])  # a failure: sent again after CLAIM
+        try:
+            if not self._schedule.claim(item, now):
+                return "changed meanwhile"
+            self._queue.send([WorkMessage.of(item).to_json()])
+        except Exception:  # this item waits for a run after CLAIM; the others go on
+            logger.exception("maintenance: %s %s not handed out", item.kind, item.key)
+            return "not handed out"
         return "enqueued"
 
 

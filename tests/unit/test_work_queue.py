@@ -248,3 +248,20 @@ def test_at_most_four_requests_to_one_mailbox_at_once_and_others_are_not_held_up
         thread.join()
     assert peak["a"] == 4
     assert gate.in_flight() == 0, "nothing kept for idle mailboxes"
+
+
+def test_an_item_that_cannot_be_sent_waits_and_the_others_go(monkeypatch):
+    world = World.connected(ADELE, ALEX)
+    world.timer()
+    world.clock.advance(LIFETIME - RENEW_BEFORE)
+    sent: list[str] = []
+
+    def send(messages: list[str], *, delay: float = 0) -> None:
+        if not sent:
+            sent.append("failed")
+            raise ConnectionError("queue unreachable")
+        sent.extend(messages)
+
+    monkeypatch.setattr(world.work_queue, "send", send)
+
+    assert world.app.maintenance_timer.run()[RENEW] == {"not handed out": 1, "enqueued": 1}

@@ -62,6 +62,8 @@ bench: install
 	$(PY) -m bench.scheduling
 	$(PY) -m bench.sync
 	$(PY) -m bench.renewal
+	$(PY) -m bench.scale
+	$(PY) -m bench.webhook_accept
 	$(PY) -m bench.contract --seconds 120
 	$(PY) -m bench.sync_model --steps 300
 

@@ -2,7 +2,7 @@
 
 import azure.functions as func
 
-from functions.http import api, services
+from functions.http import api
 from shared.errors import ErrorCode, InvalidRequest
 from shared.limits import MAX_VALIDATION_TOKEN
 from shared.storage.names import GRAPH_NOTIFICATIONS_QUEUE
@@ -25,7 +25,9 @@ def _handle(
             mimetype="text/plain",
             headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
         )
-    messages = services().webhooks.accept(req.get_body(), kind)
+    from shared.webhook_inbox import webhook_inbox  # light: not the whole composition root
+
+    messages = webhook_inbox().accept(req.get_body(), kind)
     if messages:
         out.set(messages)
     return func.HttpResponse(status_code=202)

@@ -155,6 +155,8 @@ var storageTables = [
 var storageQueues = [
   'graph-notifications'
   'graph-notifications-poison'
+  'maintenance-work'
+  'maintenance-work-poison'
 ]
 
 resource rg 'Microsoft.Resources/resourceGroups@2022-09-01' = {

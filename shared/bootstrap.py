@@ -12,6 +12,8 @@ Tests pass fakes for the seams: the tables, Graph's HTTP session and the identit
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import threading
 import time
@@ -35,6 +37,7 @@ from shared.conversations.repository import ConversationRepository, EventIndex, 
 from shared.conversations.service import ConversationService
 from shared.directory import PeopleDirectory
 from shared.graph.client import GraphClient, HttpSession
+from shared.graph.gate import MailboxGate
 from shared.identity import IdentityClient, trusting_session
 from shared.lifecycle import ConnectionLifecycle
 from shared.organisations.repository import OrgSettingsRepository
@@ -45,15 +48,21 @@ from shared.settings import Settings, load_settings
 from shared.storage import names
 from shared.storage.account import StorageAccount
 from shared.storage.entities import EntityStore, EntityTable
+from shared.storage.keys import table_key
+from shared.storage.queues import QueueWorkQueue, WorkQueue
 from shared.sync.client_state import ClientStateKeys
+from shared.sync.dispatch import MaintenanceTimer, MaintenanceWorker
 from shared.sync.mailboxes import MailboxStates
 from shared.sync.maintenance import MaintenanceService
 from shared.sync.notifications import NotificationInbox
+from shared.sync.pauses import TenantPauses
 from shared.sync.service import MailboxSync
 from shared.sync.subscriptions import SubscriptionManager, SubscriptionRepository
 from shared.sync.watch import MailboxWatcher
 from shared.sync.worker import SyncWorker
 from shared.token_cipher import TokenCipher
+
+logger = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -85,6 +94,7 @@ class AppServices:
         tables: Tables | None = None,
         graph_session: HttpSession | None = None,
         identity: Identity | None = None,
+        work_queue: WorkQueue | None = None,
     ) -> None:
         self.settings = settings
         self.secrets = secrets
@@ -94,6 +104,7 @@ class AppServices:
         self._graph_session = graph_session or trusting_session(settings.tls_ca_bundle)
         self._identity = identity
         self._msal_http_cache: dict[Any, Any] = {}
+        self._work_queue = work_queue
 
     # --- adapters -----------------------------------------------------------------------------
 
@@ -120,15 +131,44 @@ class AppServices:
         )
 
     def graph(
-        self, access_token: Callable[[], str], renew_token: Callable[[], str] | None = None
+        self,
+        access_token: Callable[[], str],
+        renew_token: Callable[[], str] | None = None,
+        *,
+        mailbox: tuple[str, str] | None = None,
     ) -> GraphClient:
+        gate = on_throttled = None
+        if mailbox is not None:
+            org_id, user_id = mailbox
+            gate = functools.partial(self.mailbox_gate.slot, table_key(org_id, user_id))
+            on_throttled = functools.partial(self._pause_tenant, org_id)
         return GraphClient(
             self.settings.graph_base_url,
             access_token,
             renew_token=renew_token,
             session=self._graph_session,
             sleep=self._sleep,
+            gate=gate,
+            on_throttled=on_throttled,
         )
+
+    def _pause_tenant(self, org_id: str, seconds: float) -> None:
+        try:
+            self.tenant_pauses.pause(org_id, seconds)
+        except Exception:  # the Graph error is what the caller must see, not this
+            logger.warning("organisation %s: pause not stored", org_id, exc_info=True)
+
+    @cached_property
+    def mailbox_gate(self) -> MailboxGate:
+        return MailboxGate()
+
+    @cached_property
+    def work_queue(self) -> WorkQueue:
+        if self._work_queue is None:
+            self._work_queue = QueueWorkQueue(
+                StorageAccount(self.settings.storage).queue(names.MAINTENANCE_WORK_QUEUE)
+            )
+        return self._work_queue
 
     @cached_property
     def client_state_keys(self) -> ClientStateKeys:
@@ -160,6 +200,10 @@ class AppServices:
     @cached_property
     def schedule(self) -> WorkSchedule:
         return WorkSchedule(self._table(names.SCHEDULE_TABLE))
+
+    @cached_property
+    def tenant_pauses(self) -> TenantPauses:
+        return TenantPauses(self._table(names.SCHEDULE_TABLE), self.clock)
 
     @cached_property
     def changes(self) -> ChangeFeed:
@@ -290,12 +334,34 @@ class AppServices:
 
     @cached_property
     def maintenance(self) -> MaintenanceService:
+        """What each kind of work item does (a registry other areas add their kinds to)."""
         return MaintenanceService(
             schedule=self.schedule,
             watcher=self.watcher,
             mailbox_sync=self.mailbox_sync,
             conversations=self.conversations,
             connections=self.connections,
+            clock=self.clock,
+        )
+
+    @cached_property
+    def maintenance_timer(self) -> MaintenanceTimer:
+        return MaintenanceTimer(
+            schedule=self.schedule,
+            handlers=self.maintenance.handlers,
+            pauses=self.tenant_pauses,
+            queue=self.work_queue,
+            clock=self.clock,
+        )
+
+    @cached_property
+    def maintenance_worker(self) -> MaintenanceWorker:
+        return MaintenanceWorker(
+            schedule=self.schedule,
+            handlers=self.maintenance.handlers,
+            pauses=self.tenant_pauses,
+            queue=self.work_queue,
+            timer=self.maintenance_timer,
             clock=self.clock,
         )
 

@@ -11,21 +11,34 @@ schedule: PartitionKey = kind,               RowKey = due time (UTC, sortable)|k
           PartitionKey = kind|lane,          RowKey = due|key   (a laned kind's items)
           PartitionKey = kind-lanes,         RowKey = lane      (lanes that may hold items)
           PartitionKey = kind-parked|lane,   RowKey = holder|key  (parked items)
+
+The timer does not run items: it claims each due one (`Queued`, an ETag-guarded write, so one
+already gone is never brought back) and hands it to a queue worker, which reads it again by its
+keys (`get`) and runs it only if it is still there. A claimed item is skipped by the runs that
+follow for CLAIM, then enqueued again (its message lost, or its worker died for good).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from shared.storage.entities import EntityStore, StoredEntity
+from shared.storage.entities import (
+    ConcurrencyConflict,
+    EntityNotFound,
+    EntityStore,
+    StoredEntity,
+)
 from shared.storage.keys import key_parts, table_key
 
 _TIME = "%Y%m%dT%H%M%SZ"
 _AFTER_PARTS = "}"  # sorts right after "|": the end of a key prefix
+CLAIM = timedelta(minutes=15)  # an enqueued item is left alone this long (queue retries fit)
+_QUEUED = "Queued"
+_RUNNER = "Runner"  # the queue message whose worker runs the item
 
 
 class WorkKind(StrEnum):
@@ -47,6 +60,12 @@ class WorkItem:
     key: str  # a table_key: what the item is about (a subscription, org|user, org|conversation)
     properties: dict[str, Any]
     lane: str | None = None
+    etag: str | None = None  # as read: a claim writes only what is still this
+
+    @property
+    def queued_at(self) -> datetime | None:
+        value = self.properties.get(_QUEUED)
+        return value if isinstance(value, datetime) else None
 
 
 class WorkSchedule:
@@ -63,6 +82,52 @@ class WorkSchedule:
 
     def remove(self, kind: WorkKind, due: datetime, key: str, *, lane: str | None = None) -> None:
         self._table.delete(_items(kind, lane), _row(due, key))
+
+    def get(
+        self, kind: str, due: datetime, key: str, *, lane: str | None = None
+    ) -> WorkItem | None:
+        """The item as stored now, or None: done, moved, or never there."""
+        row = self._table.get(_items(kind, lane), _row(due, key))
+        return None if row is None else _item(kind, lane, row)
+
+    def release(self, item: WorkItem) -> None:
+        """Keep the item due, and no longer claimed: the next run enqueues it again."""
+        properties = {k: v for k, v in item.properties.items() if k not in (_QUEUED, _RUNNER)}
+        self._table.upsert(_items(item.kind, item.lane), _row(item.due, item.key),
+                           {"Key": item.key, **properties})  # fmt: skip
+
+    def take(self, item: WorkItem, runner: str, now: datetime) -> bool:
+        """The worker handling message `runner` takes the item to run it (ETag-guarded); False
+        if another message's worker took it within CLAIM, or took it first just now. The same
+        message retried takes it again."""
+        holder, since = item.properties.get(_RUNNER), item.queued_at
+        if holder not in (None, "", runner) and since is not None and now - since < CLAIM:
+            return False
+        return self._mark(item, {_QUEUED: now, _RUNNER: runner})
+
+    def hand_back(self, item: WorkItem, runner: str) -> None:
+        """The item goes back to the queue in another message: the next one may take it (it
+        stays claimed, so the timer leaves it alone meanwhile)."""
+        now = self.get(item.kind, item.due, item.key, lane=item.lane)
+        if now is not None and now.properties.get(_RUNNER) == runner:
+            self._mark(now, {_RUNNER: ""})
+
+    def claim(self, item: WorkItem, now: datetime) -> bool:
+        """Mark a due item as handed to a worker; False if it changed or went since it was read
+        (then it is not enqueued: whoever changed it decides)."""
+        return self._mark(item, {_QUEUED: now})
+
+    def _mark(self, item: WorkItem, marks: dict[str, Any]) -> bool:
+        if item.etag is None:
+            return False
+        properties = {"Key": item.key, **item.properties, **marks}
+        try:
+            self._table.replace(
+                _items(item.kind, item.lane), _row(item.due, item.key), properties, item.etag
+            )
+        except (ConcurrencyConflict, EntityNotFound):
+            return False
+        return True
 
     def due(self, kind: WorkKind, now: datetime, limit: int) -> list[WorkItem]:
         """Up to `limit` items due at or before `now`: the most overdue first, and for a laned
@@ -139,29 +204,30 @@ class WorkSchedule:
         return next(iter(self._table.range(_items(kind, lane), limit=1)), None) is not None
 
 
-def _items(kind: WorkKind, lane: str | None) -> str:
-    return kind.value if lane is None else table_key(kind.value, lane)
+def _items(kind: str, lane: str | None) -> str:
+    return str(kind) if lane is None else table_key(str(kind), lane)
 
 
-def _lanes(kind: WorkKind) -> str:
-    return f"{kind.value}-lanes"
+def _lanes(kind: str) -> str:
+    return f"{kind}-lanes"
 
 
-def _parked(kind: WorkKind, lane: str) -> str:
-    return table_key(f"{kind.value}-parked", lane)
+def _parked(kind: str, lane: str) -> str:
+    return table_key(f"{kind}-parked", lane)
 
 
 def _held(holder: str, key: str) -> str:
     return f"{table_key(holder)}|{key}"  # key is a table_key already
 
 
-def _item(kind: WorkKind, lane: str | None, row: StoredEntity) -> WorkItem:
+def _item(kind: str, lane: str | None, row: StoredEntity) -> WorkItem:
     return WorkItem(
-        kind,
+        WorkKind(kind),
         datetime.strptime(row.row_key.split("|", 1)[0], _TIME).replace(tzinfo=UTC),
         str(row.properties["Key"]),
         {k: v for k, v in row.properties.items() if k != "Key"},
         lane,
+        row.etag,
     )
 
 

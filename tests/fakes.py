@@ -211,6 +211,33 @@ class FakeTables:
 # --- secrets ------------------------------------------------------------------------------------
 
 
+@dataclass
+class QueuedMessage:
+    text: str
+    visible_at: datetime
+    dequeue_count: int = 0
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+class FakeWorkQueue:
+    """A storage queue in memory: messages become visible at the clock's time plus their delay."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self._clock = clock
+        self.messages: list[QueuedMessage] = []
+
+    def send(self, messages: list[str], *, delay: float = 0) -> None:
+        at = self._clock() + timedelta(seconds=max(0.0, delay))
+        self.messages += [QueuedMessage(text, at) for text in messages]
+
+    def take_visible(self) -> QueuedMessage | None:
+        now = self._clock()
+        for index, message in enumerate(self.messages):
+            if message.visible_at <= now:
+                return self.messages.pop(index)
+        return None
+
+
 class FakeSecrets:
     def __init__(self, values: dict[SecretName, str]) -> None:
         self.values = values

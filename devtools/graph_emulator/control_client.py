@@ -56,9 +56,12 @@ class EmulatorControl:
         count: int | None = None,
         retry_after: int | None = None,
         method: str | None = None,
+        tenant_id: str | None = None,
     ) -> dict[str, Any]:
         spec: dict[str, Any] = {"path_prefix": path_prefix, "status": status}
-        for key, value in (("count", count), ("retry_after", retry_after), ("method", method)):
+        extra = (("count", count), ("retry_after", retry_after), ("method", method),
+                 ("tenant_id", tenant_id))  # fmt: skip
+        for key, value in extra:
             if value is not None:
                 spec[key] = value
         return self._call("POST", "/faults", spec)

@@ -10,6 +10,10 @@ what Graph did when its answer never arrived:
   faults. A test kills the client meanwhile: Graph did the work, the client never knew.
 - `{"drop": true}`: carried out, then the connection is closed without an answer, as a timeout
   or a cut connection looks to the client (Graph's transactionId exists for this case).
+- `{"status": 429, "retry_after": 30, "tenant_id": "..."}`: only requests made with a token of
+  that tenant, whatever the path: Graph throttles per app per tenant as well as per mailbox
+  (concepts/throttling-limits.md: "service-specific limits ... per app per tenant"), answering
+  429 with Retry-After to all of the tenant's requests while it lasts.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ class FaultRule:
     message: str | None = None
     hold: bool = False  # carry the request out, hold its answer until released
     drop: bool = False  # carry the request out, then close the connection unanswered
+    tenant_id: str | None = None  # only requests of this tenant (matched once authenticated)
 
     @property
     def after_the_work(self) -> bool:
@@ -112,7 +117,10 @@ class FaultInjector:
                 message=spec.get("message"),
                 hold=hold,
                 drop=drop,
+                tenant_id=str(spec["tenant_id"]).lower() if spec.get("tenant_id") else None,
             )
+            if rule.tenant_id is not None and rule.status is None:
+                raise ValueError("a tenant's rule gives a `status` (it cannot hold or drop)")
             if rule.remaining is not None and rule.remaining < 1:
                 raise ValueError("count must be at least 1 (leave it out for no limit)")
         elif "latency_ms" not in spec:
@@ -132,12 +140,24 @@ class FaultInjector:
         with self._lock:
             return self._latency_ms / 1000
 
-    def take(self, method: str, path: str, *, after_the_work: bool = True) -> FaultRule | None:
+    def take(
+        self,
+        method: str,
+        path: str,
+        *,
+        after_the_work: bool = True,
+        tenant_id: str | None = None,
+    ) -> FaultRule | None:
         """The first rule matching this request, counting it down (it ends at zero).
         `after_the_work`: whether rules that hold or drop answers apply (Graph's, not the
-        identity platform's)."""
+        identity platform's). `tenant_id`: the authenticated caller's tenant: only tenants'
+        rules are looked at then (the others were, before authentication)."""
         with self._lock:
             for index, rule in enumerate(self._rules):
+                if (rule.tenant_id is None) != (tenant_id is None):
+                    continue
+                if rule.tenant_id is not None and rule.tenant_id != str(tenant_id).lower():
+                    continue
                 if not path.startswith(rule.path_prefix):
                     continue
                 if rule.method and rule.method != method.upper():

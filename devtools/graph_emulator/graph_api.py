@@ -176,6 +176,11 @@ class GraphApi:
     def _handle(self, request: Request, ids: RequestIds) -> Response:
         caller = self._authenticate(request)
         request.environ[USER_KEY] = caller.user.object_id
+        throttled = self._state.faults.take(
+            request.method, request.path, tenant_id=caller.user.tenant_id
+        )
+        if throttled is not None:  # the tenant's rule: the tenant is over its limit
+            raise throttled.graph_error()
         route, values = self._match(request)
         target = None
         if route.for_user:

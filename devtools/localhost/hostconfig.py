@@ -15,6 +15,10 @@ class QueueOptions:
     visibility_timeout: timedelta = timedelta(0)
     max_polling_interval: timedelta = timedelta(minutes=1)
     batch_size: int = 16
+    # Another batch is fetched once no more than this many messages are running: up to
+    # batch_size + new_batch_threshold run at once per queue (the Functions host's rule; its
+    # default is batch_size / 2).
+    new_batch_threshold: int = 8
     # Not in host.json: how long a message stays hidden while its function runs (renewed while
     # it does), so a host that dies gives its messages back after at most this long.
     message_lease: timedelta = timedelta(minutes=5)
@@ -34,6 +38,7 @@ class HostConfig:
         http = extensions.get("http", {})
         queues = extensions.get("queues", {})
         defaults = QueueOptions()
+        batch_size = int(queues.get("batchSize", defaults.batch_size))
         return cls(
             route_prefix=str(http.get("routePrefix", "api")).strip("/"),
             queues=QueueOptions(
@@ -44,7 +49,8 @@ class HostConfig:
                 max_polling_interval=_timespan(
                     queues.get("maxPollingInterval"), defaults.max_polling_interval
                 ),
-                batch_size=int(queues.get("batchSize", defaults.batch_size)),
+                batch_size=batch_size,
+                new_batch_threshold=int(queues.get("newBatchThreshold", batch_size // 2)),
             ),
         )
 

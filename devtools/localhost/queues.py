@@ -4,8 +4,11 @@ Messages are base64 text, as the Functions queue bindings write them. A message 
 stays hidden for a lease that is renewed while its function runs, as the Functions host does, so
 a host that dies gives it back once the lease runs out. A message that fails is made visible
 again after host.json's visibilityTimeout; after maxDequeueCount failures it moves to
-`<queue>-poison`. Output bindings written inside this host wake the listener at once, like the
-Functions host's shared queue watcher; other writers are found by polling with back-off.
+`<queue>-poison`. Like the Functions host, a listener fetches batchSize messages and fetches the
+next batch once no more than newBatchThreshold are still running: up to batchSize +
+newBatchThreshold run at once per queue and instance. Output bindings written inside this host
+wake the listener at once, like the Functions host's shared queue watcher; other writers are
+found by polling with back-off.
 """
 
 from __future__ import annotations
@@ -76,8 +79,11 @@ class QueueListener:
         self._stopping = stopping
         self._wakeup = broker.wakeup_event(entry.queue_name)
         self._workers = ThreadPoolExecutor(
-            max_workers=options.batch_size, thread_name_prefix=f"queue-{entry.name}"
+            max_workers=options.batch_size + options.new_batch_threshold,
+            thread_name_prefix=f"queue-{entry.name}",
         )
+        self._running = 0
+        self._settled = threading.Condition()
         self._thread = threading.Thread(target=self._run, name=f"listen-{entry.name}", daemon=True)
         self._lease_seconds = max(1, round(options.message_lease.total_seconds()))
 
@@ -92,6 +98,12 @@ class QueueListener:
         delay = _MIN_POLL_SECONDS
         max_delay = max(self._options.max_polling_interval.total_seconds(), _MIN_POLL_SECONDS)
         while not self._stopping.is_set():
+            with self._settled:  # the host's newBatchThreshold
+                self._settled.wait_for(
+                    lambda: self._running <= self._options.new_batch_threshold, timeout=1
+                )
+                if self._running > self._options.new_batch_threshold:
+                    continue
             try:
                 handled = self._drain_once()
             except Exception:
@@ -115,9 +127,21 @@ class QueueListener:
                 visibility_timeout=self._lease_seconds,
             )
         )
-        for done in [self._workers.submit(self._handle, message) for message in batch]:
-            done.result()
+        with self._settled:
+            self._running += len(batch)
+        for message in batch:
+            self._workers.submit(self._settle_after, message)
         return len(batch)
+
+    def _settle_after(self, message: Any) -> None:
+        try:
+            self._handle(message)
+        except Exception:
+            logger.exception("queue %s: message %s not settled", self._entry.queue_name, message.id)
+        finally:
+            with self._settled:
+                self._running -= 1
+                self._settled.notify_all()
 
     def _handle(self, message: Any) -> None:
         trigger_value = QueueMessage(

@@ -115,10 +115,16 @@ class Identity(Protocol):
 
 
 class GraphFactory(Protocol):
-    """A Graph client with this access token; `renew_token` is called once if Graph says 401."""
+    """A Graph client with this access token; `renew_token` is called once if Graph says 401;
+    `mailbox` (org, user): the requests share that mailbox's concurrency, and a Retry-After
+    pauses that organisation's background work."""
 
     def __call__(
-        self, access_token: Callable[[], str], renew_token: Callable[[], str] | None = None
+        self,
+        access_token: Callable[[], str],
+        renew_token: Callable[[], str] | None = None,
+        *,
+        mailbox: tuple[str, str] | None = None,
     ) -> GraphClient: ...
 
 
@@ -350,7 +356,7 @@ class ConnectionService:
         Graph refuses (401) is refreshed once and the request tried again."""
         token = self.access_token(org_id, user_id)
         renewal = functools.partial(self.access_token, org_id, user_id, force_refresh=True)
-        return self._graph(lambda: token, renewal)
+        return self._graph(lambda: token, renewal, mailbox=(org_id, user_id))
 
     def access_token(self, org_id: str, user_id: str, *, force_refresh: bool = False) -> str:
         """A Graph token for the user; marks the connection for reconnecting when refresh fails.

@@ -7,6 +7,9 @@ work item that tries again later instead of into a sleep.
 
 An access token can be refused before the time MSAL's cache gives it (revoked sessions, a clock
 that differs): with `renew_token`, a 401 is answered by one forced refresh and one more attempt.
+
+`gate` holds one of the mailbox's concurrent slots around each attempt; `on_throttled` hears of
+every Retry-After (429, 503) Graph answers, so the tenant's other work backs off too.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
 import requests
@@ -56,7 +60,11 @@ class GraphClient:
         max_attempts: int = 3,
         max_total_wait: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
+        gate: Callable[[], AbstractContextManager[None]] | None = None,
+        on_throttled: Callable[[float], None] | None = None,
     ) -> None:
+        self._gate = gate or nullcontext
+        self._on_throttled = on_throttled
         self._base_url = base_url.rstrip("/")
         self._access_token = access_token
         self._renew_token = renew_token
@@ -97,6 +105,9 @@ class GraphClient:
                     error = self._attempt(renewed, method, url, params, body, headers)
             if isinstance(error, dict):
                 return error
+            throttled = error.status in (429, 503) and error.retry_after is not None
+            if throttled and self._on_throttled is not None:
+                self._on_throttled(error.retry_after or 0.0)
             if not error.transient or attempt == self._max_attempts:
                 raise error
             delay = error.retry_after if error.retry_after is not None else 2 ** (attempt - 1)
@@ -138,14 +149,15 @@ class GraphClient:
             **(headers or {}),
         }
         try:
-            response = self._session.request(
-                method,
-                url,
-                params=params,
-                json=body,
-                headers=request_headers,
-                timeout=_TIMEOUT_SECONDS,
-            )
+            with self._gate():
+                response = self._session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=body,
+                    headers=request_headers,
+                    timeout=_TIMEOUT_SECONDS,
+                )
         except requests.RequestException as failure:
             return GraphError(0, "NetworkError", type(failure).__name__)
         if response.status_code < 400:

@@ -40,4 +40,8 @@ TABLES: Final[tuple[str, ...]] = (
 GRAPH_NOTIFICATIONS_QUEUE: Final = "graph-notifications"
 GRAPH_NOTIFICATIONS_POISON_QUEUE: Final = GRAPH_NOTIFICATIONS_QUEUE + "-poison"
 
-QUEUES: Final[tuple[str, ...]] = (GRAPH_NOTIFICATIONS_QUEUE,)
+# One small, idempotent item of the maintenance timer's work per message (shared/sync/dispatch.py).
+MAINTENANCE_WORK_QUEUE: Final = "maintenance-work"
+MAINTENANCE_WORK_POISON_QUEUE: Final = MAINTENANCE_WORK_QUEUE + "-poison"
+
+QUEUES: Final[tuple[str, ...]] = (GRAPH_NOTIFICATIONS_QUEUE, MAINTENANCE_WORK_QUEUE)

@@ -1,10 +1,13 @@
-"""The maintenance timer's run: bounded work, each kind read by due time, one report.
+"""What each kind of the maintenance timer's work item does: a registry of kind -> handler.
 
-Renew subscriptions before they expire, create the ones that failed, push conversations Outlook
-has not caught up with (and those that waited for a reconnect or a switch-on), warn users whose
-connection must be renewed soon, disconnect the ones past their reconnect date, read mailboxes
-after a gap or a failed read, resume organisations switched on, and fetch Teams links that
-Graph's answers lacked.
+The timer finds what is due and a queue worker runs each item (shared/sync/dispatch.py); this
+module says what running one means. Renew subscriptions before they expire, create the ones that
+failed, push conversations Outlook has not caught up with (and those that waited for a reconnect
+or a switch-on), warn users whose connection must be renewed soon, disconnect the ones past
+their reconnect date, read mailboxes after a gap or a failed read, resume organisations switched
+on, and fetch Teams links that Graph's answers lacked. Other areas add their own kinds with
+`handlers.register(kind, handler)`. A handler is idempotent: it may run for an item twice, and
+it takes its item out of the due list (or moves it) once done.
 """
 
 from __future__ import annotations
@@ -22,9 +25,35 @@ from shared.sync.watch import MailboxWatcher
 
 logger = logging.getLogger(__name__)
 
-BATCH = 200  # items of each kind per run: a run stays short; the rest waits for the next one
+BATCH = 200  # a page of an organisation's connections or parked pushes per item
 
 Report = dict[str, dict[str, int]]  # kind of work -> outcome -> how many
+Handler = Callable[[WorkItem], str]  # runs one item, says what became of it
+
+
+class WorkHandlers:
+    """Kind -> handler; the timer enqueues only kinds that have one."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+        self._then: dict[str, tuple[WorkKind, ...]] = {}
+
+    def register(
+        self, kind: WorkKind, handler: Handler, *, then: tuple[WorkKind, ...] = ()
+    ) -> None:
+        """`then`: kinds whose due items are handed out as soon as an item of this kind ran
+        (it makes them due now: they need not wait for the next timer run)."""
+        self._handlers[str(kind)] = handler
+        self._then[str(kind)] = then
+
+    def get(self, kind: str) -> Handler | None:
+        return self._handlers.get(kind)
+
+    def then(self, kind: str) -> tuple[WorkKind, ...]:
+        return self._then.get(kind, ())
+
+    def kinds(self) -> list[WorkKind]:
+        return [WorkKind(kind) for kind in self._handlers]
 
 
 class MaintenanceService:
@@ -46,32 +75,21 @@ class MaintenanceService:
         self._connections = connections
         self._clock = clock
         self._batch = batch
-        self._handlers: dict[WorkKind, Callable[[WorkItem], str]] = {
-            WorkKind.RENEW_SUBSCRIPTION: self._renew,
-            WorkKind.CREATE_SUBSCRIPTION: self._create_subscription,
-            WorkKind.RESUME_PUSHES: self._resume_pushes,  # before pushes: pushed this same run
-            WorkKind.PUSH_CONVERSATION: self._push,
-            WorkKind.WARN_RECONNECT: self._warn,
-            WorkKind.EXPIRE_CONNECTION: self._expire,
-            WorkKind.RESYNC_MAILBOX: self._resync,
-            WorkKind.RESUME_ORGANISATION: self._resume,
-            WorkKind.FETCH_JOIN_URL: self._fetch_join_url,
-        }
-
-    def run(self) -> Report:
-        now = self._clock()
-        report: Report = {}
-        for kind, handle in self._handlers.items():
-            outcomes: dict[str, int] = {}
-            for item in self._schedule.due(kind, now, self._batch):
-                try:
-                    outcome = handle(item)
-                except Exception:
-                    logger.exception("maintenance %s %s failed", kind, item.key)
-                    outcome = "failed"
-                outcomes[outcome] = outcomes.get(outcome, 0) + 1
-            report[kind] = outcomes
-        return report
+        self.handlers = WorkHandlers()
+        for kind, handler in (
+            (WorkKind.RENEW_SUBSCRIPTION, self._renew),
+            (WorkKind.CREATE_SUBSCRIPTION, self._create_subscription),
+            (WorkKind.PUSH_CONVERSATION, self._push),
+            (WorkKind.WARN_RECONNECT, self._warn),
+            (WorkKind.EXPIRE_CONNECTION, self._expire),
+            (WorkKind.RESYNC_MAILBOX, self._resync),
+            (WorkKind.RESUME_ORGANISATION, self._resume),
+            (WorkKind.FETCH_JOIN_URL, self._fetch_join_url),
+        ):
+            self.handlers.register(kind, handler)
+        self.handlers.register(  # the pushes it makes due go at once
+            WorkKind.RESUME_PUSHES, self._resume_pushes, then=(WorkKind.PUSH_CONVERSATION,)
+        )
 
     def _renew(self, item: WorkItem) -> str:
         return self._watcher.renew(key_parts(item.key)[0])  # renewing moves the item itself
@@ -114,7 +132,9 @@ class MaintenanceService:
         org_id, organiser_id = item.properties["OrgId"], item.properties.get("UserId")
         resumed = self._conversations.resume_pushes(org_id, organiser_id, self._batch)
         if resumed < self._batch:
-            self._done(item)  # else it stays due: the next run resumes the next page
+            self._done(item)
+        else:
+            self._schedule.release(item)  # stays due: the next run resumes the next page
         return "resumed" if resumed else "none parked"
 
     def _push(self, item: WorkItem) -> str:

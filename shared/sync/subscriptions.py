@@ -153,7 +153,9 @@ class SubscriptionManager:
             self._keys.signing_key_id,
         )
         self._repository.put(subscription)
-        self._schedule.add(WorkKind.RENEW_SUBSCRIPTION, *_renewal(subscription))
+        self._schedule.add(
+            WorkKind.RENEW_SUBSCRIPTION, *_renewal(subscription), OrgId=subscription.org_id
+        )
         logger.info("subscription %s created for %s/%s", subscription.id, org_id, user_id)
         return subscription
 
@@ -177,7 +179,7 @@ class SubscriptionManager:
         updated = replace(subscription, expires_at=new_expiry)
         self._schedule.remove(WorkKind.RENEW_SUBSCRIPTION, *_renewal(subscription))
         self._repository.put(updated)
-        self._schedule.add(WorkKind.RENEW_SUBSCRIPTION, *_renewal(updated))
+        self._schedule.add(WorkKind.RENEW_SUBSCRIPTION, *_renewal(updated), OrgId=updated.org_id)
         return updated
 
     def reauthorize(self, graph: GraphClient, subscription: Subscription) -> bool:

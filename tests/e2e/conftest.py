@@ -147,3 +147,13 @@ def free_microsoft_accounts(storage) -> None:
     links = storage.table(names.ACCOUNT_LINKS_TABLE)
     for entity in links.list_entities():
         links.delete_entity(entity["PartitionKey"], entity["RowKey"])
+
+
+@pytest.fixture(autouse=True)
+def no_tenant_paused(storage) -> Iterator[None]:
+    """A Retry-After a test provoked pauses its organisation's background work (shared/sync/
+    pauses.py) for as long as it says: the next test starts without it."""
+    yield
+    schedule = storage.table(names.SCHEDULE_TABLE)
+    for entity in schedule.query_entities("PartitionKey eq 'tenant-paused'"):
+        schedule.delete_entity(entity["PartitionKey"], entity["RowKey"])

@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 from devtools.demo_directory import EMPLOYEE_ALEX, MANAGER
 from devtools.host_app import HostApp
 from devtools.stack import LocalStack, free_port
+from shared.storage import names
+from shared.storage.account import StorageAccount
 
 T = TypeVar("T")
 POLL_SECONDS = 0.2  # between looks at an HTTP API while waiting for background work
@@ -55,6 +57,22 @@ def eventually(look: Callable[[], T | None], what: str, timeout: float = 30) -> 
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {timeout}s: {what}")
         time.sleep(POLL_SECONDS)
+
+
+def work_in_queue(storage: StorageAccount) -> int:
+    """Maintenance work items in the queue, those being handled (hidden) included."""
+    queue = storage.queue(names.MAINTENANCE_WORK_QUEUE)
+    return int(queue.get_queue_properties().approximate_message_count)
+
+
+def run_maintenance(base_url: str, storage: StorageAccount, timeout: float = 60) -> None:
+    """The timer, run through the host's admin endpoint (it answers once the timer has handed
+    out the work), then its queue workers until the work queue is empty."""
+    import requests
+
+    answer = requests.post(f"{base_url}/admin/functions/maintenance", json={}, timeout=60)
+    assert answer.status_code == 202, answer.text
+    eventually(lambda: work_in_queue(storage) == 0, "the maintenance work done", timeout)
 
 
 def connect_both(app: HostApp) -> None:

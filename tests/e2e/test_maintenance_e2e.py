@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import requests
 
 from devtools.demo_directory import EMPLOYEE_ALEX, MANAGER
 from devtools.host_app import HostApp
@@ -17,6 +16,7 @@ from shared.schedule import WorkSchedule
 from shared.storage import names
 from shared.storage.account import StorageAccount
 from shared.storage.entities import EntityTable
+from tests.e2e.stack_support import run_maintenance
 
 pytestmark = pytest.mark.e2e
 WARNING = timedelta(days=30)
@@ -30,9 +30,8 @@ def app(host_app: HostApp, storage: StorageAccount) -> Iterator[HostApp]:
     host_app.call("DELETE", "me/calendar", EMPLOYEE_ALEX)
 
 
-def run_timer(app: HostApp) -> None:
-    answer = requests.post(f"{app.base_url}/admin/functions/maintenance", json={}, timeout=60)
-    assert answer.status_code == 202
+def run_timer(app: HostApp, storage: StorageAccount) -> None:
+    run_maintenance(app.base_url, storage)
 
 
 def date_connection_back(storage: StorageAccount, app: HostApp, reconnect_by: datetime) -> None:
@@ -63,8 +62,8 @@ def changes(app: HostApp, since: str | None = None) -> dict:
 def test_a_connection_near_its_reconnect_date_is_flagged_once(app, storage):
     date_connection_back(storage, app, datetime.now(UTC) + timedelta(days=10))
 
-    run_timer(app)
-    run_timer(app)
+    run_timer(app, storage)
+    run_timer(app, storage)
 
     status = app.call("GET", "me/calendar", EMPLOYEE_ALEX).json()
     assert (status["status"], status["expiringSoon"]) == ("connected", True)
@@ -76,8 +75,8 @@ def test_a_connection_near_its_reconnect_date_is_flagged_once(app, storage):
 def test_a_connection_past_its_reconnect_date_must_be_reconnected(app, storage):
     date_connection_back(storage, app, datetime.now(UTC) - timedelta(minutes=1))
 
-    run_timer(app)  # warns, and schedules the expiry...
-    run_timer(app)  # ...which is due already
+    run_timer(app, storage)  # warns, and schedules the expiry...
+    run_timer(app, storage)  # ...which is due already
 
     status = app.call("GET", "me/calendar", EMPLOYEE_ALEX).json()
     assert (status["status"], status["reason"]) == ("reconnect_required", "reconnect_due")

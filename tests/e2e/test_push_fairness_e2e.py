@@ -19,6 +19,7 @@ from devtools.demo_directory import FABRIKAM_USER, MANAGER
 from devtools.host_app import HostApp
 from shared.storage import names
 from shared.storage.account import StorageAccount
+from tests.e2e.stack_support import run_maintenance
 
 pytestmark = pytest.mark.e2e
 
@@ -71,15 +72,12 @@ def create_many(app: HostApp, org_id: str, count: int) -> None:
         assert set(pool.map(one, range(count))) == {201}
 
 
-def run_timer(app: HostApp, local_host) -> None:
-    local_host.skip_log()
-    answer = requests.post(f"{app.base_url}/admin/functions/maintenance", json={}, timeout=60)
-    assert answer.status_code == 202
-    local_host.wait_for("functions.sync INFO maintenance {", timeout=120)
+def run_timer(app: HostApp, storage: StorageAccount) -> None:
+    run_maintenance(app.base_url, storage, timeout=120)
 
 
 def test_pushes_that_cannot_proceed_do_not_starve_another_organisations(
-    host_app: HostApp, local_host, orgs
+    host_app: HostApp, storage: StorageAccount, orgs
 ):
     stuck, waiting = orgs
     app = host_app
@@ -104,7 +102,7 @@ def test_pushes_that_cannot_proceed_do_not_starve_another_organisations(
     )
     assert made.json()["sync"]["state"] == "pending", made.text
 
-    run_timer(app, local_host)
+    run_timer(app, storage)
 
     after = app.call("GET", f"conversations/{made.json()['id']}", FABRIKAM_USER, org_id=waiting)
     assert after.json()["sync"]["state"] == "synced"
@@ -112,7 +110,7 @@ def test_pushes_that_cannot_proceed_do_not_starve_another_organisations(
         e["subject"] for e in app.control("GET", f"mailboxes/{FABRIKAM_USER.mail}/events")["value"]
     ]
     assert subjects == ["Pradeep's check-in"]
-    run_timer(app, local_host)  # the stuck organisation's last two wait too
+    run_timer(app, storage)  # the stuck organisation's last two wait too
     stuck_one = app.call("GET", "conversations", MANAGER, org_id=stuck, params=window()).json()
     assert len(stuck_one["value"]) == STUCK
     assert {c["sync"]["error"] for c in stuck_one["value"]} == {"waiting: disabled"}

@@ -9,7 +9,6 @@ from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import pytest
-import requests
 from azure.data.tables import UpdateMode
 
 from devtools.demo_directory import (
@@ -26,6 +25,7 @@ from shared.schedule import WorkKind
 from shared.storage import names
 from shared.storage.account import StorageAccount
 from shared.storage.keys import table_key as safe_key
+from tests.e2e.stack_support import run_maintenance
 from tests.e2e.test_connect_e2e import assert_problem
 
 pytestmark = pytest.mark.e2e
@@ -348,9 +348,8 @@ def event_posts(app: HostApp) -> list[dict]:
     return [r for r in log if (r["method"], r["path"]) == ("POST", "/v1.0/me/events")]
 
 
-def run_timer(app: HostApp) -> None:
-    answer = requests.post(f"{app.base_url}/admin/functions/maintenance", json={}, timeout=60)
-    assert answer.status_code == 202
+def run_timer(app: HostApp, storage: StorageAccount) -> None:
+    run_maintenance(app.base_url, storage)
 
 
 def test_a_throttled_create_answers_at_once_and_the_push_waits_for_retry_after(app):
@@ -366,13 +365,15 @@ def test_a_throttled_create_answers_at_once_and_the_push_waits_for_retry_after(a
     # When the timer tries again (Retry-After, rounded up): tests/unit/test_conversations.py.
 
 
-def test_the_timer_does_not_push_before_retry_after_is_over(app):
+def test_the_timer_does_not_push_before_retry_after_is_over(app, storage):
     fail_event_creates(app, status=429, retry_after=600)
     conversation = create(app, title="Throttled check-in")
     assert conversation["sync"]["state"] == "pending"
     app.control("DELETE", "faults")
 
-    run_timer(app)  # it may push other tests' conversations whose time has come, not this one
+    run_timer(
+        app, storage
+    )  # it may push other tests' conversations whose time has come, not this one
 
     read = app.call("GET", f"conversations/{conversation['id']}", MANAGER).json()
     assert read["sync"]["state"] == "pending"
@@ -483,7 +484,7 @@ def test_attendee_responses_come_back_with_the_conversation(app):
     assert read["attendees"][0]["response"] == "accepted"
 
 
-def test_the_timer_pushes_conversations_outlook_missed(app):
+def test_the_timer_pushes_conversations_outlook_missed(app, storage):
     fail_event_creates(app, status=503)  # no Retry-After: the push is due at once
     day = (datetime.now(UTC) + timedelta(days=7)).date()
     created = app.call(
@@ -502,7 +503,7 @@ def test_the_timer_pushes_conversations_outlook_missed(app):
     assert created.json()["sync"]["state"] == "pending"
     app.control("DELETE", "faults")
 
-    run_timer(app)
+    run_timer(app, storage)
 
     read = app.call("GET", f"conversations/{created.json()['id']}", MANAGER).json()
     assert read["sync"]["state"] == "synced"
@@ -547,7 +548,7 @@ def delivered(app: HostApp) -> int:
     return len(app.control("POST", "notifications/flush")["delivered"])
 
 
-def test_the_integration_never_changes_an_outlook_event_it_did_not_create(app, local_host):
+def test_the_integration_never_changes_an_outlook_event_it_did_not_create(app, local_host, storage):
     seen = delivered(app)
     local_host.skip_log()
     # Same title and time as the conversation, organised by the same person, same attendee.
@@ -579,7 +580,7 @@ def test_the_integration_never_changes_an_outlook_event_it_did_not_create(app, l
     )
     assert moved.status_code == 200, moved.text
     assert app.call("DELETE", path, MANAGER).status_code == 204
-    run_timer(app)
+    run_timer(app, storage)
     # Wait for the sync worker to have read every change Outlook notified meanwhile.
     for _ in range(delivered(app) - seen):
         local_host.wait_for("graph notification")
@@ -597,7 +598,7 @@ def test_the_integration_never_changes_an_outlook_event_it_did_not_create(app, l
     ]
 
 
-def test_a_conversation_created_before_the_organiser_connected_stays_out_of_outlook(app):
+def test_a_conversation_created_before_the_organiser_connected_stays_out_of_outlook(app, storage):
     conversation = create(app, organiser=NEVER_CONNECTS, attendees=[attendee(EMPLOYEE_ALEX)])
     assert conversation["sync"]["state"] == "not_synced"
     assert app.connect(NEVER_CONNECTS) == {"outlook": "connected"}
@@ -612,7 +613,7 @@ def test_a_conversation_created_before_the_organiser_connected_stays_out_of_outl
     )
     assert moved.status_code == 200, moved.text
     assert moved.json()["sync"]["state"] == "not_synced"
-    run_timer(app)
+    run_timer(app, storage)
 
     read = app.call("GET", path, NEVER_CONNECTS).json()
     assert read["sync"] == {"state": "not_synced", "error": None}

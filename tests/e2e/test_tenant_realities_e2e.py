@@ -11,7 +11,6 @@
 from collections.abc import Iterator
 
 import pytest
-import requests
 
 from devtools.demo_directory import (
     EMPLOYEE_ALEX,
@@ -24,6 +23,7 @@ from devtools.demo_directory import (
     Person,
 )
 from devtools.host_app import HostApp
+from tests.e2e.stack_support import run_maintenance
 from tests.e2e.test_two_way_sync_e2e import DAY, Outlook, create, outlook, read
 
 pytestmark = pytest.mark.e2e
@@ -36,12 +36,7 @@ def connect(outlook: Outlook, person: Person) -> None:
 
 
 def run_timer(outlook: Outlook) -> None:
-    outlook.host.skip_log()
-    answer = requests.post(
-        f"{outlook.app.base_url}/admin/functions/maintenance", json={}, timeout=60
-    )
-    assert answer.status_code == 202
-    outlook.host.wait_for("functions.sync INFO maintenance {", timeout=60)
+    run_maintenance(outlook.app.base_url, outlook.storage)
     outlook.settle()
 
 

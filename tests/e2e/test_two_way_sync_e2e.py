@@ -20,7 +20,7 @@ from shared.schedule import WorkSchedule
 from shared.storage import names
 from shared.storage.account import StorageAccount
 from shared.storage.entities import EntityTable
-from tests.e2e.stack_support import eventually
+from tests.e2e.stack_support import eventually, run_maintenance
 
 pytestmark = pytest.mark.e2e
 
@@ -30,9 +30,10 @@ DAY = (datetime.now(UTC) + timedelta(days=10)).date()
 class Outlook:
     """People acting in Outlook, and the wait for the app to have processed what followed."""
 
-    def __init__(self, app: HostApp, host) -> None:
+    def __init__(self, app: HostApp, host, storage: StorageAccount) -> None:
         self.app = app
         self.host = host
+        self.storage = storage
 
     def settle(self) -> None:
         before = self._delivered
@@ -52,7 +53,7 @@ class Outlook:
 @pytest.fixture
 def outlook(host_app: HostApp, local_host, storage: StorageAccount) -> Iterator[Outlook]:
     host_app.control("POST", "reset")
-    person = Outlook(host_app, local_host)
+    person = Outlook(host_app, local_host, storage)
     assert host_app.set_switches(MANAGER, allow=True).status_code == 200
     for who in (MANAGER, EMPLOYEE_ALEX):
         assert host_app.connect(who) == {"outlook": "connected"}
@@ -224,10 +225,7 @@ def make_renewal_due(storage: StorageAccount, subscription_id: str) -> None:
 
 
 def run_timer(outlook: Outlook) -> None:
-    answer = requests.post(
-        f"{outlook.app.base_url}/admin/functions/maintenance", json={}, timeout=60
-    )
-    assert answer.status_code == 202
+    run_maintenance(outlook.app.base_url, outlook.storage)
     outlook.settle()
 
 
@@ -399,7 +397,10 @@ def test_a_recreation_graph_refuses_is_retried_by_the_timer(outlook, storage):
         method="POST",
     )
     run_timer(outlook)  # renewal answers 404, and Graph refuses the new subscription once
-    run_timer(outlook)  # (or this run) creates it
+    paused = storage.table(names.SCHEDULE_TABLE).get_entity("tenant-paused", outlook.app.org_id)
+    assert paused["PausedUntil"] > datetime.now(UTC), "Retry-After pauses the organisation's work"
+    storage.table(names.SCHEDULE_TABLE).delete_entity("tenant-paused", outlook.app.org_id)
+    run_timer(outlook)  # the pause over: this run creates it
 
     new = subscription_of(storage, outlook.app.org_id, MANAGER.host_user_id)
     assert new != old
@@ -475,5 +476,6 @@ def test_each_timer_run_reports_what_it_did_in_one_structured_log_line(outlook, 
     line = outlook.host.wait_for("functions.sync INFO maintenance {", timeout=30)
     report = json.loads(line.split("maintenance ", 1)[1])
     assert report["pastDue"] is False
-    assert report[work.RENEW_SUBSCRIPTION]["renewed"] >= 1
+    assert report[work.RENEW_SUBSCRIPTION]["enqueued"] >= 1, "the timer hands the work out"
+    outlook.host.wait_for(": renewed")  # a queue worker renews it
     assert {work.PUSH_CONVERSATION, work.WARN_RECONNECT, work.EXPIRE_CONNECTION} <= set(report)

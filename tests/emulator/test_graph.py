@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from devtools.demo_directory import (
+    CONTOSO,
     EMPLOYEE_ALEX,
     EXTERNAL_ATTENDEE,
     FABRIKAM_USER,
@@ -173,6 +174,20 @@ def test_an_injected_429_carries_retry_after_then_stops(identity, control, manag
     assert first.headers["Retry-After"] == "1"
     assert first.json()["error"]["code"] == "TooManyRequests"
     assert "request-id" in first.json()["error"]["innerError"]
+
+
+def test_a_tenants_throttle_answers_its_requests_only_on_every_path(identity, control):
+    """Graph's limits are per app per tenant as well as per mailbox (throttling-limits.md)."""
+    control.add_fault("/", 429, retry_after=30, tenant_id=CONTOSO.tenant_id)
+    _, contoso = identity.sign_in(MANAGER.user_principal_name)
+    _, fabrikam = identity.sign_in(FABRIKAM_USER.user_principal_name)
+
+    throttled = identity.graph("/me/calendar", contoso["access_token"])
+    assert (throttled.status_code, throttled.headers["Retry-After"]) == (429, "30")
+    assert identity.graph("/me", contoso["access_token"]).status_code == 429
+    assert identity.graph("/me/calendar", fabrikam["access_token"]).status_code == 200
+    control.clear_faults()
+    assert identity.graph("/me", contoso["access_token"]).status_code == 200
 
 
 def test_an_injected_503_without_count_lasts_until_cleared(identity, control, manager_token):

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import requests
 
 from devtools.azurite import Azurite, AzuriteEndpoints
 from devtools.clock import ClockFile
@@ -24,7 +23,7 @@ from shared.storage import names
 from shared.storage.account import StorageAccount
 from tests.conftest import app_settings
 from tests.e2e.conftest import RunningHost, emulator_settings, start_local_host, stop_local_host
-from tests.e2e.stack_support import eventually
+from tests.e2e.stack_support import eventually, run_maintenance
 from tests.faults.storage_proxy import StorageProxy
 
 QUEUE_MESSAGE_LEASE = 2  # seconds: a killed host's message is back this soon
@@ -74,11 +73,9 @@ class FaultStack:
         return EmulatorControl(self.emulator.base_url, self.emulator.ca_file)
 
     def run_timer(self) -> None:
-        """The maintenance timer, run through the host's admin endpoint (it answers when done)."""
-        answer = requests.post(
-            f"http://127.0.0.1:{self.port}/admin/functions/maintenance", json={}, timeout=WAIT
-        )
-        assert answer.status_code == 202, answer.text
+        """The maintenance timer, run through the host's admin endpoint (it answers once it has
+        handed out the work), then its queue workers until the work queue is empty."""
+        run_maintenance(f"http://127.0.0.1:{self.port}", self.storage, timeout=WAIT)
 
     def queued(self) -> int:
         """Messages in the notifications queue, hidden ones (being handled) included."""

@@ -85,6 +85,7 @@ EXPECTED_FUNCTIONS = {
     "graph_notifications": ("httpTrigger", "graph/notifications", ["POST"], "ANONYMOUS", None),
     "graph_lifecycle": ("httpTrigger", "graph/lifecycle", ["POST"], "ANONYMOUS", None),
     "process_graph_notification": ("queueTrigger", None, None, None, "graph-notifications"),
+    "do_maintenance_work": ("queueTrigger", None, None, None, "maintenance-work"),
     "maintenance": ("timerTrigger", None, None, None, "%MAINTENANCE_SCHEDULE%"),
 }
 

@@ -66,6 +66,7 @@ def test_host_json_of_the_project_is_read_with_its_queue_options():
     assert config.queues.max_dequeue_count == 5
     assert config.queues.max_polling_interval == timedelta(seconds=2)
     assert config.queues.visibility_timeout == timedelta(seconds=10)
+    assert (config.queues.batch_size, config.queues.new_batch_threshold) == (16, 8)
 
 
 def test_host_json_defaults_apply_when_absent(tmp_path):
@@ -74,6 +75,11 @@ def test_host_json_defaults_apply_when_absent(tmp_path):
     assert config.route_prefix == "api"
     assert config.queues.max_dequeue_count == 5
     assert config.queues.max_polling_interval == timedelta(minutes=1)
+
+
+def test_new_batch_threshold_defaults_to_half_the_batch_as_in_the_functions_host(tmp_path):
+    (tmp_path / "host.json").write_text('{"extensions": {"queues": {"batchSize": 10}}}')
+    assert HostConfig.load(tmp_path / "host.json").queues.new_batch_threshold == 5
 
 
 def test_request_telemetry_never_records_query_strings():

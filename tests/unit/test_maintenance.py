@@ -1,15 +1,16 @@
-"""The maintenance timer: bounded runs, oldest first, and what each kind of work does."""
+"""The maintenance timer and its queue workers: bounded runs, oldest first, and what each kind of
+work does."""
 
 from datetime import timedelta
 
 from shared.schedule import WorkKind
 from shared.storage.keys import table_key
-from shared.sync.maintenance import MaintenanceService
+from shared.sync.dispatch import MaintenanceTimer
 from shared.sync.subscriptions import LIFETIME, RENEW_BEFORE
 from tests.unit.world import ADELE, ALEX, LYNNE, NOW, World
 
 
-def test_each_run_takes_at_most_a_batch_most_overdue_first_and_the_next_run_the_rest():
+def test_each_run_hands_out_at_most_its_limit_most_overdue_first_and_the_next_run_the_rest():
     world = World()
     world.switch()
     for person in (LYNNE, ALEX, ADELE):  # their renewals fall due an hour apart, in this order
@@ -19,25 +20,27 @@ def test_each_run_takes_at_most_a_batch_most_overdue_first_and_the_next_run_the_
     owner = {s["id"]: s["upn"] for s in world.graph.subscriptions.values()}
     world.clock.now = NOW + LIFETIME - RENEW_BEFORE + timedelta(hours=3)
     app = world.app
-    maintenance = MaintenanceService(
+    timer = MaintenanceTimer(
         schedule=app.schedule,
-        watcher=app.watcher,
-        mailbox_sync=app.mailbox_sync,
-        conversations=app.conversations,
-        connections=app.connections,
+        handlers=app.maintenance.handlers,
+        pauses=app.tenant_pauses,
+        queue=world.work_queue,
         clock=world.clock,
-        batch=2,
+        limit=2,
     )
 
     def renewed() -> list[str]:
         patches = [r.split("/")[1] for r in world.graph.requests if r.startswith("PATCH subs")]
         return [owner[subscription_id] for subscription_id in patches]
 
-    assert maintenance.run()[WorkKind.RENEW_SUBSCRIPTION] == {"renewed": 2}
+    assert timer.run()[WorkKind.RENEW_SUBSCRIPTION] == {"enqueued": 2}
+    assert renewed() == [], "the timer runs nothing itself"
+    assert world.work()[WorkKind.RENEW_SUBSCRIPTION] == {"renewed": 2}
     assert renewed() == [LYNNE.upn, ALEX.upn]
-    assert maintenance.run()[WorkKind.RENEW_SUBSCRIPTION] == {"renewed": 1}
+    assert timer.run()[WorkKind.RENEW_SUBSCRIPTION] == {"enqueued": 1}
+    assert world.work()[WorkKind.RENEW_SUBSCRIPTION] == {"renewed": 1}
     assert renewed() == [LYNNE.upn, ALEX.upn, ADELE.upn]
-    assert maintenance.run()[WorkKind.RENEW_SUBSCRIPTION] == {}
+    assert timer.run()[WorkKind.RENEW_SUBSCRIPTION] == {}
 
 
 def connected_world() -> World:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -11,9 +12,18 @@ from shared.caller import Caller
 from shared.organisations.model import Switches
 from shared.secrets import SecretName
 from shared.settings import load_settings
-from tests.fakes import GRAPH, Clock, FakeGraph, FakeIdentity, FakeSecrets, FakeTables
+from tests.fakes import (
+    GRAPH,
+    Clock,
+    FakeGraph,
+    FakeIdentity,
+    FakeSecrets,
+    FakeTables,
+    FakeWorkQueue,
+)
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+VISIBILITY_TIMEOUT = timedelta(seconds=10)  # host.json's extensions.queues.visibilityTimeout
 ORG = "org-contoso"
 HOST_APP = "https://people.test"
 SETTINGS = {
@@ -60,6 +70,7 @@ class World:
         self.graph = graph or FakeGraph(self.clock)
         self.identity = FakeIdentity(self.graph)
         self.secrets = FakeSecrets(dict(SECRETS))
+        self.work_queue = FakeWorkQueue(self.clock)
         if graph is None:
             for person in (ADELE, ALEX, LYNNE):
                 self.graph.add_person(person.upn, person.name)
@@ -71,6 +82,7 @@ class World:
             tables=self.tables,
             graph_session=self.graph,
             identity=self.identity,
+            work_queue=self.work_queue,
         )
 
     @classmethod
@@ -106,7 +118,27 @@ class World:
         return dict(parse_qsl(urlsplit(back).query))
 
     def timer(self) -> dict[str, dict[str, int]]:
-        return self.app.maintenance.run()
+        """A timer run, then queue workers until the queue has nothing visible: what became of
+        each item, by kind (an item whose handler raised counts as "failed" and, as the real
+        queue would, is visible again later)."""
+        self.app.maintenance_timer.run()
+        return self.work()
+
+    def work(self) -> dict[str, dict[str, int]]:
+        """Queue workers run every visible message: outcomes by kind."""
+        report: dict[str, dict[str, int]] = {k: {} for k in self.app.maintenance.handlers.kinds()}
+        while (message := self.work_queue.take_visible()) is not None:
+            message.dequeue_count += 1
+            try:
+                outcome = self.app.maintenance_worker.process(message.text, message.id)
+            except Exception:
+                outcome = "failed"
+                message.visible_at = self.clock() + VISIBILITY_TIMEOUT
+                self.work_queue.messages.append(message)
+            kind = json.loads(message.text)["kind"]
+            outcomes = report.setdefault(kind, {})
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        return report
 
     def feed(self, person: Person) -> list[dict[str, Any]]:
         page = self.app.changes.since(ORG, person.user_id, None)

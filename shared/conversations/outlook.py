@@ -22,7 +22,7 @@ from shared.conversations.model import (
     OutlookEvent,
     Participant,
 )
-from shared.conversations.recurrence import occurrences
+from shared.conversations.recurrence import occurrences, pattern_and_end
 from shared.conversations.time_zones import (
     graph_date_time,
     iana_zone,
@@ -282,9 +282,25 @@ def series_update(conversation: Conversation, master: dict[str, Any]) -> dict[st
         times = None
     if times != (conversation.start, conversation.end):
         changes.update(schedule_fields(conversation))
+    if conversation.recurrence and not _same_series(graph_recurrence(conversation), master):
+        # range.startDate "must be the same value as the start property of the recurring
+        # event" (recurrencerange): a series moved to another day takes its recurrence along.
+        changes["recurrence"] = graph_recurrence(conversation)
     if event_location(master) != conversation.location:
         changes.update(location_fields(conversation))
     return changes
+
+
+def _same_series(ours: dict[str, Any], master: dict[str, Any]) -> bool:
+    """Whether Outlook's master has this recurrence (Graph's filled-in defaults aside)."""
+    try:
+        theirs = master["recurrence"]
+        return bool(
+            pattern_and_end(theirs) == pattern_and_end(ours)
+            and str(theirs["range"]["startDate"]) == ours["range"]["startDate"]
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return False
 
 
 def responses_in(event: dict[str, Any]) -> dict[str, str]:

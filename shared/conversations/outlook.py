@@ -101,15 +101,18 @@ def location_fields(conversation: Conversation) -> dict[str, Any]:
 
 
 def graph_recurrence(conversation: Conversation) -> dict[str, Any]:
-    """The series as Outlook gets it: ended by SYNC_HORIZON past its start when it runs longer."""
+    """The series as Outlook gets it: from its start's date, ended by SYNC_HORIZON past its
+    start when it runs longer."""
     assert conversation.recurrence is not None
     pattern = dict(conversation.recurrence["pattern"])
     span = dict(conversation.recurrence["range"])
     span["recurrenceTimeZone"] = graph_date_time(conversation.start, conversation.time_zone)[
         "timeZone"
     ]
-    local_start = conversation.start.astimezone(iana_zone(conversation.time_zone)).date()
-    start = date.fromisoformat(span.get("startDate") or local_start.isoformat())
+    # Graph: startDate "must be the same value as the start property of the recurring event"
+    # (recurrencerange), whatever a conversation stored before its series moves kept it so.
+    start = conversation.start.astimezone(iana_zone(conversation.time_zone)).date()
+    span["startDate"] = start.isoformat()
     last_day = start + SYNC_HORIZON
     if _runs_past(conversation, span, last_day):
         span = {

@@ -16,7 +16,7 @@ the sync worker reads the event by id first (404: gone) and hands over what it r
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared.conversations.model import (
@@ -36,7 +36,7 @@ from shared.conversations.model import (
 from shared.conversations.outlook import event_location, graph_recurrence, responses_in
 from shared.conversations.recurrence import pattern_and_end
 from shared.conversations.series import OutlookOccurrence
-from shared.conversations.time_zones import parse_graph_date_time, parse_timestamp
+from shared.conversations.time_zones import iana_zone, parse_graph_date_time, parse_timestamp
 from shared.limits import EARLIEST, LATEST_DATE, within_time_range
 
 
@@ -100,14 +100,17 @@ def series_recurrence(conversation: Conversation, outlook: dict[str, Any]) -> di
     Outlook at most SYNC_HORIZON of a series from its start date: neither is a change)."""
     assert conversation.recurrence is not None
     own = conversation.recurrence["range"]
+    first_day = conversation.start.astimezone(iana_zone(conversation.time_zone)).date()
     try:
         theirs = pattern_and_end(outlook)
-        start_date = _start_date(outlook) or own.get("startDate")
-    except (KeyError, TypeError, ValueError, AttributeError):
+        start_date = _start_date(outlook) or own.get("startDate") or first_day.isoformat()
+        # A series moved in Outlook moves its range's startDate with its start
+        # (recurrencerange); the two-year cap then counts from either date.
+        shift = timedelta(days=(date.fromisoformat(start_date) - first_day).days)
+        given = (conversation, replace(conversation, start=conversation.start + shift))
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         return None
-    # A series moved in Outlook moves its range's startDate with its start (recurrencerange).
     moved = {**conversation.recurrence, "range": {**own, "startDate": start_date}}
-    given = (conversation, replace(conversation, recurrence=moved))
     if theirs in [pattern_and_end(graph_recurrence(c)) for c in given]:
         if start_date == own.get("startDate"):
             return None
@@ -117,8 +120,6 @@ def series_recurrence(conversation: Conversation, outlook: dict[str, Any]) -> di
     span["startDate"] = start_date
     if "recurrenceTimeZone" in own:
         span["recurrenceTimeZone"] = own["recurrenceTimeZone"]
-    if span["startDate"] is None:
-        del span["startDate"]
     return {"pattern": dict(pattern), "range": span}
 
 

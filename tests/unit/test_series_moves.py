@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from shared.conversations.model import Conversation
+from shared.conversations.outlook import graph_recurrence, series_update
 from shared.conversations.recurrence import moved
 from shared.conversations.requests import parse_change, parse_new_conversation
 from shared.errors import ErrorCode, InvalidRequest
@@ -180,3 +181,29 @@ def test_a_long_series_moved_in_outlook_keeps_no_end_though_outlook_holds_two_ye
         assert taken is not None
         assert taken["range"]["type"] == "noEnd"
         assert taken["range"]["startDate"] == "2026-12-14"
+
+
+def test_a_series_stored_with_a_stale_start_date_reaches_outlook_from_its_start():
+    """A conversation moved before this fix kept its old startDate: Outlook gets the start's."""
+    new = parse_new_conversation(SERIES)
+    stale = Conversation(
+        id="c",
+        org_id=ORG,
+        type="check_in",
+        title="t",
+        organiser_id=ADELE.user_id,
+        organiser_email=ADELE.upn,
+        attendees=(),
+        start=new.window.start + WEEK,
+        end=new.window.end + WEEK,
+        time_zone="UTC",
+        recurrence=new.recurrence,
+    )
+    master = {
+        "start": at(MONDAY + WEEK),
+        "end": at(MONDAY + WEEK + timedelta(minutes=30)),
+        "recurrence": graph_recurrence(stale),
+    }
+    assert graph_recurrence(stale)["range"]["startDate"] == "2026-12-14"
+    master["recurrence"]["range"]["startDate"] = "2026-12-07"
+    assert series_update(stale, master)["recurrence"]["range"]["startDate"] == "2026-12-14"

@@ -22,7 +22,7 @@ from shared.conversations.model import (
     OutlookEvent,
     Participant,
 )
-from shared.conversations.recurrence import occurrences
+from shared.conversations.recurrence import occurrences, pattern_and_end
 from shared.conversations.time_zones import (
     graph_date_time,
     iana_zone,
@@ -105,15 +105,18 @@ def location_fields(conversation: Conversation, *, teams: bool = True) -> dict[s
 
 
 def graph_recurrence(conversation: Conversation) -> dict[str, Any]:
-    """The series as Outlook gets it: ended by SYNC_HORIZON past its start when it runs longer."""
+    """The series as Outlook gets it: from its start's date, ended by SYNC_HORIZON past its
+    start when it runs longer."""
     assert conversation.recurrence is not None
     pattern = dict(conversation.recurrence["pattern"])
     span = dict(conversation.recurrence["range"])
     span["recurrenceTimeZone"] = graph_date_time(conversation.start, conversation.time_zone)[
         "timeZone"
     ]
-    local_start = conversation.start.astimezone(iana_zone(conversation.time_zone)).date()
-    start = date.fromisoformat(span.get("startDate") or local_start.isoformat())
+    # Graph: startDate "must be the same value as the start property of the recurring event"
+    # (recurrencerange), whatever a conversation stored before its series moves kept it so.
+    start = conversation.start.astimezone(iana_zone(conversation.time_zone)).date()
+    span["startDate"] = start.isoformat()
     last_day = start + SYNC_HORIZON
     if _runs_past(conversation, span, last_day):
         span = {
@@ -287,9 +290,25 @@ def series_update(
         times = None
     if times != (conversation.start, conversation.end):
         changes.update(schedule_fields(conversation))
+    if conversation.recurrence and not _same_series(graph_recurrence(conversation), master):
+        # range.startDate "must be the same value as the start property of the recurring
+        # event" (recurrencerange): a series moved to another day takes its recurrence along.
+        changes["recurrence"] = graph_recurrence(conversation)
     if event_location(master) != conversation.location:
         changes.update(location_fields(conversation, teams=teams))
     return changes
+
+
+def _same_series(ours: dict[str, Any], master: dict[str, Any]) -> bool:
+    """Whether Outlook's master has this recurrence (Graph's filled-in defaults aside)."""
+    try:
+        theirs = master["recurrence"]
+        return bool(
+            pattern_and_end(theirs) == pattern_and_end(ours)
+            and str(theirs["range"]["startDate"]) == ours["range"]["startDate"]
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return False
 
 
 def responses_in(event: dict[str, Any]) -> dict[str, str]:

@@ -6,12 +6,13 @@ saving changes, then converted to UTC.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from dateutil import rrule
 
 from shared.conversations.time_zones import iana_zone
+from shared.errors import ErrorCode, InvalidRequest
 
 _DAYS = {
     "monday": rrule.MO,
@@ -22,6 +23,7 @@ _DAYS = {
     "saturday": rrule.SA,
     "sunday": rrule.SU,
 }
+_WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _INDEX = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
 _FREQUENCY: dict[str, Literal[0, 1, 2, 3, 4, 5, 6]] = {
     "daily": rrule.DAILY,
@@ -80,3 +82,76 @@ def _rule(recurrence: dict[str, Any], dtstart: datetime, zone: Any) -> rrule.rru
         end = datetime.fromisoformat(span["endDate"])
         options["until"] = end.replace(hour=23, minute=59, second=59)
     return rrule.rrule(_FREQUENCY[kind], **options)
+
+
+def moved(recurrence: dict[str, Any], start: datetime, time_zone: str) -> dict[str, Any]:
+    """The recurrence of a series whose first occurrence moves to `start` (in `time_zone`).
+
+    Graph's range.startDate "must be the same value as the start property of the recurring
+    event" (recurrencerange resource), so it follows the start's local date. A pattern that no
+    longer falls on that date moves by as many days: weekly daysOfWeek, absolute dayOfMonth
+    and month. A relative pattern ("the first Monday") is not guessed at: InvalidRequest.
+    """
+    pattern, span = dict(recurrence["pattern"]), dict(recurrence["range"])
+    day = start.astimezone(iana_zone(time_zone)).date()
+    shift = (day - date.fromisoformat(span["startDate"])).days if "startDate" in span else 0
+    kind = pattern["type"] if shift else "unmoved"
+    if kind == "weekly" and _WEEK[day.weekday()] not in pattern["daysOfWeek"]:
+        pattern["daysOfWeek"] = [_WEEK[(_WEEK.index(d) + shift) % 7] for d in pattern["daysOfWeek"]]
+    elif kind in ("absoluteMonthly", "absoluteYearly"):
+        pattern["dayOfMonth"] = day.day
+        if kind == "absoluteYearly":
+            pattern["month"] = day.month
+    elif kind in ("relativeMonthly", "relativeYearly") and not _falls_on(pattern, day):
+        raise InvalidRequest(
+            f"This {kind} series has no occurrence on {day.isoformat()}; move it to a day its "
+            "pattern has, or cancel it and create it anew.",
+            ErrorCode.INVALID_RECURRENCE,
+        )
+    span["startDate"] = day.isoformat()
+    if "recurrenceTimeZone" in span:
+        span["recurrenceTimeZone"] = time_zone
+    if span["type"] == "endDate" and span["endDate"] < span["startDate"]:
+        raise InvalidRequest(
+            f"The series ends on {span['endDate']} (recurrence.range.endDate), before its new "
+            "start.",
+            ErrorCode.INVALID_RECURRENCE,
+        )
+    return {"pattern": pattern, "range": span}
+
+
+def _falls_on(pattern: dict[str, Any], day: date) -> bool:
+    """Whether a relative pattern has an occurrence on this date."""
+    moment = datetime.combine(day, datetime.min.time())
+    rule = _rule({"pattern": pattern, "range": {"type": "noEnd"}}, moment.replace(day=1), UTC)
+    return rule.after(moment, inc=True) == moment
+
+
+_PATTERN_KEYS = {
+    "daily": (),
+    "weekly": ("daysOfWeek", "firstDayOfWeek"),
+    "absoluteMonthly": ("dayOfMonth",),
+    "relativeMonthly": ("daysOfWeek", "index"),
+    "absoluteYearly": ("dayOfMonth", "month"),
+    "relativeYearly": ("daysOfWeek", "index", "month"),
+}
+_PATTERN_DEFAULTS = {"firstDayOfWeek": "sunday", "index": "first"}
+
+
+def pattern_and_end(recurrence: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """A series' pattern and end as comparable values, Graph's defaults filled in."""
+    pattern, span = recurrence["pattern"], recurrence["range"]
+    kind = str(pattern["type"])
+    shown: list[tuple[str, Any]] = [("type", kind), ("interval", int(pattern.get("interval", 1)))]
+    for name in _PATTERN_KEYS[kind]:
+        value = pattern.get(name, _PATTERN_DEFAULTS.get(name))
+        if name == "daysOfWeek":
+            value = sorted(str(d).lower() for d in value or ())
+        shown.append((name, value))
+    end_kind = str(span["type"])
+    end: tuple[Any, ...] = (end_kind,)
+    if end_kind == "endDate":
+        end = (end_kind, ("endDate", str(span["endDate"])))
+    elif end_kind == "numbered":
+        end = (end_kind, ("numberOfOccurrences", int(span["numberOfOccurrences"])))
+    return tuple(shown), end

@@ -24,7 +24,7 @@ from datetime import datetime
 from shared.caller import Caller
 from shared.changes.feed import ChangeFeed
 from shared.connections.service import OutlookAccess
-from shared.conversations import proposals, series, views
+from shared.conversations import proposals, recurrence, series, views
 from shared.conversations.join_links import JoinLinkFetches
 from shared.conversations.model import (
     PARKED,
@@ -214,7 +214,8 @@ class ConversationService:
         expected_version: int | None,
     ) -> Conversation:
         """Time, date or location, by the organiser; Outlook follows. A series' new time drops
-        its single-occurrence changes, as Outlook does."""
+        its single-occurrence changes, as Outlook does; its recurrence starts on its new first
+        day (InvalidRequest when its pattern cannot follow)."""
         stored = self._changeable(caller, conversation_id, expected_version)
         conversation = stored.conversation
         updated = conversation
@@ -228,6 +229,9 @@ class ConversationService:
             )
             if (updated.start, updated.end) != (conversation.start, conversation.end):
                 updated = replace(updated, exceptions=())
+            if updated.recurrence:  # the range starts on the series' first day (Graph)
+                pattern = recurrence.moved(updated.recurrence, updated.start, updated.time_zone)
+                updated = replace(updated, recurrence=pattern)
         if change.location is not None:
             updated = replace(updated, location=change.location)
         return self._save_edit(caller, stored, updated, "changed")

@@ -16,7 +16,7 @@ the sync worker reads the event by id first (404: gone) and hands over what it r
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared.conversations import proposals
@@ -35,9 +35,10 @@ from shared.conversations.model import (
     SeriesRepatterned,
 )
 from shared.conversations.outlook import event_location, graph_recurrence, responses_in
+from shared.conversations.recurrence import pattern_and_end
 from shared.conversations.series import OutlookOccurrence
-from shared.conversations.time_zones import parse_graph_date_time, parse_timestamp
-from shared.limits import within_time_range
+from shared.conversations.time_zones import iana_zone, parse_graph_date_time, parse_timestamp
+from shared.limits import EARLIEST, LATEST_DATE, within_time_range
 
 
 def outlook_edit(conversation: Conversation, event: dict[str, Any]) -> OutlookEdit | None:
@@ -97,53 +98,42 @@ def cancelled_edit(conversation: Conversation) -> OutlookEdit | None:
     return OutlookEdit((CancelledInOutlook(),))
 
 
-_PATTERN_KEYS = {
-    "daily": (),
-    "weekly": ("daysOfWeek", "firstDayOfWeek"),
-    "absoluteMonthly": ("dayOfMonth",),
-    "relativeMonthly": ("daysOfWeek", "index"),
-    "absoluteYearly": ("dayOfMonth", "month"),
-    "relativeYearly": ("daysOfWeek", "index", "month"),
-}
-_PATTERN_DEFAULTS = {"firstDayOfWeek": "sunday", "index": "first"}
-
-
 def series_recurrence(conversation: Conversation, outlook: dict[str, Any]) -> dict[str, Any] | None:
-    """The conversation's recurrence as Outlook now has it, if its pattern or its end differ
-    from what the app gave Outlook (Graph fills in defaults, and the app gives Outlook at most
-    SYNC_HORIZON of a series: neither is a change)."""
-    try:
-        theirs = _pattern_and_end(outlook)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
-    if theirs == _pattern_and_end(graph_recurrence(conversation)):
-        return None
-    pattern, end = theirs
+    """The conversation's recurrence as Outlook now has it, if its pattern, its end or its
+    start date differ from what the app gave Outlook (Graph fills in defaults, and the app gives
+    Outlook at most SYNC_HORIZON of a series from its start date: neither is a change)."""
     assert conversation.recurrence is not None
     own = conversation.recurrence["range"]
+    first_day = conversation.start.astimezone(iana_zone(conversation.time_zone)).date()
+    try:
+        theirs = pattern_and_end(outlook)
+        start_date = _start_date(outlook) or own.get("startDate") or first_day.isoformat()
+        # A series moved in Outlook moves its range's startDate with its start
+        # (recurrencerange); the two-year cap then counts from either date.
+        shift = timedelta(days=(date.fromisoformat(start_date) - first_day).days)
+        given = (conversation, replace(conversation, start=conversation.start + shift))
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+        return None
+    moved = {**conversation.recurrence, "range": {**own, "startDate": start_date}}
+    if theirs in [pattern_and_end(graph_recurrence(c)) for c in given]:
+        if start_date == own.get("startDate"):
+            return None
+        return moved  # only where it starts: the pattern and end as the app has them
+    pattern, end = theirs
     span: dict[str, Any] = {"type": end[0], **{k: v for k, v in end[1:] if v is not None}}
-    for name in ("startDate", "recurrenceTimeZone"):
-        if name in own:
-            span[name] = own[name]
+    span["startDate"] = start_date
+    if "recurrenceTimeZone" in own:
+        span["recurrenceTimeZone"] = own["recurrenceTimeZone"]
     return {"pattern": dict(pattern), "range": span}
 
 
-def _pattern_and_end(recurrence: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    pattern, span = recurrence["pattern"], recurrence["range"]
-    kind = str(pattern["type"])
-    shown: list[tuple[str, Any]] = [("type", kind), ("interval", int(pattern.get("interval", 1)))]
-    for name in _PATTERN_KEYS[kind]:
-        value = pattern.get(name, _PATTERN_DEFAULTS.get(name))
-        if name == "daysOfWeek":
-            value = sorted(str(d).lower() for d in value or ())
-        shown.append((name, value))
-    end_kind = str(span["type"])
-    end: tuple[Any, ...] = (end_kind,)
-    if end_kind == "endDate":
-        end = (end_kind, ("endDate", str(span["endDate"])))
-    elif end_kind == "numbered":
-        end = (end_kind, ("numberOfOccurrences", int(span["numberOfOccurrences"])))
-    return tuple(shown), end
+def _start_date(recurrence: dict[str, Any]) -> str | None:
+    """Outlook's range.startDate, if it is a date the app can store."""
+    value = recurrence["range"].get("startDate")
+    if not value:
+        return None
+    day = date.fromisoformat(str(value))
+    return day.isoformat() if EARLIEST.date() <= day <= LATEST_DATE else None
 
 
 def outlook_occurrence(event: dict[str, Any]) -> OutlookOccurrence | None:

@@ -6,14 +6,10 @@ resource), so the app's series and Outlook's must keep start and startDate toget
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
 from devtools.demo_directory import EMPLOYEE_ALEX, MANAGER
 from devtools.host_app import HostApp
 from tests.model.machine import _iso, _wall, at, graph_time
 from tests.model.stack import ModelStack, next_monday_morning
-
-WAITS_FOR_SYNC_12 = pytest.mark.xfail(strict=True, reason="issue 12: waits for sync-12")
 
 
 def weekly(stack: ModelStack, app: HostApp, days: int, count: int) -> dict[str, Any]:
@@ -60,7 +56,6 @@ def starts_listed(stack: ModelStack, app: HostApp, conversation: dict[str, Any])
     )
 
 
-@WAITS_FOR_SYNC_12
 def test_a_series_moved_a_week_later_in_outlook_moves_its_start_date_in_the_app(
     model_stack: ModelStack,
 ) -> None:
@@ -81,7 +76,6 @@ def test_a_series_moved_a_week_later_in_outlook_moves_its_start_date_in_the_app(
     assert shown["recurrence"]["range"]["startDate"] == str(later.date())
 
 
-@WAITS_FOR_SYNC_12
 def test_a_series_moved_a_week_earlier_by_the_host_app_moves_in_outlook(
     model_stack: ModelStack,
 ) -> None:

@@ -3,9 +3,10 @@ Azurite), with its queue and timer run by the caller: what the sync model drives
 
 The app's HTTP functions are served as the local host serves them (its catalogue and WSGI app),
 so the emulator's webhooks and the host app's calls go through the real functions. What the
-webhook queues is kept here instead of in a storage queue, and `drain()` hands each message to
-the real queue function in the order (and as many times) the model chooses: no thread takes a
-message behind the model's back, and nothing waits on time.
+webhook queues, and the work items the timer hands out, are kept here instead of in storage
+queues, and `drain()` hands each message to the real queue function in the order (and as many
+times) the model chooses: no thread takes a message behind the model's back, and nothing waits
+on time.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import azure.functions as func
+from azure.functions.queue import QueueMessage
 from azure.functions.timer import TimerRequest
 from werkzeug.serving import make_server
 
@@ -41,7 +42,7 @@ from shared.storage import names
 from shared.storage.account import StorageAccount
 from tests.conftest import app_settings
 from tests.e2e.conftest import emulator_settings
-from tests.fakes import FakeTables
+from tests.fakes import FakeTables, FakeWorkQueue
 from tests.openapi_contract import app_functions
 
 PROJECT_ROOT = Path(__file__).parents[2]
@@ -63,6 +64,7 @@ class ModelStack:
         )
         self._lock = threading.Lock()
         self._queued: list[str] = []
+        self.work = FakeWorkQueue(self.now)  # maintenance-work: the timer's items, run by drain()
         self._previous_services: AppServices | None = None
         self.poisoned: list[str] = []
         self.messages_handled = 0
@@ -98,7 +100,9 @@ class ModelStack:
         settings = load_settings(self.environ)
         secrets = secret_provider(settings.key_vault_url, self.environ)
         tables = FakeTables() if self.storage is None else None
-        self.services = AppServices(settings, secrets, clock=self.now, tables=tables)
+        self.services = AppServices(
+            settings, secrets, clock=self.now, tables=tables, work_queue=self.work
+        )
         # The functions read the process's services: these, for as long as the stack runs.
         bootstrap._services = self.services
 
@@ -142,6 +146,7 @@ class ModelStack:
                     table.delete_entity(entity["PartitionKey"], entity["RowKey"])
         with self._lock:
             self._queued.clear()
+        self.work.messages.clear()
         self.poisoned.clear()
         app = HostApp(self.base_url, self.emulator.base_url, self.emulator.ca_file, self.environ)
         answer = app.set_switches(MANAGER, allow=True)
@@ -170,20 +175,36 @@ class ModelStack:
         return taken
 
     def handle(self, message: str) -> None:
-        """The queue function on one message, retried as the host retries it."""
-        entry = self.catalog.by_name("process_graph_notification")
-        assert entry is not None
+        """The notification queue function on one message, retried as the host retries it."""
+        self._run_queued("process_graph_notification", message)
+
+    def _run_queued(self, function: str, message: str) -> None:
+        """A queue function on one message, retried as the host retries it (the same message
+        id each time, its dequeue count rising); what it parks in a poison queue is kept."""
+        entry = self.catalog.by_name(function)
+        assert entry is not None, function
         for attempt in range(1, MAX_DEQUEUE + 1):
+            trigger = QueueMessage(id=f"{function}-m", body=message, dequeue_count=attempt)
             try:
-                invocation = invoke(entry, func.QueueMessage(id=f"m{attempt}", body=message))
+                invocation = invoke(entry, trigger)
             except Exception:
-                logger.exception("queue function failed (attempt %s)", attempt)
+                logger.exception("%s failed (attempt %s)", function, attempt)
                 continue
             self.messages_handled += 1
-            for text in invocation.queue_messages.get(names.GRAPH_NOTIFICATIONS_POISON_QUEUE, []):
-                self.poisoned.append(text)
+            for queue_name, texts in invocation.queue_messages.items():
+                assert queue_name.endswith("-poison"), queue_name
+                self.poisoned.extend(texts)
             return
         self.poisoned.append(json.dumps({"message": message, "reason": "failed every attempt"}))
+
+    def run_work(self) -> int:
+        """Every work item visible now, run by the real worker function (its follow-up items
+        too); how many ran. Items sent back for later (a paused tenant) wait for the clock."""
+        ran = 0
+        while (item := self.work.take_visible()) is not None:
+            self._run_queued("do_maintenance_work", item.text)
+            ran += 1
+        return ran
 
     def run_timer(self) -> None:
         entry = self.catalog.by_name("maintenance")
@@ -192,12 +213,13 @@ class ModelStack:
 
     def drain(self, *, timer: bool = False, rounds: int = 8) -> None:
         """Notifications delivered and handled until no more come (handling a change can make
-        more: the app's own writes notify too); with `timer`, the timer's due work after."""
+        more: the app's own writes notify too); with `timer`, the timer's due work after, run
+        by the queue workers."""
         for _ in range(rounds):
             batch = self.delivered()
             for message in batch:
                 self.handle(message)
-            if batch:
+            if batch or self.run_work():
                 continue
             if not timer:
                 return

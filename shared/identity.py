@@ -19,6 +19,7 @@ import requests
 
 from shared.client_credential import CredentialUnavailable, MsalClientCredential
 from shared.connections.model import ReconnectReason
+from shared.http_session import EnvironmentOnceSession
 
 _HTTP_TIMEOUT_SECONDS = 10
 
@@ -78,16 +79,9 @@ class IdentityUnavailable(Exception):
 
 
 def trusting_session(ca_bundle: str | None) -> requests.Session:
-    """A session that trusts `ca_bundle` (the emulator's CA) when one is configured.
-
-    requests prefers REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment over a session's
-    own `verify`, so a configured bundle also turns the environment off for this session.
-    """
-    session = requests.Session()
-    if ca_bundle:
-        session.verify = ca_bundle
-        session.trust_env = False
-    return session
+    """A session that trusts `ca_bundle` (the emulator's CA) when one is configured, and reads
+    the environment's proxies and CA bundle once per origin otherwise (shared/http_session.py)."""
+    return EnvironmentOnceSession(ca_bundle)
 
 
 def graph_scopes(graph_base_url: str) -> list[str]:

@@ -33,7 +33,8 @@ class StorageAccount:
 
     def __init__(self, settings: StorageSettings, **sdk_options: Any) -> None:
         """`sdk_options` go to the SDK clients as azure-core options (hooks, retry, transport),
-        over TABLE_RETRIES and QUEUE_RETRIES."""
+        over TABLE_RETRIES and QUEUE_RETRIES; without a transport, each service gets one on a
+        session that reads the environment once (shared/http_session.py)."""
         self._settings = settings
         self._table_options = {**TABLE_RETRIES, **sdk_options}
         self._queue_options = {**QUEUE_RETRIES, **sdk_options}
@@ -68,15 +69,16 @@ class StorageAccount:
 
         with self._lock:
             if self._table_service is None:
+                options = _with_transport(self._table_options)
                 if self._settings.connection_string:
                     self._table_service = TableServiceClient.from_connection_string(
-                        self._settings.connection_string, **self._table_options
+                        self._settings.connection_string, **options
                     )
                 else:
                     self._table_service = TableServiceClient(
                         endpoint=str(self._settings.table_endpoint),
                         credential=self._identity(),
-                        **self._table_options,
+                        **options,
                     )
             return self._table_service
 
@@ -85,15 +87,16 @@ class StorageAccount:
 
         with self._lock:
             if self._queue_service is None:
+                options = _with_transport(self._queue_options)
                 if self._settings.connection_string:
                     self._queue_service = QueueServiceClient.from_connection_string(
-                        self._settings.connection_string, **self._queue_options
+                        self._settings.connection_string, **options
                     )
                 else:
                     self._queue_service = QueueServiceClient(
                         account_url=str(self._settings.queue_endpoint),
                         credential=self._identity(),
-                        **self._queue_options,
+                        **options,
                     )
             return self._queue_service
 
@@ -115,3 +118,9 @@ class StorageAccount:
                 managed_identity_client_id=self._settings.managed_identity_client_id
             )
         return self._credential
+
+
+def _with_transport(options: dict[str, Any]) -> dict[str, Any]:
+    from shared.http_session import storage_transport  # requests: not at import (cold start)
+
+    return options if "transport" in options else {**options, "transport": storage_transport()}

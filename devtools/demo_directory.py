@@ -278,12 +278,14 @@ OUTSIDE_GROUP = Person(
     manager_key=MANAGER.key,
 )
 # A work account whose Graph answer has no userPrincipalName: `GET /me` gives
-# `"userPrincipalName": null` and the id token no `preferred_username`. Graph documents the
-# property as set for every work account (resources/user.md: "required when a user is
-# created"), but its v1.0 schema declares it nullable (`Edm.String`, no Nullable="false"): this is
-# the closest documented answer to the seeds' notice "Azure subscription for attendee has no
-# user principal name". An admin can give the account a UPN through the control API
-# (`PATCH /_emulator/users/{mail}`), after which reconnecting clears the notice.
+# `"userPrincipalName": null` (but his `mail`) and the id token no `preferred_username`. Graph
+# documents the property as set for every work account (resources/user.md: "required when a user
+# is created"), but its v1.0 schema declares it nullable (`Edm.String`, no Nullable="false"): this
+# is the closest documented answer to the seeds' "Azure subscription for attendee has no user
+# principal name". He still shows to others (`ok`): availability asks getSchedule by `mail`. The
+# `no_user_principal_name` notice needs a connection with neither address on record (a row saved
+# before `mail` was kept). An admin can give him a UPN (`PATCH /_emulator/users/{mail}`); after a
+# reconnect his connection shows it.
 NO_USER_PRINCIPAL_NAME = Person(
     key="no_upn",
     display_name="Lee Gu",

@@ -53,6 +53,9 @@ class AttendeeStatus(StrEnum):
     RECONNECT_REQUIRED = "reconnect_required"
     SHARING_NONE = "sharing_none"
     NOT_FOUND = "not_found"
+    # The app holds no address to ask Outlook by: neither a UPN nor a `mail` on record for the
+    # connection (saved before `mail` was kept, or a profile answer with neither). The code keeps
+    # its original name for API compatibility; reconnecting stores the addresses again.
     NO_USER_PRINCIPAL_NAME = "no_user_principal_name"
     MAILBOX_ON_PREMISES = "mailbox_on_premises"
     UNAVAILABLE = "unavailable"  # Outlook could not answer for them just now

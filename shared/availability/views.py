@@ -20,8 +20,8 @@ MESSAGES = {
     AttendeeStatus.SHARING_NONE: "{name} does not share their calendar availability.",
     AttendeeStatus.NOT_FOUND: "{name} was not found in your organisation (an external or unknown "
     "address).",
-    AttendeeStatus.NO_USER_PRINCIPAL_NAME: "{name}'s Microsoft account has no user principal "
-    "name; ask them to disconnect and reconnect their Outlook calendar.",
+    AttendeeStatus.NO_USER_PRINCIPAL_NAME: "{name}'s Outlook connection has no user principal "
+    "name or email address on record; ask them to disconnect and reconnect their Outlook calendar.",
     AttendeeStatus.MAILBOX_ON_PREMISES: "{name}'s mailbox is on an on-premises Exchange server, "
     "which is not supported.",
     AttendeeStatus.UNAVAILABLE: "{name}'s availability could not be read right now; try again "

@@ -522,6 +522,17 @@ def in_utc(wall_clock: str) -> str:
 
 
 def test_an_attendee_whose_account_has_no_user_principal_name_is_told_to_reconnect(app, storage):
+    """`no_user_principal_name`: the app holds no address Outlook can look Alex up by (a row
+    saved before addresses were kept). Following the advice, disconnecting and connecting again,
+    stores his addresses from Microsoft's answer and his time shows."""
+    app.control(
+        "POST",
+        f"mailboxes/{EMPLOYEE_ALEX.mail}/events",
+        subject="Dentist",
+        start=local(14),
+        end=local(15),
+        timeZone="Europe/London",
+    )
     connections = storage.table(names.CONNECTIONS_TABLE)
     keys = (safe_key(app.org_id), safe_key(EMPLOYEE_ALEX.host_user_id))
     assert connections.get_entity(*keys)["UserPrincipalName"] == EMPLOYEE_ALEX.user_principal_name
@@ -530,17 +541,43 @@ def test_an_attendee_whose_account_has_no_user_principal_name_is_told_to_reconne
         mode=UpdateMode.MERGE,
     )
     assert connections.get_entity(*keys)["UserPrincipalName"] == ""
+    asked = [EMPLOYEE_ALEX.host_user_id, EMPLOYEE_LYNNE.host_user_id]
 
-    answer = availability(app, MANAGER, [EMPLOYEE_ALEX.host_user_id, EMPLOYEE_LYNNE.host_user_id])
+    answer = availability(app, MANAGER, asked)
 
     assert answer.status_code == 200, answer.text
     by_attendee = {a["attendee"]: a for a in answer.json()["attendees"]}
     alex = by_attendee[EMPLOYEE_ALEX.host_user_id]
     assert alex["status"] == "no_user_principal_name"
-    assert "no user principal name" in alex["message"]
+    assert alex["message"].startswith(EMPLOYEE_ALEX.display_name)
+    assert "no user principal name or email address" in alex["message"]
     assert "disconnect and reconnect" in alex["message"]
     assert alex["busy"] == []
     assert by_attendee[EMPLOYEE_LYNNE.host_user_id]["status"] == "ok"  # the others still show
+
+    # Alex follows the advice: disconnect, then connect again through Microsoft's sign-in.
+    assert app.call("DELETE", "me/calendar", EMPLOYEE_ALEX).status_code == 204
+    back = app.sign_in(app.start_connect(EMPLOYEE_ALEX))
+    completed = app.complete(EMPLOYEE_ALEX, back)
+    assert completed.status_code == 200, completed.text
+    assert completed.json()["outcome"] == "connected"
+
+    answer = availability(app, MANAGER, asked)
+
+    assert answer.status_code == 200, answer.text
+    alex = {a["attendee"]: a for a in answer.json()["attendees"]}[EMPLOYEE_ALEX.host_user_id]
+    assert alex["status"] == "ok", alex
+    assert "message" not in alex
+    assert [
+        (datetime.fromisoformat(b["start"]), datetime.fromisoformat(b["end"]), b["status"])
+        for b in alex["busy"]
+    ] == [
+        (
+            datetime.fromisoformat(local(14)).replace(tzinfo=LONDON),
+            datetime.fromisoformat(local(15)).replace(tzinfo=LONDON),
+            "busy",
+        )
+    ]
 
 
 def delivered(app: HostApp) -> int:

@@ -4,18 +4,20 @@ with 8, and storage requests per renewal.
 
 Runs its own stack (Azurite in memory, the emulator, the local host) on free ports. The
 subscriptions are created for real through Graph (the validation handshake through the local
-host), then the local host is stopped and this process plays N Functions instances: each has
-its own services (its own mailbox gate and storage clients, as a process in Azure has) and one
-queue listener of the local host on `maintenance-work`, which applies host.json's batchSize and
-newBatchThreshold as the Functions host does. The real timer hands out the due renewals (its
-time is counted), the real worker runs them. Between rounds the app's clock and the emulator's
-move on five days, so every subscription is due again.
+host), then the local host is stopped and N Functions instances are started, each a process of
+its own (bench/scale_instance.py: its own interpreter, services, mailbox gate and storage
+clients, as an instance in Azure has) with one queue listener of the local host on
+`maintenance-work`, which applies host.json's batchSize and newBatchThreshold as the Functions
+host does. The real timer (in this process) hands out the due renewals, its time counted; the
+real worker runs them. Between rounds the app's clock and the emulator's move on five days, so
+every subscription is due again. Besides the rate, it prints the CPU each renewal costs in the
+instances, Azurite and the emulator: what a machine with a CPU per instance would do.
 
 Simplifications, printed with the figures: the subscriptions watch the demo directory's 8
 mailboxes (real Graph caps one mailbox at 1,000 subscriptions), so the emulator's limit of 4
 concurrent requests per mailbox is raised to let 8 instances' requests through (with one
-subscription per mailbox, as in production, that limit never binds); every instance is a thread
-group of one Python process on this machine's CPUs, so beyond the CPUs' share the figures
+subscription per mailbox, as in production, that limit never binds); the instances, Azurite
+(one Node process) and the emulator share this machine's CPUs, so beyond its CPUs the figures
 measure this machine, not the design.
 
 Run: .venv/bin/python -m bench.scale [--subscriptions 5000] [--latency-ms 100]
@@ -24,20 +26,22 @@ Run: .venv/bin/python -m bench.scale [--subscriptions 5000] [--latency-ms 100]
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from bench.renewal import StorageRequests
 from devtools import demo_directory as people
 from devtools.host_app import HostApp
-from devtools.localhost.catalog import QueueFunction
 from devtools.localhost.hostconfig import HostConfig
-from devtools.localhost.queues import QueueBroker, QueueListener
 from devtools.stack import LocalStack
 from shared.bootstrap import AccountTables, AppServices
 from shared.schedule import WorkKind
@@ -79,19 +83,6 @@ def instance(stack: LocalStack, clock: Offset, counter: StorageRequests) -> AppS
     )
 
 
-def worker_function(app: AppServices, renewed: Callable[[str], None]) -> QueueFunction:
-    def do_maintenance_work(msg: Any) -> None:
-        outcome = app.maintenance_worker.process(msg.get_body().decode(), msg.id)
-        renewed(outcome)
-
-    return QueueFunction(
-        name="do_maintenance_work",
-        user_function=do_maintenance_work,
-        trigger_arg="msg",
-        queue_name=names.MAINTENANCE_WORK_QUEUE,
-    )
-
-
 def connect_all(host: HostApp) -> list[tuple[str, str]]:
     mailboxes = []
     for person in MAILBOXES:
@@ -124,48 +115,118 @@ def create_subscriptions(app: AppServices, mailboxes: list[tuple[str, str]], cou
         list(pool.map(one, range(count)))
 
 
+class Instances:
+    """`count` Functions instances, each its own process (bench/scale_instance.py) listening
+    on maintenance-work; what they report, read as it comes."""
+
+    def __init__(self, stack: LocalStack, clock: Offset, count: int, expected: int) -> None:
+        self._environ_file = stack.state / "bench-environ.json"
+        self._environ_file.write_text(json.dumps(stack.environ))
+        self.outcomes: dict[str, int] = {}
+        self.last_renewal = 0.0
+        self.totals: Counter[str] = Counter()
+        self.cpu: list[float] = []
+        self.renewed_all = threading.Event()
+        self._expected = expected
+        self._lock = threading.Lock()
+        self._processes = [
+            subprocess.Popen(  # noqa: S603 - this interpreter, this repository's module
+                [sys.executable, "-m", "bench.scale_instance", str(self._environ_file),
+                 str(clock.delta.total_seconds())],
+                cwd=PROJECT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            )
+            for _ in range(count)
+        ]  # fmt: skip
+        self._readers = []
+        for process in self._processes:
+            assert process.stdout is not None
+            if process.stdout.readline().strip() != "ready":
+                raise RuntimeError("an instance did not start; see its stderr above")
+            reader = threading.Thread(target=self._read, args=(process,), daemon=True)
+            reader.start()
+            self._readers.append(reader)
+
+    def _read(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            word, _, rest = line.strip().partition(" ")
+            if word == "done":
+                outcome, at = rest.rsplit(" ", 1)
+                with self._lock:
+                    self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+                    if outcome == "renewed":
+                        self.last_renewal = max(self.last_renewal, float(at))
+                        if self.outcomes[outcome] >= self._expected:
+                            self.renewed_all.set()
+            elif word == "totals":
+                totals = json.loads(rest)
+                with self._lock:
+                    self.cpu.append(totals.pop("cpu"))
+                    self.totals.update(totals)
+
+    def stop(self) -> None:
+        for process in self._processes:
+            assert process.stdin is not None
+            process.stdin.write("stop\n")
+            process.stdin.close()
+        for process, reader in zip(self._processes, self._readers, strict=True):
+            process.wait(60)
+            reader.join(10)
+
+
+def cpu_of(pid: int | None) -> float:
+    """CPU seconds a process has used so far (user + system), from /proc."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Round:
+    seconds: float
+    renewed: int
+    outcomes: dict[str, int]
+    storage: Counter[str]
+    instance_cpu: float  # seconds, all instances together
+    timer_cpu: float
+    storage_cpu: float  # Azurite
+    graph_cpu: float  # the emulator
+
+
 def run_round(
-    stack: LocalStack, host: HostApp, clock: Offset, counter: StorageRequests, workers: int,
-    expected: int,
-) -> tuple[float, int, dict[str, int]]:  # fmt: skip
-    """Every subscription due again; the timer, then `workers` instances until all renewed:
-    seconds, renewals, outcomes."""
+    stack: LocalStack, host: HostApp, clock: Offset, workers: int, expected: int
+) -> Round:
+    """Every subscription due again; the timer, then `workers` instances until all renewed."""
     clock.delta += ROUND
     host.control("POST", "clock", move=f"+{ROUND.days}d")
-    config = HostConfig.load(PROJECT / "host.json")
-    stopping = threading.Event()
-    outcomes: dict[str, int] = {}
-    lock = threading.Lock()
-    done = threading.Event()
-
-    def settled(outcome: str) -> None:
-        with lock:
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
-            if outcomes.get("renewed", 0) >= expected:
-                done.set()
-
-    apps = [instance(stack, clock, counter) for _ in range(workers)]
-    storage = StorageAccount(load_settings(stack.environ).storage)
-    listeners = [
-        QueueListener(worker_function(app, settled), QueueBroker(storage), storage,
-                      config.queues, stopping)
-        for app in apps
-    ]  # fmt: skip
-    counter.reset()
-    started = time.perf_counter()
-    for listener in listeners:
-        listener.start()
-    timer = apps[0].maintenance_timer.run([WorkKind.RENEW_SUBSCRIPTION])
-    handed = timer[WorkKind.RENEW_SUBSCRIPTION].get("enqueued", 0)
-    if handed < expected:
-        raise RuntimeError(f"the timer handed out {handed} renewals, {expected} expected")
-    if not done.wait(600):
-        raise RuntimeError(f"not all renewed within 10 minutes: {outcomes}")
-    elapsed = time.perf_counter() - started
-    stopping.set()
-    for listener in listeners:
-        listener.join()
-    return elapsed, outcomes.get("renewed", 0), outcomes
+    instances = Instances(stack, clock, workers, expected)
+    try:
+        timer_counter = StorageRequests()
+        timer_app = instance(stack, clock, timer_counter)
+        emulator = next(c.process.pid for c in stack.children if c.name == "graph emulator")
+        before = (cpu_of(stack.azurite_pid), cpu_of(emulator), time.process_time())
+        started = time.time()
+        report = timer_app.maintenance_timer.run([WorkKind.RENEW_SUBSCRIPTION])
+        timer_cpu = time.process_time() - before[2]
+        handed = report[WorkKind.RENEW_SUBSCRIPTION].get("enqueued", 0)
+        if handed < expected:
+            raise RuntimeError(f"the timer handed out {handed} renewals, {expected} expected")
+        if not instances.renewed_all.wait(900):
+            raise RuntimeError(f"not all renewed within 15 minutes: {instances.outcomes}")
+        after = (cpu_of(stack.azurite_pid), cpu_of(emulator))
+    finally:
+        instances.stop()
+    return Round(
+        seconds=instances.last_renewal - started,
+        renewed=instances.outcomes.get("renewed", 0),
+        outcomes=instances.outcomes,
+        storage=instances.totals + timer_counter.counts,
+        instance_cpu=sum(instances.cpu),
+        timer_cpu=timer_cpu,
+        storage_cpu=after[0] - before[0],
+        graph_cpu=after[1] - before[1],
+    )
 
 
 def main() -> None:
@@ -197,22 +258,34 @@ def main() -> None:
         print(f"Graph latency {args.latency_ms} ms; host.json: batchSize {config.batch_size}, "
               f"newBatchThreshold {config.new_batch_threshold} (up to {per_instance} at once "
               f"per instance)")  # fmt: skip
-        rates = {}
+        print(f"this machine: {os.cpu_count()} CPUs; each instance is a process of its own")
+        rates: dict[int, float] = {}
         for workers in (int(n) for n in args.workers.split(",")):
-            elapsed, renewed, outcomes = run_round(stack, host, clock, counter, workers, expected)
-            rates[workers] = renewed / elapsed
-            c = counter.counts
-            others = {k: v for k, v in outcomes.items() if k != "renewed"}
-            reads = c["point reads"] + c["range queries"]
-            print(f"{workers} instance(s): {renewed} renewals in {elapsed:.1f} s = "
-                  f"{rates[workers]:.0f}/s ({rates[workers] / rates[min(rates)]:.1f}x of 1); "
-                  f"storage per renewal: {reads / renewed:.1f} reads "
-                  f"({c['point reads'] / renewed:.1f} point, {c['range queries'] / renewed:.2f} "
-                  f"range), {c['writes'] / renewed:.1f} writes incl. queue; "
+            result = run_round(stack, host, clock, workers, expected)
+            rates[workers] = result.renewed / result.seconds
+            c, n = result.storage, result.renewed
+            others = {k: v for k, v in result.outcomes.items() if k != "renewed"}
+            print(f"{workers} instance(s): {n} renewals in {result.seconds:.1f} s = "
+                  f"{rates[workers]:.0f}/s ({rates[workers] / rates[min(rates)]:.1f}x of "
+                  f"{min(rates)}); storage per renewal: "
+                  f"{(c['point reads'] + c['range queries']) / n:.1f} reads "
+                  f"({c['point reads'] / n:.1f} point, {c['range queries'] / n:.2f} range), "
+                  f"{c['writes'] / n:.1f} writes incl. queue; CPU per renewal: "
+                  f"instances {1000 * result.instance_cpu / n:.1f} ms, "
+                  f"timer {1000 * result.timer_cpu / n:.1f} ms, "
+                  f"storage (Azurite) {1000 * result.storage_cpu / n:.1f} ms, "
+                  f"Graph (emulator) {1000 * result.graph_cpu / n:.1f} ms; "
                   f"other outcomes {others}")  # fmt: skip
+            busy = result.instance_cpu + result.storage_cpu + result.graph_cpu + result.timer_cpu
+            print(f"   CPU busy {busy / result.seconds:.1f} of {os.cpu_count()} CPUs; one instance "
+                  f"with a CPU of its own would do at most "
+                  f"{n / max(result.instance_cpu, 1e-9):.0f} renewals/s by its CPU, "
+                  f"{per_instance / (args.latency_ms / 1000):.0f}/s by host.json's concurrency "
+                  f"and Graph's latency alone")  # fmt: skip
         print(
             f"(subscriptions on {len(mailboxes)} mailboxes, the emulator's per-mailbox "
-            "concurrency raised; all instances in one process on this machine's CPUs)"
+            "concurrency raised; Azurite, the emulator and every instance share this machine's "
+            "CPUs: past its CPUs, more instances measure the machine, not the design)"
         )
 
 

@@ -253,6 +253,10 @@ class LocalStack:
         return f"{self.host_url}/api/health"
 
     @property
+    def azurite_pid(self) -> int | None:
+        return self._azurite.pid
+
+    @property
     def pids(self) -> list[int]:
         return [pid for pid in (self._azurite.pid, *(c.process.pid for c in self.children)) if pid]
 

@@ -1,10 +1,12 @@
-"""Subscription renewal at scale: time, storage requests and Graph requests for the maintenance
-timer to renew N subscriptions (5,000 by default), a bounded batch per run.
+"""Subscription renewal at scale: time, storage requests and Graph requests to renew N
+subscriptions (5,000 by default): the maintenance timer hands them out to the `maintenance-work`
+queue, then one worker (this process, one message at a time) renews them.
 
 Runs its own stack (Azurite in memory, the emulator, the local host) on free ports. The
 subscriptions are created for real (Graph POST with the validation handshake through the local
-host), then the real MaintenanceService runs in this process against the same Azurite and
-emulator, with every storage request counted by an azure-core hook.
+host), then the local host is stopped (the queue is this bench's alone) and the real timer and
+worker run in this process against the same Azurite and emulator, with every storage request
+counted by an azure-core hook. bench/scale.py measures the same work with concurrent instances.
 
 Simplification, said here and in the output: all N subscriptions watch the demo manager's
 mailbox (the emulator's per-mailbox request budget is raised for it; real Graph caps one mailbox
@@ -28,10 +30,12 @@ from devtools.host_app import HostApp
 from devtools.stack import LocalStack
 from shared.bootstrap import AccountTables, AppServices
 from shared.conversations.time_zones import parse_timestamp
+from shared.schedule import WorkKind
 from shared.secrets import secret_provider
 from shared.settings import load_settings
+from shared.storage import names
 from shared.storage.account import StorageAccount
-from shared.sync.maintenance import BATCH, MaintenanceService
+from shared.storage.queues import QueueWorkQueue
 from shared.sync.subscriptions import (
     LIFETIME,
     RENEW_BEFORE,
@@ -82,48 +86,64 @@ def main() -> None:
     with LocalStack.throwaway() as stack:
         host = HostApp(stack.host_url, stack.emulator_url, stack.ca_file, stack.environ)
         host.set_switches(MANAGER, allow=True).raise_for_status()
+        host.control(
+            "PATCH",
+            "settings",
+            mailbox_limits={"requests": 10 * count + 1000},
+            access_token_lifetime=60 * 24 * 3600,
+        )  # tokens outlive the clock's move
         assert host.connect(MANAGER) == {"outlook": "connected"}
-        host.control("PATCH", "settings", mailbox_limits={"requests": 10 * count + 1000})
 
         settings = load_settings(stack.environ)
         counter = StorageRequests()
+        storage = StorageAccount(settings.storage, raw_request_hook=counter)
+        setup = AppServices(settings, secret_provider(None, stack.environ),
+                            tables=AccountTables(storage))  # fmt: skip
+        started = time.perf_counter()
+        all_due = create_subscriptions(setup, host.org_id, MANAGER.host_user_id, count)
+        created_in = time.perf_counter() - started
+        print(f"created {count} subscriptions through Graph in {created_in:.1f} s (setup)")
+        for child in stack.children:
+            if child.name == "functions host":
+                child.stop()
+
+        # Timer and worker run as if the renewal window of every subscription had opened.
+        # Renewed ones fall due again a week on, at second resolution: wait into the next
+        # second so that none of them is due again inside this window.
+        queue = storage.queue(names.MAINTENANCE_WORK_QUEUE)
         app = AppServices(
             settings,
             secret_provider(None, stack.environ),
-            tables=AccountTables(StorageAccount(settings.storage, raw_request_hook=counter)),
-        )
-        started = time.perf_counter()
-        all_due = create_subscriptions(app, host.org_id, MANAGER.host_user_id, count)
-        created_in = time.perf_counter() - started
-        print(f"created {count} subscriptions through Graph in {created_in:.1f} s (setup)")
-
-        # The timer runs as if the renewal window of every subscription had opened. Renewed ones
-        # fall due again a week on, at second resolution: wait into the next second so that none
-        # of them is due again inside this window.
-        maintenance = MaintenanceService(
-            schedule=app.schedule,
-            watcher=app.watcher,
-            mailbox_sync=app.mailbox_sync,
-            conversations=app.conversations,
-            connections=app.connections,
             clock=lambda: all_due,
+            tables=AccountTables(storage),
+            work_queue=QueueWorkQueue(queue),
         )
         last_created = all_due + RENEW_BEFORE - LIFETIME
-        while app.clock() < last_created.replace(microsecond=0) + timedelta(seconds=1):
+        while setup.clock() < last_created.replace(microsecond=0) + timedelta(seconds=1):
             time.sleep(0.01)
+        # Graph's clock moves with the app's: it refuses an expiry over 10,080 minutes ahead.
+        ahead = (all_due - setup.clock()).total_seconds()
+        host.control("POST", "clock", move=f"+{max(0, int(ahead))}s")
         expected = count + 1  # and the subscription made when the manager connected
         host.control("DELETE", "requests")
         counter.reset()
-        renewed = runs = 0
         started = time.perf_counter()
-        while renewed < expected:
-            report = maintenance.run()
-            runs += 1
-            done = report.get("renew-subscription", {})
-            if not done:
-                raise RuntimeError(f"nothing left to renew after {renewed} of {expected}")
-            renewed += done.get("renewed", 0)
-        elapsed = time.perf_counter() - started
+        report = app.maintenance_timer.run([WorkKind.RENEW_SUBSCRIPTION])
+        handed = report[WorkKind.RENEW_SUBSCRIPTION].get("enqueued", 0)
+        timer_seconds = time.perf_counter() - started
+        timer_counts = dict(counter.counts)
+        counter.reset()
+        outcomes: Counter[str] = Counter()
+        started = time.perf_counter()
+        while outcomes["renewed"] < expected:
+            messages = list(queue.receive_messages(messages_per_page=32, visibility_timeout=300))
+            if not messages:
+                raise RuntimeError(f"the queue ran dry after {dict(outcomes)} of {expected}")
+            for message in messages:
+                outcomes[app.maintenance_worker.process(message.content, message.id)] += 1
+                queue.delete_message(message)
+        worker_seconds = time.perf_counter() - started
+        renewed = outcomes["renewed"]
 
         graph = [r for r in host.control("GET", "requests")["requests"] if r["area"] == "graph"]
         patches = sum(1 for r in graph if r["method"] == "PATCH" and "subscriptions" in r["path"])
@@ -132,15 +152,19 @@ def main() -> None:
         moved = sum(1 for s in live if parse_timestamp(s["expirationDateTime"]) > renewed_by)
         counts = counter.counts
         print(
-            f"renewed {renewed} subscriptions in {runs} timer runs ({BATCH} a run): "
-            f"{elapsed:.1f} s, {1000 * elapsed / renewed:.1f} ms each, "
-            f"{1000 * elapsed / runs:.0f} ms a run"
+            f"timer: handed out {handed} renewals in {timer_seconds:.1f} s "
+            f"({timer_counts.get('range queries', 0)} range queries, "
+            f"{timer_counts.get('writes', 0)} writes: a claim and a queue message each)"
         )
         print(
-            f"storage: {counts['point reads']} point reads "
-            f"({counts['point reads'] / renewed:.1f} per subscription), "
-            f"{counts['range queries']} range queries ({counts['range queries'] / runs:.1f} a run:"
-            f" one per kind of work), {counts['writes']} writes, no table scans"
+            f"worker: renewed {renewed} subscriptions one at a time in {worker_seconds:.1f} s, "
+            f"{1000 * worker_seconds / renewed:.1f} ms each (other outcomes "
+            f"{ {k: v for k, v in outcomes.items() if k != 'renewed'} })"
+        )
+        print(
+            f"storage per renewal in the worker: {counts['point reads'] / renewed:.1f} point "
+            f"reads, {counts['range queries'] / renewed:.2f} range queries, "
+            f"{counts['writes'] / renewed:.1f} writes (queue receive and delete included)"
         )
         print(
             f"graph: {len(graph)} requests, {patches} subscription PATCHes "

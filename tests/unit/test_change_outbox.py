@@ -7,8 +7,8 @@ import pytest
 from shared.storage import names
 from shared.sync.service import LEASE
 from tests.fakes import ProcessDied
-from tests.unit.test_sync import ALEX, create, move_in_outlook, moved, notified
-from tests.unit.world import ADELE, ORG, World
+from tests.unit.test_sync import create, move_in_outlook, moved, notified
+from tests.unit.world import ADELE, ALEX, ORG, World
 
 
 def die() -> None:

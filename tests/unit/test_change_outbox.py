@@ -4,6 +4,9 @@ each with an `id` that stays the same however often it is recorded."""
 
 import pytest
 
+from shared.connections.model import ReconnectReason
+from shared.errors import ReconnectRequired
+from shared.identity import RefreshRefused
 from shared.storage import names
 from shared.sync.service import LEASE
 from tests.fakes import ProcessDied
@@ -94,3 +97,23 @@ def test_an_outlook_delete_whose_process_dies_before_telling_is_told_and_removed
         assert entry["conversationId"] == conversation.id
     assert world.table_rows(names.CONVERSATIONS_TABLE) == 0, "removed: nothing protects it"
     assert world.app.conversations.carrying_event(ORG, conversation.outlook.event_id) is None
+
+
+def test_a_dead_sign_in_whose_process_dies_after_marking_it_is_told_by_the_next_use():
+    world = World()
+    world.switch()
+    world.connect(ALEX)
+    world.identity.refresh_failure = RefreshRefused(ReconnectReason.ACCESS_REVOKED, "50173")
+    world.tables.table(names.CHANGES_TABLE).fail("create", die)  # right after the mark's write
+
+    with pytest.raises(ProcessDied):
+        world.app.connections.graph_for(ORG, ALEX.user_id)
+    assert world.feed(ALEX) == []
+    with pytest.raises(ReconnectRequired):  # the next push, mailbox read or timer run
+        world.app.connections.graph_for(ORG, ALEX.user_id)
+    with pytest.raises(ReconnectRequired):
+        world.app.connections.graph_for(ORG, ALEX.user_id)
+
+    (told,) = world.feed(ALEX)
+    assert (told["kind"], told["reason"]) == ("reconnect_required", "access_revoked")
+    assert told["id"]

@@ -2,7 +2,8 @@
 
 changes: PartitionKey = org|user, RowKey = time (UTC, sortable, microseconds)|random id
 The host app reads it with GET /api/me/changes?since=<cursor> to email people and show cues.
-Entries are recorded as the API shows them (each area's views build them).
+Entries are recorded as the API shows them (each area's views build them). Each has an `id`:
+an entry recorded twice (outbox.py: at least once) keeps it, so the host app drops duplicates.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shared.changes.outbox import Pending
 from shared.errors import ErrorCode, InvalidRequest
 from shared.storage.entities import EntityStore
 from shared.storage.keys import table_key
@@ -29,7 +31,7 @@ _TICK = timedelta(microseconds=1)  # the cursor's resolution
 @dataclass(frozen=True)
 class FeedEntry:
     cursor: str
-    change: dict[str, Any]  # {"kind", "at", ...}
+    change: dict[str, Any]  # {"kind", "at", "id", ...}
 
 
 @dataclass(frozen=True)
@@ -47,13 +49,21 @@ class ChangeFeed:
 
     def record(self, org_id: str, user_id: str, change: Mapping[str, Any]) -> None:
         """Add a change ({"kind": ..., ...}) to the user's feed, stamped with the time. Changes
-        recorded one after another come back in that order, even within one clock tick."""
+        recorded one after another come back in that order, even within one clock tick. Its
+        `id` is kept if it has one (an entry recorded again from an outbox), else made."""
         with self._lock:
             now = max(self._clock().astimezone(UTC), self._last + _TICK)
             self._last = now
-        entry = {"kind": change["kind"], "at": now.isoformat(), **change}
+        entry = {"kind": change["kind"], "at": now.isoformat(), "id": str(uuid.uuid4())}
+        entry |= change
         cursor = table_key(now.strftime(_TIME), uuid.uuid4().hex[:8])
         self._table.create(table_key(org_id, user_id), cursor, {"Json": json.dumps(entry)})
+
+    def publish(self, org_id: str, outbox: Iterable[Pending]) -> None:
+        """Record each waiting entry in the feed of each of its users (outbox.py)."""
+        for waiting in outbox:
+            for user in waiting.users:
+                self.record(org_id, user, waiting.entry)
 
     def since(self, org_id: str, user_id: str, cursor: str | None) -> FeedPage:
         """The user's changes after `cursor` (from the start without one), oldest first."""

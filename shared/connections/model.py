@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from shared.changes.outbox import Pending
+
 
 class ConnectionStatus(StrEnum):
     NOT_CONNECTED = "not_connected"
@@ -53,6 +55,8 @@ class Connection:
     # Whether the calendar allows Teams meetings (calendar.allowedOnlineMeetingProviders has
     # teamsForBusiness), read when connecting; True for connections made before it was read.
     teams_available: bool = True
+    # Change feed entries written with the change they tell, not yet recorded (changes/outbox.py)
+    outbox: tuple[Pending, ...] = ()
 
     @property
     def needs_reconnect(self) -> bool:

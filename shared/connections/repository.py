@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.changes import outbox
 from shared.connections.model import Connection, MicrosoftAccount, ReconnectReason
 from shared.storage.entities import EntityStore, StoredEntity
 from shared.storage.keys import key_parts, table_key
@@ -74,6 +75,7 @@ def _stored_connection(org_id: str, user_id: str, stored: StoredEntity) -> Store
         else None,
         reconnect_detail=p.get("ReconnectDetail"),
         teams_available=bool(p.get("TeamsAvailable", True)),
+        outbox=outbox.from_json(p.get("PendingChanges") or ""),
     )
     cache = Sealed(p["TokenKeyId"], bytes(p["TokenCache"])) if p.get("TokenCache") else None
     return StoredConnection(connection, cache, stored.etag)
@@ -95,6 +97,7 @@ def _properties(connection: Connection, token_cache: Sealed | None) -> dict[str,
         "ReconnectDetail": connection.reconnect_detail or "",
         "TokenKeyId": token_cache.key_id if token_cache else "",
         "TokenCache": token_cache.blob if token_cache else b"",
+        "PendingChanges": outbox.to_json(connection.outbox),
     }
 
 

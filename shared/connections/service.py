@@ -4,8 +4,10 @@ reconnect reminders, and a Graph client on the user's behalf for the other servi
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -14,6 +16,7 @@ from typing import Any, Protocol
 
 from shared.caller import Caller
 from shared.changes.feed import ChangeFeed
+from shared.changes.outbox import pending
 from shared.connections import views
 from shared.connections.model import (
     CalendarStatus,
@@ -303,13 +306,15 @@ class ConnectionService:
             connected_at=now,
             reconnect_by=add_months(now, self._policy.reconnect_months),
             teams_available=teams,
+            outbox=previous.connection.outbox if previous else (),  # told before it goes
         )
         sealed = self._cipher.seal(cache.encode(), _row_binding(org_id, user_id))
         try:
-            self._connections.put(connection, sealed, previous.etag if previous else None)
+            etag = self._connections.put(connection, sealed, previous.etag if previous else None)
         except (ConcurrencyConflict, EntityAlreadyExists):
             # another sign-in of the same user finished at the same time
             return ConnectOutcome.SIGN_IN_FAILED, None
+        self._publish(StoredConnection(connection, sealed, etag))
         if previous is not None:
             self._forget_reminders(previous.connection)
         self._people.connected(org_id, user_id, name=account.display_name, mail=account.mail)
@@ -371,6 +376,7 @@ class ConnectionService:
         stored = self._connections.get(org_id, user_id)
         if stored is None:
             raise NotConnected("Connect your Outlook calendar first.")
+        stored = self._publish(stored)  # what a process that died after marking it left
         connection = stored.connection
         if stored.token_cache is None or not connection.usable_at(self._clock()):
             raise ReconnectRequired("Reconnect your Outlook calendar.")
@@ -437,16 +443,36 @@ class ConnectionService:
             stored.connection.user_id,
             reason.value,
         )
-        marked = replace(stored.connection, reconnect_reason=reason, reconnect_detail=detail)
+        connection = stored.connection
+        told = pending([connection.user_id], views.reconnect_required_entry(reason))
+        marked = replace(
+            connection,
+            reconnect_reason=reason,
+            reconnect_detail=detail,
+            outbox=(*connection.outbox, told),
+        )
         try:
-            self._connections.put(marked, None, stored.etag)  # the dead refresh token goes too
+            # the dead refresh token goes too; the entry is written with the mark (an outbox)
+            etag = self._connections.put(marked, None, stored.etag)
         except ConcurrencyConflict:
             return  # someone else changed it (a new connect, or marked it first): theirs wins
-        # Once: only the write that marked it tells the user; later uses raise before refreshing.
+        # Once: only the write that marked it tells the user; later uses raise before refreshing
+        # A process that dies right after the write leaves the entry for the next reader.
+        self._publish(StoredConnection(marked, None, etag))
+
+    def _publish(self, stored: StoredConnection) -> StoredConnection:
+        """Record the feed entries the connection's last write left waiting, then clear them
+        (guarded: if it was written meanwhile, they are recorded again later, same ids)."""
         connection = stored.connection
-        self._feed.record(
-            connection.org_id, connection.user_id, views.reconnect_required_entry(reason)
-        )
+        if not connection.outbox:
+            return stored
+        self._feed.publish(connection.org_id, connection.outbox)
+        cleared = replace(connection, outbox=())
+        try:
+            etag = self._connections.put(cleared, stored.token_cache, stored.etag)
+        except ConcurrencyConflict:
+            return stored
+        return StoredConnection(cleared, stored.token_cache, etag)
 
     def _open_cache(self, sealed: Sealed, org_id: str, user_id: str) -> tuple[str, bool]:
         """The user's token cache, and whether it was sealed the old way (to seal again)."""
@@ -476,7 +502,10 @@ class ConnectionService:
         connection = self.connection_of(org_id, user_id)
         if connection is None or connection.needs_reconnect:
             return ReminderOutcome.NOT_CONNECTED
-        self._feed.record(org_id, user_id, views.expiring_soon_entry(connection))
+        # Recorded again if the process dies before the expiry is scheduled: the same id then.
+        entry = views.expiring_soon_entry(connection)
+        key = json.dumps([org_id, user_id, entry["kind"], entry["reconnectBy"]])
+        self._feed.record(org_id, user_id, entry | {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, key))})
         self._schedule.add(
             WorkKind.EXPIRE_CONNECTION,
             connection.reconnect_by,
@@ -489,6 +518,8 @@ class ConnectionService:
     def expire_if_due(self, org_id: str, user_id: str) -> ReminderOutcome:
         """Past its reconnect date, the connection must be reconnected: tokens go, user told."""
         stored = self._connections.get(org_id, user_id)
+        if stored is not None:
+            stored = self._publish(stored)  # what a process that died after marking it left
         if stored is None or stored.connection.needs_reconnect:
             return ReminderOutcome.NOT_CONNECTED
         if stored.connection.reconnect_by > self._clock():

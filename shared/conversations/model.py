@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from shared.changes.outbox import Pending
+
 BUILT_IN_TYPES = ("check_in", "wellbeing", "performance_development", "mentoring_session")
 PENDING_SINCE = datetime(1970, 1, 1, tzinfo=UTC)  # a pending push due at once
 PARKED = datetime(9999, 12, 31, tzinfo=UTC)  # a pending push out of the due list, waiting
@@ -159,6 +161,8 @@ class Conversation:
     # A Teams conversation whose organiser's calendar does not allow Teams (or whose link never
     # came): Outlook has the meeting without a Teams link, and the organiser is told.
     teams_unavailable: bool = False
+    # Change feed entries written with the change they tell, not yet recorded (changes/outbox.py)
+    outbox: tuple[Pending, ...] = ()
 
     def exception_at(self, original_start: datetime) -> OccurrenceException | None:
         return next((e for e in self.exceptions if e.original_start == original_start), None)

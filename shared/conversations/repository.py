@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.changes import outbox
 from shared.conversations import proposals
 from shared.conversations.model import (
     PENDING_SINCE,
@@ -256,6 +257,7 @@ def _properties(c: Conversation) -> dict[str, Any]:
         else "",
         "TeamsUnavailable": c.teams_unavailable,
         "Proposals": json.dumps(proposals.to_json(c.proposals)) if c.proposals else "",
+        "PendingChanges": outbox.to_json(c.outbox),
     }
 
 
@@ -351,6 +353,7 @@ def _conversation(org_id: str, p: Any) -> Conversation:
         else (),
         teams_unavailable=bool(p.get("TeamsUnavailable", False)),
         proposals=proposals.from_json(json.loads(p["Proposals"])) if p.get("Proposals") else (),
+        outbox=outbox.from_json(p.get("PendingChanges") or ""),
     )
 
 

@@ -22,7 +22,9 @@ from dataclasses import replace
 from datetime import datetime
 
 from shared.caller import Caller
+from shared.changes import outbox
 from shared.changes.feed import ChangeFeed
+from shared.changes.outbox import Pending, pending
 from shared.connections.service import OutlookAccess
 from shared.conversations import proposals, recurrence, series, views
 from shared.conversations.join_links import JoinLinkFetches
@@ -425,41 +427,87 @@ class ConversationService:
 
     def apply_outlook_edit(self, stored: StoredConversation, edit: OutlookEdit) -> None:
         """Apply what Outlook changed to the conversation as it was read, and tell everyone in
-        it through the change feed. ConcurrencyConflict when it was written meanwhile: the
-        caller reads it again and re-derives the edit."""
+        it through the change feed: the entries are written with the change (one ETag-guarded
+        write, so neither goes without the other), then recorded (publish_pending).
+        ConcurrencyConflict when it was written meanwhile: the caller reads it again and
+        re-derives the edit."""
         conversation = stored.conversation
-        if edit.cancels and not conversation.has_records:
-            self._remove(conversation)
-        else:
-            updated = replace(with_edit(conversation, edit), updated_at=self._clock())
-            try:
-                self._repository.replace(updated, stored.etag, conversation)
-            except ConcurrencyConflict:
-                logger.info("conversation %s changed meanwhile; read again", conversation.id)
-                raise
-        for change in edit.changes:
-            if isinstance(change, ProposalsSeen):
-                for proposal in change.new:  # the organiser decides: told alone
-                    entry = proposals.time_proposed_entry(conversation, proposal)
-                    self._feed.record(conversation.org_id, conversation.organiser_id, entry)
-                continue
-            entry = views.outlook_change_entry(conversation, change)
+        told = self._told(conversation, edit)
+        updated = replace(
+            with_edit(conversation, edit),
+            updated_at=self._clock(),
+            outbox=conversation.outbox + told,
+        )
+        try:
+            written = self._repository.replace(updated, stored.etag, conversation)
+        except ConcurrencyConflict:
+            logger.info("conversation %s changed meanwhile; read again", conversation.id)
+            raise
+        for waiting in told:
             logger.info(
                 "conversation %s of %s/%s: %s from Outlook",
                 conversation.id,
                 conversation.org_id,
                 conversation.organiser_id,
-                entry["kind"],
+                waiting.entry["kind"],
             )
-            self._tell_everyone(conversation, entry)
+        if (
+            conversation.sync_state is SyncState.PENDING
+            and updated.sync_state is not SyncState.PENDING
+        ):
+            self._forget_item(conversation, conversation.push_due)  # cancelled: nothing to push
+        self.publish_pending(written)
 
-    def _tell_everyone(self, conversation: Conversation, entry: dict[str, object]) -> None:
-        """The organiser and every attendee invited from the app (guests have no feed here)."""
-        users = {conversation.organiser_id} | {
-            a.user_id for a in conversation.attendees if a.user_id
-        }
-        for user in sorted(users):
-            self._feed.record(conversation.org_id, user, entry)
+    def _told(self, conversation: Conversation, edit: OutlookEdit) -> tuple[Pending, ...]:
+        """The feed entries telling what Outlook changed, each with its users."""
+        told = []
+        for change in edit.changes:
+            if isinstance(change, ProposalsSeen):
+                for proposal in change.new:  # the organiser decides: told alone
+                    entry = proposals.time_proposed_entry(conversation, proposal)
+                    told.append(pending([conversation.organiser_id], entry))
+                continue
+            entry = views.outlook_change_entry(conversation, change)
+            told.append(pending(_everyone(conversation), entry))
+        return tuple(told)
+
+    def publish_pending(self, stored: StoredConversation) -> StoredConversation | None:
+        """Record the feed entries the conversation's last write left waiting, then clear them;
+        a conversation Outlook cancelled that nothing protects is removed instead (None). The
+        sync worker calls it on each conversation it reads, so a process that died before
+        recording leaves nothing untold; one that died before clearing records again (the
+        entries keep their ids)."""
+        conversation = stored.conversation
+        if not conversation.outbox:
+            return stored
+        self._feed.publish(conversation.org_id, conversation.outbox)
+        if (
+            conversation.status is ConversationStatus.CANCELLED
+            and conversation.sync_state is SyncState.SYNCED
+            and not conversation.has_records
+        ):
+            self._remove(conversation)  # as push_pending does
+            return None
+        return self._cleared(stored, [waiting.id for waiting in conversation.outbox])
+
+    def _cleared(self, stored: StoredConversation, done: list[str]) -> StoredConversation | None:
+        """The conversation without the entries just recorded, however it was written since."""
+        for _ in range(3):
+            current = stored.conversation
+            left = outbox.without(current.outbox, done)
+            if left == current.outbox:
+                return stored
+            try:
+                return self._repository.replace(replace(current, outbox=left), stored.etag, current)
+            except ConcurrencyConflict:
+                found = self._repository.get(current.org_id, current.id)
+                if found is None:
+                    return None
+                stored = found
+        logger.info(
+            "conversation %s busy: its told changes are cleared later", stored.conversation.id
+        )
+        return stored
 
     # --- Outlook: pushes, in line and by the timer ----------------------------------------------
 
@@ -505,6 +553,8 @@ class ConversationService:
         except UnreadableConversation as error:
             logger.error("%s: its Teams link is not fetched", error)
             return "gone"
+        if stored is not None:  # a death after its last write left its entries untold
+            stored = self.publish_pending(stored)
         conversation = stored.conversation if stored else None
         if (
             conversation is None
@@ -544,12 +594,15 @@ class ConversationService:
                 outlook=replace(current.outlook, join_url=join_url),
                 teams_unavailable=False,
             )
+            told = pending(_everyone(linked), views.teams_link_added_entry(linked, join_url))
             try:
-                self._repository.replace(linked, stored.etag, current)
+                written = self._repository.replace(
+                    replace(linked, outbox=(*current.outbox, told)), stored.etag, current
+                )
             except ConcurrencyConflict:
                 continue
             logger.info("conversation %s of %s: Teams link added", conversation_id, org_id)
-            self._tell_everyone(linked, views.teams_link_added_entry(linked, join_url))
+            self.publish_pending(written)
             return "found"
         self._join_links.fetch_later(org_id, conversation_id)  # busy: look again next run
         return "busy"
@@ -560,13 +613,13 @@ class ConversationService:
             if stored is None or stored.conversation.teams_unavailable:
                 return
             current = stored.conversation
+            told = pending(_everyone(current), views.teams_unavailable_entry(current))
+            marked = replace(current, teams_unavailable=True, outbox=(*current.outbox, told))
             try:
-                self._repository.replace(
-                    replace(current, teams_unavailable=True), stored.etag, current
-                )
+                written = self._repository.replace(marked, stored.etag, current)
             except ConcurrencyConflict:
                 continue
-            self._tell_everyone(current, views.teams_unavailable_entry(current))
+            self.publish_pending(written)
             return
 
     def resume_pushes_later(self, org_id: str, organiser_id: str | None = None) -> None:
@@ -910,6 +963,11 @@ class ConversationService:
         if stored.conversation.organiser_id != caller.user_id:
             raise OrganiserOnly("Only the organiser can change or cancel a conversation.")
         return stored
+
+
+def _everyone(conversation: Conversation) -> list[str]:
+    """The organiser and every attendee invited from the app (guests have no feed here)."""
+    return [conversation.organiser_id] + [a.user_id for a in conversation.attendees if a.user_id]
 
 
 def _syncs(conversation: Conversation) -> bool:

@@ -391,6 +391,8 @@ class MailboxSync:
         so that it never stops the mailbox's sync."""
         for _ in range(3):
             stored = self._carrying(org_id, event_id)
+            if stored is not None:  # what a process that died after its last write left untold
+                stored = self._conversations.publish_pending(stored)
             if stored is None:
                 return 0
             edit = derive(stored.conversation)

@@ -34,6 +34,8 @@ def whole_feed(app: HostApp, who=MANAGER) -> list[dict]:
         page = feed_page(app, who, cursor)
         if not page["value"]:
             assert page["cursor"] == cursor, "an empty page keeps the cursor where it was"
+            ids = [c["id"] for c in changes]
+            assert len(set(ids)) == len(ids), "each change once, by its id (nothing died here)"
             return changes
         changes += page["value"]
         assert page["cursor"] == page["value"][-1]["cursor"]

@@ -36,11 +36,7 @@ from shared.settings import load_settings
 from shared.storage import names
 from shared.storage.account import StorageAccount
 from shared.storage.queues import QueueWorkQueue
-from shared.sync.subscriptions import (
-    LIFETIME,
-    RENEW_BEFORE,
-    SubscriptionManager,
-)
+from shared.sync.subscriptions import LIFETIME, RENEW_BEFORE
 
 
 class StorageRequests:
@@ -64,13 +60,7 @@ class StorageRequests:
 
 def create_subscriptions(app: AppServices, org_id: str, user_id: str, count: int) -> datetime:
     """Creates `count` subscriptions through Graph; returns when the last one becomes due."""
-    manager = SubscriptionManager(
-        repository=app.subscriptions,
-        schedule=app.schedule,
-        keys=app.client_state_keys,
-        public_base_url=app.settings.public_base_url,
-        clock=app.clock,
-    )
+    manager = app.subscription_manager
     graph = app.connections.graph_for(org_id, user_id)
     with ThreadPoolExecutor(4) as pool:  # Outlook allows 4 concurrent requests per mailbox
         created = list(pool.map(lambda _: manager.create(graph, org_id, user_id), range(count)))

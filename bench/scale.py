@@ -35,22 +35,17 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from bench.renewal import StorageRequests
+from bench.scale_instance import services
 from devtools import demo_directory as people
 from devtools.host_app import HostApp
 from devtools.localhost.hostconfig import HostConfig
 from devtools.stack import LocalStack
-from shared.bootstrap import AccountTables, AppServices
+from shared.bootstrap import AppServices
 from shared.schedule import WorkKind
-from shared.secrets import secret_provider
-from shared.settings import load_settings
-from shared.storage import names
-from shared.storage.account import StorageAccount
-from shared.storage.queues import QueueWorkQueue
-from shared.sync.subscriptions import SubscriptionManager
 
 ROUND = timedelta(days=5)  # past a renewal's due time (LIFETIME - RENEW_BEFORE), within LIFETIME
 MAILBOXES = (
@@ -61,26 +56,10 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 
 class Offset:
-    """The app's clock: real time plus the moves the bench made (the emulator moves with it)."""
+    """How far the bench moved the app's clock (and the emulator's) from real time."""
 
     def __init__(self) -> None:
         self.delta = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.delta
-
-
-def instance(stack: LocalStack, clock: Offset, counter: StorageRequests) -> AppServices:
-    """One Functions instance's services: storage requests counted."""
-    settings = load_settings(stack.environ)
-    storage = StorageAccount(settings.storage, raw_request_hook=counter)
-    return AppServices(
-        settings,
-        secret_provider(None, stack.environ),
-        clock=clock,
-        tables=AccountTables(storage),
-        work_queue=QueueWorkQueue(storage.queue(names.MAINTENANCE_WORK_QUEUE)),
-    )
 
 
 def connect_all(host: HostApp) -> list[tuple[str, str]]:
@@ -98,13 +77,7 @@ def connect_all(host: HostApp) -> list[tuple[str, str]]:
 
 
 def create_subscriptions(app: AppServices, mailboxes: list[tuple[str, str]], count: int) -> None:
-    manager = SubscriptionManager(
-        repository=app.subscriptions,
-        schedule=app.schedule,
-        keys=app.client_state_keys,
-        public_base_url=app.settings.public_base_url,
-        clock=app.clock,
-    )
+    manager = app.subscription_manager
     graphs = [(org, user, app.connections.graph_for(org, user)) for org, user in mailboxes]
 
     def one(number: int) -> None:
@@ -203,7 +176,7 @@ def run_round(
     instances = Instances(stack, clock, workers, expected)
     try:
         timer_counter = StorageRequests()
-        timer_app = instance(stack, clock, timer_counter)
+        timer_app = services(stack.environ, clock.delta, timer_counter)
         emulator = next(c.process.pid for c in stack.children if c.name == "graph emulator")
         before = (cpu_of(stack.azurite_pid), cpu_of(emulator), time.process_time())
         started = time.time()
@@ -245,7 +218,7 @@ def main() -> None:
         mailboxes = connect_all(host)
         clock, counter = Offset(), StorageRequests()
         started = time.perf_counter()
-        create_subscriptions(instance(stack, clock, counter), mailboxes, count)
+        create_subscriptions(services(stack.environ, clock.delta, counter), mailboxes, count)
         print(f"created {count} subscriptions on {len(mailboxes)} mailboxes through Graph in "
               f"{time.perf_counter() - started:.1f} s (setup)")  # fmt: skip
         for child in stack.children:  # the queue is the bench's instances' alone from now on

@@ -300,18 +300,22 @@ class AppServices:
         )
 
     @cached_property
+    def subscription_manager(self) -> SubscriptionManager:
+        return SubscriptionManager(
+            repository=self.subscriptions,
+            schedule=self.schedule,
+            keys=self.client_state_keys,
+            public_base_url=self.settings.public_base_url,
+            clock=self.clock,
+        )
+
+    @cached_property
     def watcher(self) -> MailboxWatcher:
         return MailboxWatcher(
             outlook=self.connections,
             mailboxes=self.mailboxes,
             subscriptions=self.subscriptions,
-            manager=SubscriptionManager(
-                repository=self.subscriptions,
-                schedule=self.schedule,
-                keys=self.client_state_keys,
-                public_base_url=self.settings.public_base_url,
-                clock=self.clock,
-            ),
+            manager=self.subscription_manager,
             mailbox_sync=self.mailbox_sync,
             schedule=self.schedule,
             clock=self.clock,

@@ -48,6 +48,20 @@ class RunningHost:
             if text in line:
                 return line
 
+    def wait_for_each(self, *texts: str, timeout: float = START_TIMEOUT) -> dict[str, str]:
+        """The first line containing each of `texts`, in whatever order they are logged (a
+        queue worker may finish before the function that queued its work logs its report)."""
+        found: dict[str, str] = {}
+        deadline = time.monotonic() + timeout
+        while len(found) < len(texts):
+            try:
+                line = self.wait_for("", timeout=max(0.0, deadline - time.monotonic()))
+            except AssertionError as error:
+                missing = [text for text in texts if text not in found]
+                raise AssertionError(f"never logged: {missing!r}\n{error}") from None
+            found |= {text: line for text in texts if text in line and text not in found}
+        return found
+
     def skip_log(self) -> None:
         """Forget what was logged so far: the next wait_for sees only what comes after."""
         while not self.lines.empty():
